@@ -1,0 +1,65 @@
+-- Customers, invoices, payments and every message sent. Portable SQL: the same
+-- file runs on PostgreSQL and SQLite.
+CREATE TABLE customers (
+    id          VARCHAR(128) PRIMARY KEY,
+    name        VARCHAR(300) NOT NULL,
+    email       VARCHAR(320) NOT NULL,
+    phone       VARCHAR(32)  NOT NULL DEFAULT '',
+    timezone    VARCHAR(64)  NOT NULL,
+    created_at  TIMESTAMPTZ  NOT NULL,
+    updated_at  TIMESTAMPTZ  NOT NULL
+);
+--bun:split
+CREATE TABLE invoices (
+    id              VARCHAR(64)  PRIMARY KEY,
+    number          VARCHAR(128) NOT NULL UNIQUE,
+    customer_id     VARCHAR(128) NOT NULL REFERENCES customers (id),
+    amount_minor    BIGINT       NOT NULL,
+    balance_minor   BIGINT       NOT NULL,
+    currency        VARCHAR(3)   NOT NULL,
+    issued_at       TIMESTAMPTZ  NOT NULL,
+    due_at          TIMESTAMPTZ  NOT NULL,
+    stage           VARCHAR(32)  NOT NULL,
+    policy_name     VARCHAR(64)  NOT NULL,
+    policy_version  INTEGER      NOT NULL,
+    workflow_id     VARCHAR(200) NOT NULL,
+    status          TEXT,
+    closed_at       TIMESTAMPTZ,
+    created_at      TIMESTAMPTZ  NOT NULL,
+    updated_at      TIMESTAMPTZ  NOT NULL
+);
+--bun:split
+CREATE INDEX invoices_customer_id_idx ON invoices (customer_id);
+--bun:split
+CREATE INDEX invoices_stage_idx ON invoices (stage);
+--bun:split
+CREATE TABLE payments (
+    id            VARCHAR(64)  PRIMARY KEY,
+    invoice_id    VARCHAR(64)  NOT NULL REFERENCES invoices (id),
+    reference     VARCHAR(200) NOT NULL,
+    amount_minor  BIGINT       NOT NULL,
+    currency      VARCHAR(3)   NOT NULL,
+    received_at   TIMESTAMPTZ  NOT NULL,
+    UNIQUE (invoice_id, reference)
+);
+--bun:split
+CREATE TABLE messages (
+    id                   VARCHAR(64)  PRIMARY KEY,
+    invoice_id           VARCHAR(64)  NOT NULL REFERENCES invoices (id),
+    customer_id          VARCHAR(128) NOT NULL,
+    step                 VARCHAR(64)  NOT NULL,
+    channel              VARCHAR(16)  NOT NULL,
+    recipient            VARCHAR(320) NOT NULL DEFAULT '',
+    subject              VARCHAR(500) NOT NULL DEFAULT '',
+    body                 TEXT         NOT NULL DEFAULT '',
+    status               VARCHAR(16)  NOT NULL,
+    detail               VARCHAR(500) NOT NULL DEFAULT '',
+    provider             VARCHAR(32)  NOT NULL DEFAULT '',
+    provider_message_id  VARCHAR(200) NOT NULL DEFAULT '',
+    scheduled_at         TIMESTAMPTZ  NOT NULL,
+    created_at           TIMESTAMPTZ  NOT NULL,
+    sent_at              TIMESTAMPTZ,
+    UNIQUE (invoice_id, step, channel)
+);
+--bun:split
+CREATE INDEX messages_created_at_idx ON messages (created_at);

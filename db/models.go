@@ -1,0 +1,86 @@
+package db
+
+import (
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/collections-engine/collections/invoice"
+)
+
+// Customer is who owes: contact details live here, never in workflow history.
+type Customer struct {
+	bun.BaseModel `bun:"table:customers"`
+
+	ID        string    `bun:"id,pk"`
+	Name      string    `bun:"name,notnull"`
+	Email     string    `bun:"email,notnull"`
+	Phone     string    `bun:"phone,notnull"`
+	Timezone  string    `bun:"timezone,notnull"`
+	CreatedAt time.Time `bun:"created_at,notnull"`
+	UpdatedAt time.Time `bun:"updated_at,notnull"`
+}
+
+// Invoice is one receivable, chased by the workflow named WorkflowID.
+type Invoice struct {
+	bun.BaseModel `bun:"table:invoices"`
+
+	ID            string          `bun:"id,pk"`
+	Number        string          `bun:"number,notnull"`
+	CustomerID    string          `bun:"customer_id,notnull"`
+	AmountMinor   int64           `bun:"amount_minor,notnull"`
+	BalanceMinor  int64           `bun:"balance_minor,notnull"`
+	Currency      string          `bun:"currency,notnull"`
+	IssuedAt      time.Time       `bun:"issued_at,notnull"`
+	DueAt         time.Time       `bun:"due_at,notnull"`
+	Stage         invoice.Stage   `bun:"stage,notnull"`
+	PolicyName    string          `bun:"policy_name,notnull"`
+	PolicyVersion int             `bun:"policy_version,notnull"`
+	WorkflowID    string          `bun:"workflow_id,notnull"`
+	Status        *invoice.Status `bun:"status"` // the workflow's last saved status, as JSON
+	ClosedAt      *time.Time      `bun:"closed_at"`
+	CreatedAt     time.Time       `bun:"created_at,notnull"`
+	UpdatedAt     time.Time       `bun:"updated_at,notnull"`
+}
+
+// Payment is money received against an invoice, unique per (invoice, reference).
+type Payment struct {
+	bun.BaseModel `bun:"table:payments"`
+
+	ID          string    `bun:"id,pk"`
+	InvoiceID   string    `bun:"invoice_id,notnull"`
+	Reference   string    `bun:"reference,notnull"`
+	AmountMinor int64     `bun:"amount_minor,notnull"`
+	Currency    string    `bun:"currency,notnull"`
+	ReceivedAt  time.Time `bun:"received_at,notnull"`
+}
+
+// Message states.
+const (
+	MessagePending = "pending" // claimed by a send; the provider may or may not have it
+	MessageSent    = "sent"    // the provider accepted it (or the dev outbox stored it)
+	MessageSkipped = "skipped" // deliberately not sent: paid, no address, ...
+	MessageFailed  = "failed"  // the provider refused it for good
+)
+
+// Message is one message to a customer: the outbox and the communication log.
+// (invoice, step, channel) is unique, which is what makes a send happen once.
+type Message struct {
+	bun.BaseModel `bun:"table:messages"`
+
+	ID                string     `bun:"id,pk"`
+	InvoiceID         string     `bun:"invoice_id,notnull"`
+	CustomerID        string     `bun:"customer_id,notnull"`
+	Step              string     `bun:"step,notnull"`
+	Channel           string     `bun:"channel,notnull"`
+	Recipient         string     `bun:"recipient,notnull"`
+	Subject           string     `bun:"subject,notnull"`
+	Body              string     `bun:"body,notnull"`
+	Status            string     `bun:"status,notnull"`
+	Detail            string     `bun:"detail,notnull"`
+	Provider          string     `bun:"provider,notnull"`
+	ProviderMessageID string     `bun:"provider_message_id,notnull"`
+	ScheduledAt       time.Time  `bun:"scheduled_at,notnull"`
+	CreatedAt         time.Time  `bun:"created_at,notnull"`
+	SentAt            *time.Time `bun:"sent_at"`
+}

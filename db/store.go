@@ -1,0 +1,253 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/collections-engine/collections/invoice"
+)
+
+// ErrNotFound is returned when a row does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Store is the repository for everything the engine keeps. It works on a
+// *bun.DB or inside a bun.Tx alike.
+type Store struct{ db bun.IDB }
+
+// NewStore wraps a database or a transaction.
+func NewStore(db bun.IDB) *Store { return &Store{db: db} }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	return s.db.NewRaw("SELECT 1").Scan(ctx, &one)
+}
+
+func notFound(err error, what, id string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%s %q: %w", what, id, ErrNotFound)
+	}
+	return err
+}
+
+// InsertCustomer stores a new customer. inserted is false, and nothing is
+// written, when a customer with that id already exists.
+func (s *Store) InsertCustomer(ctx context.Context, c *Customer) (inserted bool, err error) {
+	res, err := s.db.NewInsert().Model(c).On("CONFLICT (id) DO NOTHING").Exec(ctx)
+	if err != nil {
+		return false, fmt.Errorf("insert customer: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// GetCustomer loads a customer by id.
+func (s *Store) GetCustomer(ctx context.Context, id string) (*Customer, error) {
+	c := new(Customer)
+	if err := s.db.NewSelect().Model(c).Where("id = ?", id).Scan(ctx); err != nil {
+		return nil, notFound(err, "customer", id)
+	}
+	return c, nil
+}
+
+// InsertInvoice stores a new invoice. inserted is false, and nothing is
+// written, when an invoice with that number already exists.
+func (s *Store) InsertInvoice(ctx context.Context, inv *Invoice) (inserted bool, err error) {
+	res, err := s.db.NewInsert().Model(inv).On("CONFLICT (number) DO NOTHING").Exec(ctx)
+	if err != nil {
+		return false, fmt.Errorf("insert invoice: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// GetInvoice loads an invoice by id.
+func (s *Store) GetInvoice(ctx context.Context, id string) (*Invoice, error) {
+	inv := new(Invoice)
+	if err := s.db.NewSelect().Model(inv).Where("id = ?", id).Scan(ctx); err != nil {
+		return nil, notFound(err, "invoice", id)
+	}
+	return inv, nil
+}
+
+// GetInvoiceByNumber loads an invoice by its number.
+func (s *Store) GetInvoiceByNumber(ctx context.Context, number string) (*Invoice, error) {
+	inv := new(Invoice)
+	if err := s.db.NewSelect().Model(inv).Where("number = ?", number).Scan(ctx); err != nil {
+		return nil, notFound(err, "invoice number", number)
+	}
+	return inv, nil
+}
+
+// DeleteInvoice removes an invoice that never got a workflow (the API's
+// compensation when starting the workflow fails).
+func (s *Store) DeleteInvoice(ctx context.Context, id string) error {
+	_, err := s.db.NewDelete().Model((*Invoice)(nil)).Where("id = ?", id).Exec(ctx)
+	return err
+}
+
+// InvoiceFilter narrows ListInvoices; zero values match everything.
+type InvoiceFilter struct {
+	CustomerID string
+	Stage      invoice.Stage
+	Limit      int
+}
+
+// ListInvoices returns invoices, newest first.
+func (s *Store) ListInvoices(ctx context.Context, f InvoiceFilter) ([]Invoice, error) {
+	var out []Invoice
+	q := s.db.NewSelect().Model(&out).Order("created_at DESC", "id DESC").Limit(limit(f.Limit))
+	if f.CustomerID != "" {
+		q = q.Where("customer_id = ?", f.CustomerID)
+	}
+	if f.Stage != "" {
+		q = q.Where("stage = ?", f.Stage)
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func limit(n int) int64 {
+	if n <= 0 || n > 500 {
+		return 100
+	}
+	return int64(n)
+}
+
+// SaveStatus records the workflow's view of an invoice: stage, status with
+// its timeline, and when it closed. It never moves the balance, which only
+// payments change.
+func (s *Store) SaveStatus(ctx context.Context, st invoice.Status, now time.Time) error {
+	res, err := s.db.NewUpdate().Model((*Invoice)(nil)).
+		Set("stage = ?", st.Stage).
+		Set("status = ?", &st).
+		Set("closed_at = ?", st.ClosedAt).
+		Set("updated_at = ?", now).
+		Where("id = ?", st.InvoiceID).
+		Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("save status: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound(sql.ErrNoRows, "invoice", st.InvoiceID)
+	}
+	return nil
+}
+
+// RecordPayment stores a payment once per (invoice, reference) and returns
+// the invoice's balance afterwards. A payment already recorded under that
+// reference changes nothing and reports duplicate.
+func (s *Store) RecordPayment(ctx context.Context, p *Payment, now time.Time) (balance int64, duplicate bool, err error) {
+	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		// Touch the invoice first: on PostgreSQL this takes its row lock, so
+		// concurrent payments sum one after another (SQLite's write lock
+		// already serializes them). Without it two payments could each miss
+		// the other's row and the last writer would win.
+		res, err := tx.NewUpdate().Model((*Invoice)(nil)).Set("updated_at = ?", now).Where("id = ?", p.InvoiceID).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("lock invoice: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound(sql.ErrNoRows, "invoice", p.InvoiceID)
+		}
+		res, err = tx.NewInsert().Model(p).On("CONFLICT (invoice_id, reference) DO NOTHING").Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("insert payment: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		duplicate = n == 0
+		var inv Invoice
+		if err := tx.NewSelect().Model(&inv).Column("amount_minor").Where("id = ?", p.InvoiceID).Scan(ctx); err != nil {
+			return notFound(err, "invoice", p.InvoiceID)
+		}
+		var paid int64
+		if err := tx.NewSelect().Model((*Payment)(nil)).ColumnExpr("COALESCE(SUM(amount_minor), 0)").
+			Where("invoice_id = ?", p.InvoiceID).Scan(ctx, &paid); err != nil {
+			return fmt.Errorf("sum payments: %w", err)
+		}
+		balance = inv.AmountMinor - paid
+		_, err = tx.NewUpdate().Model((*Invoice)(nil)).
+			Set("balance_minor = ?", balance).
+			Where("id = ?", p.InvoiceID).Exec(ctx)
+		return err
+	})
+	return balance, duplicate, err
+}
+
+// ListPayments returns an invoice's payments, oldest first.
+func (s *Store) ListPayments(ctx context.Context, invoiceID string) ([]Payment, error) {
+	var out []Payment
+	err := s.db.NewSelect().Model(&out).Where("invoice_id = ?", invoiceID).Order("received_at", "id").Scan(ctx)
+	return out, err
+}
+
+// ClaimMessage inserts m unless a message for the same (invoice, step,
+// channel) exists. It returns the row that stands: m itself when claimed is
+// true, else the earlier one, which must not be sent again.
+func (s *Store) ClaimMessage(ctx context.Context, m *Message) (stored *Message, claimed bool, err error) {
+	res, err := s.db.NewInsert().Model(m).On("CONFLICT (invoice_id, step, channel) DO NOTHING").Exec(ctx)
+	if err != nil {
+		return nil, false, fmt.Errorf("claim message: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return m, true, nil
+	}
+	existing := new(Message)
+	err = s.db.NewSelect().Model(existing).
+		Where("invoice_id = ? AND step = ? AND channel = ?", m.InvoiceID, m.Step, m.Channel).Scan(ctx)
+	if err != nil {
+		return nil, false, fmt.Errorf("load claimed message: %w", err)
+	}
+	return existing, false, nil
+}
+
+// MessageOutcome is what became of a claimed message.
+type MessageOutcome struct {
+	Status            string
+	Detail            string
+	Provider          string
+	ProviderMessageID string
+	SentAt            *time.Time
+}
+
+// FinishMessage records the outcome of a claimed message.
+func (s *Store) FinishMessage(ctx context.Context, id string, o MessageOutcome) error {
+	_, err := s.db.NewUpdate().Model((*Message)(nil)).
+		Set("status = ?", o.Status).
+		Set("detail = ?", o.Detail).
+		Set("provider = ?", o.Provider).
+		Set("provider_message_id = ?", o.ProviderMessageID).
+		Set("sent_at = ?", o.SentAt).
+		Where("id = ?", id).
+		Exec(ctx)
+	return err
+}
+
+// MessageFilter narrows ListMessages; zero values match everything.
+type MessageFilter struct {
+	InvoiceID string
+	Limit     int
+}
+
+// ListMessages returns messages, newest first.
+func (s *Store) ListMessages(ctx context.Context, f MessageFilter) ([]Message, error) {
+	var out []Message
+	q := s.db.NewSelect().Model(&out).Order("created_at DESC", "id DESC").Limit(limit(f.Limit))
+	if f.InvoiceID != "" {
+		q = q.Where("invoice_id = ?", f.InvoiceID)
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
