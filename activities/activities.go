@@ -1,0 +1,230 @@
+// Package activities is everything the invoice workflow does to the outside
+// world: send a step's message, record a payment, save the invoice's status.
+// Activities run at least once, so each is idempotent: a retried or doubled
+// call never sends twice and never counts a payment twice.
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/collections-engine/collections/channels"
+	"github.com/collections-engine/collections/db"
+	"github.com/collections-engine/collections/invoice"
+	"github.com/collections-engine/collections/money"
+	"github.com/collections-engine/collections/policy"
+	"github.com/collections-engine/collections/templates"
+)
+
+// Activities holds the dependencies the activities share. Register a pointer
+// to it with the worker.
+type Activities struct {
+	Store     *db.Store
+	Senders   channels.Senders
+	Templates *templates.Set
+	// PaymentLink is a URL template; "{invoice_id}" and "{number}" are
+	// replaced by the invoice's id and number.
+	PaymentLink string
+	// Sender signs messages: the business's name and contact details.
+	Sender string
+	Clock  func() time.Time
+	Log    *slog.Logger
+}
+
+func (a *Activities) now() time.Time {
+	if a.Clock != nil {
+		return a.Clock().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// Error types the workflow sees as non-retryable application errors.
+const (
+	ErrTypeNotFound = "NotFound"
+	ErrTypeInvalid  = "Invalid"
+)
+
+func nonRetryable(err error) error {
+	if errors.Is(err, db.ErrNotFound) {
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeNotFound, err)
+	}
+	return err
+}
+
+// SendInput names one step's message on one channel for one invoice.
+type SendInput struct {
+	InvoiceID   string
+	Step        string
+	Template    string
+	Tone        policy.Tone
+	Channel     policy.Channel
+	ScheduledAt time.Time
+}
+
+// SendResult is what became of the message. Status is one of db's message
+// states: sent, skipped or failed (a permanent provider refusal).
+type SendResult struct {
+	MessageID string
+	Status    string
+	Detail    string
+}
+
+// SendStepMessage sends one step's message on one channel, exactly once.
+//
+// The message is claimed in the outbox under the unique key (invoice, step,
+// channel) before any provider is called; a retry, a second worker or a
+// restarted worker finds the claim and returns its outcome instead of
+// sending again. The invoice's balance and state are read right before the
+// claim, so a paid invoice gets no message (the claim records it skipped).
+// The one window left is a crash after the provider accepted the message and
+// before its outcome was written: the retry finds the claim still pending and
+// sends again under the same message id, which providers receive as a custom
+// argument for deduplication.
+func (a *Activities) SendStepMessage(ctx context.Context, in SendInput) (SendResult, error) {
+	inv, err := a.Store.GetInvoice(ctx, in.InvoiceID)
+	if err != nil {
+		return SendResult{}, nonRetryable(err)
+	}
+	cust, err := a.Store.GetCustomer(ctx, inv.CustomerID)
+	if err != nil {
+		return SendResult{}, nonRetryable(err)
+	}
+	now := a.now()
+	msg := &db.Message{
+		ID: uuid.Must(uuid.NewV7()).String(), InvoiceID: inv.ID, CustomerID: cust.ID,
+		Step: in.Step, Channel: string(in.Channel), Status: db.MessagePending,
+		ScheduledAt: in.ScheduledAt.UTC(), CreatedAt: now,
+	}
+	switch in.Channel {
+	case policy.Email:
+		msg.Recipient = cust.Email
+	case policy.SMS:
+		msg.Recipient = cust.Phone
+	}
+	switch {
+	case inv.BalanceMinor <= 0 || inv.ClosedAt != nil:
+		msg.Status, msg.Detail = db.MessageSkipped, "invoice paid or closed"
+	case msg.Recipient == "":
+		msg.Status, msg.Detail = db.MessageSkipped, fmt.Sprintf("customer has no %s address", in.Channel)
+	default:
+		r, err := a.Templates.Render(string(in.Channel), in.Template, a.templateData(inv, cust, in.Tone, now))
+		if err != nil {
+			return SendResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalid, err)
+		}
+		msg.Subject, msg.Body = r.Subject, r.Body
+	}
+
+	stored, claimed, err := a.Store.ClaimMessage(ctx, msg)
+	if err != nil {
+		return SendResult{}, err
+	}
+	if stored.Status != db.MessagePending {
+		// Skipped just now, or settled by an earlier attempt: nothing to send.
+		if !claimed {
+			a.log(ctx).Info("message already handled", "invoice_id", inv.ID, "step", in.Step, "channel", in.Channel, "status", stored.Status)
+		}
+		return SendResult{MessageID: stored.ID, Status: stored.Status, Detail: stored.Detail}, nil
+	}
+
+	sender, err := a.Senders.For(in.Channel)
+	if err != nil {
+		return SendResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalid, err)
+	}
+	providerID, err := sender.Send(ctx, channels.Message{
+		ID: stored.ID, InvoiceID: inv.ID, Step: in.Step, Channel: in.Channel,
+		To: stored.Recipient, Subject: stored.Subject, Body: stored.Body,
+	})
+	if err != nil {
+		if channels.IsPermanent(err) {
+			if ferr := a.Store.FinishMessage(ctx, stored.ID, db.MessageOutcome{Status: db.MessageFailed, Detail: truncate(err.Error(), 500), Provider: sender.Provider()}); ferr != nil {
+				return SendResult{}, ferr
+			}
+			return SendResult{MessageID: stored.ID, Status: db.MessageFailed, Detail: err.Error()}, nil
+		}
+		return SendResult{}, fmt.Errorf("send %s via %s: %w", in.Channel, sender.Provider(), err)
+	}
+	sentAt := a.now()
+	if err := a.Store.FinishMessage(ctx, stored.ID, db.MessageOutcome{Status: db.MessageSent, Provider: sender.Provider(), ProviderMessageID: providerID, SentAt: &sentAt}); err != nil {
+		return SendResult{}, err
+	}
+	return SendResult{MessageID: stored.ID, Status: db.MessageSent}, nil
+}
+
+func (a *Activities) templateData(inv *db.Invoice, cust *db.Customer, tone policy.Tone, now time.Time) templates.Data {
+	loc, err := time.LoadLocation(cust.Timezone)
+	if err != nil {
+		loc = time.UTC
+	}
+	overdue := 0
+	if now.After(inv.DueAt) {
+		overdue = int(now.Sub(inv.DueAt).Hours() / 24)
+	}
+	link := strings.NewReplacer("{invoice_id}", inv.ID, "{number}", inv.Number).Replace(a.PaymentLink)
+	return templates.Data{
+		CustomerName:  cust.Name,
+		InvoiceNumber: inv.Number,
+		Amount:        money.Display(inv.AmountMinor, inv.Currency),
+		Balance:       money.Display(inv.BalanceMinor, inv.Currency),
+		DueDate:       inv.DueAt.In(loc).Format("Monday, 2 January 2006"),
+		DaysOverdue:   overdue,
+		PaymentLink:   link,
+		Sender:        a.Sender,
+		Tone:          string(tone),
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// PaymentInput is one payment against one invoice. Reference identifies it:
+// the same reference twice is one payment.
+type PaymentInput struct {
+	InvoiceID   string
+	Reference   string
+	AmountMinor int64
+	Currency    string
+	ReceivedAt  time.Time
+}
+
+// PaymentResult is the invoice's balance after the payment.
+type PaymentResult struct {
+	BalanceMinor int64
+	Duplicate    bool
+}
+
+// RecordPayment stores a payment once per (invoice, reference) and returns
+// the balance the database now holds.
+func (a *Activities) RecordPayment(ctx context.Context, in PaymentInput) (PaymentResult, error) {
+	bal, dup, err := a.Store.RecordPayment(ctx, &db.Payment{
+		ID: uuid.Must(uuid.NewV7()).String(), InvoiceID: in.InvoiceID, Reference: in.Reference,
+		AmountMinor: in.AmountMinor, Currency: in.Currency, ReceivedAt: in.ReceivedAt.UTC(),
+	}, a.now())
+	if err != nil {
+		return PaymentResult{}, nonRetryable(err)
+	}
+	return PaymentResult{BalanceMinor: bal, Duplicate: dup}, nil
+}
+
+// SaveStatus writes the workflow's status of an invoice to the database, so
+// the API can answer for closed workflows and list invoices by stage.
+func (a *Activities) SaveStatus(ctx context.Context, st invoice.Status) error {
+	return nonRetryable(a.Store.SaveStatus(ctx, st, a.now()))
+}
+
+func (a *Activities) log(ctx context.Context) *slog.Logger {
+	if a.Log != nil {
+		return a.Log
+	}
+	return slog.Default()
+}

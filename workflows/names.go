@@ -1,0 +1,59 @@
+package workflows
+
+import (
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+)
+
+// TaskQueue is where the invoice workflows and their activities run.
+const TaskQueue = "collections"
+
+// Workflow, query and update names: the contract between the API, the
+// worker and running workflows. Renaming one breaks running invoices.
+const (
+	InvoiceWorkflowName = "Invoice"
+	QueryStatus         = "status"
+	UpdatePayment       = "record-payment"
+)
+
+// WorkflowID is the id of an invoice's workflow, derived from the invoice so
+// that one invoice never gets two workflows.
+func WorkflowID(invoiceID string) string { return "invoice:" + invoiceID }
+
+// Search attributes, typed, as shown and filtered on in the Temporal Web UI
+// (for example `InvoiceStage = "reminded"`).
+var (
+	SAStage          = temporal.NewSearchAttributeKeyKeyword("InvoiceStage")
+	SACustomerID     = temporal.NewSearchAttributeKeyKeyword("CustomerId")
+	SAAmountDueMinor = temporal.NewSearchAttributeKeyInt64("AmountDueMinor")
+	SACurrency       = temporal.NewSearchAttributeKeyKeyword("Currency")
+	SADueDate        = temporal.NewSearchAttributeKeyTime("DueDate")
+	SAAccountManager = temporal.NewSearchAttributeKeyKeyword("AccountManager")
+	SAPolicyName     = temporal.NewSearchAttributeKeyKeyword("PolicyName")
+)
+
+// SearchAttributes lists every custom search attribute the workflows use,
+// for registration on the namespace at start-up.
+var SearchAttributes = map[string]enums.IndexedValueType{
+	SAStage.GetName():          enums.INDEXED_VALUE_TYPE_KEYWORD,
+	SACustomerID.GetName():     enums.INDEXED_VALUE_TYPE_KEYWORD,
+	SAAmountDueMinor.GetName(): enums.INDEXED_VALUE_TYPE_INT,
+	SACurrency.GetName():       enums.INDEXED_VALUE_TYPE_KEYWORD,
+	SADueDate.GetName():        enums.INDEXED_VALUE_TYPE_DATETIME,
+	SAAccountManager.GetName(): enums.INDEXED_VALUE_TYPE_KEYWORD,
+	SAPolicyName.GetName():     enums.INDEXED_VALUE_TYPE_KEYWORD,
+}
+
+// Application error types the workflow returns to callers of its updates.
+const (
+	ErrInvalidArgument = "InvalidArgument" // details: the offending field's name
+	ErrConflict        = "Conflict"        // the invoice is in a state that forbids it
+)
+
+func invalid(field, msg string) error {
+	return temporal.NewApplicationError(field+": "+msg, ErrInvalidArgument, field)
+}
+
+func conflict(msg string) error {
+	return temporal.NewApplicationError(msg, ErrConflict)
+}
