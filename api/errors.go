@@ -1,0 +1,134 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+)
+
+// Error is the body of every error response:
+// {"error": {"code": "...", "message": "...", "field": "..."}}.
+type Error struct {
+	Status  int    `json:"-"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// Error codes.
+const (
+	CodeInvalid     = "invalid_argument"
+	CodeNotFound    = "not_found"
+	CodeConflict    = "conflict"
+	CodeUnavailable = "unavailable"
+	CodeInternal    = "internal"
+	CodeTooLarge    = "body_too_large"
+)
+
+func invalid(field, format string, args ...any) *Error {
+	return &Error{Status: http.StatusBadRequest, Code: CodeInvalid, Field: field, Message: field + ": " + fmt.Sprintf(format, args...)}
+}
+
+func notFound(format string, args ...any) *Error {
+	return &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: fmt.Sprintf(format, args...)}
+}
+
+func conflict(field, format string, args ...any) *Error {
+	return &Error{Status: http.StatusConflict, Code: CodeConflict, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+func unavailable(format string, args ...any) *Error {
+	return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: fmt.Sprintf(format, args...)}
+}
+
+// errorHandler writes every error as JSON. Our own *Error goes out as is;
+// Echo's errors (unknown route, body too large) keep their status; anything
+// else is logged and reported as a 500 without its details.
+func (s *Server) errorHandler(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	var apiErr *Error
+	var he *echo.HTTPError
+	switch {
+	case errors.As(err, &apiErr):
+	case errors.As(err, &he):
+		apiErr = &Error{Status: he.Code, Code: codeFor(he.Code), Message: strings.ToLower(http.StatusText(he.Code))}
+		if m, ok := he.Message.(string); ok && m != "" {
+			apiErr.Message = m
+		}
+	default:
+		s.log().Error("request failed", "method", c.Request().Method, "path", c.Path(), "error", err)
+		apiErr = &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "internal error; see the server log"}
+	}
+	if apiErr.Status >= 500 && apiErr.Code != CodeInternal {
+		s.log().Warn("request unavailable", "method", c.Request().Method, "path", c.Path(), "error", apiErr.Message)
+	}
+	_ = c.JSON(apiErr.Status, map[string]*Error{"error": apiErr})
+}
+
+func codeFor(status int) string {
+	switch status {
+	case http.StatusNotFound, http.StatusMethodNotAllowed:
+		return CodeNotFound
+	case http.StatusRequestEntityTooLarge:
+		return CodeTooLarge
+	case http.StatusServiceUnavailable:
+		return CodeUnavailable
+	}
+	if status >= 500 {
+		return CodeInternal
+	}
+	return CodeInvalid
+}
+
+// decode reads a JSON body into v strictly: unknown fields, wrong types and
+// trailing data are client errors naming the field.
+func decode(c echo.Context, v any) error {
+	dec := json.NewDecoder(c.Request().Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		var syntaxErr *json.SyntaxError
+		var maxErr *http.MaxBytesError
+		switch {
+		case errors.As(err, &maxErr):
+			return &Error{Status: http.StatusRequestEntityTooLarge, Code: CodeTooLarge, Field: "body", Message: fmt.Sprintf("body: larger than %d bytes", maxErr.Limit)}
+		case errors.As(err, &typeErr):
+			return invalid(typeErr.Field, "must be a %s", jsonType(typeErr.Type.Kind().String()))
+		case errors.As(err, &syntaxErr):
+			return invalid("body", "malformed JSON at offset %d", syntaxErr.Offset)
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			return invalid(field, "unknown field")
+		case err.Error() == "EOF":
+			return invalid("body", "a JSON object is required")
+		default:
+			return invalid("body", "malformed JSON: %v", err)
+		}
+	}
+	if dec.More() {
+		return invalid("body", "unexpected data after the JSON object")
+	}
+	return nil
+}
+
+func jsonType(kind string) string {
+	switch kind {
+	case "string":
+		return "string"
+	case "int", "int64", "int32", "float64":
+		return "number"
+	case "bool":
+		return "boolean"
+	case "slice":
+		return "list"
+	}
+	return "JSON object"
+}

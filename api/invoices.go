@@ -1,0 +1,334 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/collections-engine/collections/db"
+	"github.com/collections-engine/collections/invoice"
+	"github.com/collections-engine/collections/money"
+	"github.com/collections-engine/collections/policy"
+	"github.com/collections-engine/collections/workflows"
+)
+
+// InvoiceRequest is the body of POST /v1/invoices.
+type InvoiceRequest struct {
+	Number     string `json:"number"`
+	CustomerID string `json:"customer_id"`
+	Amount     string `json:"amount"`   // decimal string, e.g. "1250.00"
+	Currency   string `json:"currency"` // ISO 4217
+	IssuedAt   string `json:"issued_at"`
+	DueAt      string `json:"due_at"`
+	Policy     string `json:"policy,omitempty"`
+}
+
+// InvoiceView is an invoice with its live status.
+type InvoiceView struct {
+	ID           string              `json:"id"`
+	Number       string              `json:"number"`
+	CustomerID   string              `json:"customer_id"`
+	Amount       string              `json:"amount"`
+	Balance      string              `json:"balance"`
+	Currency     string              `json:"currency"`
+	IssuedAt     time.Time           `json:"issued_at"`
+	DueAt        time.Time           `json:"due_at"`
+	Stage        invoice.Stage       `json:"stage"`
+	Policy       PolicyRef           `json:"policy"`
+	WorkflowID   string              `json:"workflow_id"`
+	NextAction   *invoice.NextAction `json:"next_action"`
+	Timeline     []EventView         `json:"timeline"`
+	ClosedAt     *time.Time          `json:"closed_at,omitempty"`
+	StatusSource string              `json:"status_source"` // "workflow" (live) or "database" (last saved)
+}
+
+// PolicyRef names the policy version an invoice runs on.
+type PolicyRef struct {
+	Name    string `json:"name"`
+	Version int    `json:"version"`
+}
+
+// EventView is a timeline event with amounts as decimal strings.
+type EventView struct {
+	At        time.Time `json:"at"`
+	Kind      string    `json:"kind"`
+	Step      string    `json:"step,omitempty"`
+	Channel   string    `json:"channel,omitempty"`
+	Outcome   string    `json:"outcome,omitempty"`
+	Detail    string    `json:"detail,omitempty"`
+	Amount    string    `json:"amount,omitempty"`
+	Balance   string    `json:"balance,omitempty"`
+	Reference string    `json:"reference,omitempty"`
+	MessageID string    `json:"message_id,omitempty"`
+}
+
+type validInvoice struct {
+	number, customerID, currency string
+	amountMinor                  int64
+	issuedAt, dueAt              time.Time
+	policy                       policy.Policy
+}
+
+func (s *Server) validateInvoice(ctx context.Context, r InvoiceRequest) (validInvoice, error) {
+	var v validInvoice
+	v.number = strings.TrimSpace(r.Number)
+	switch {
+	case v.number == "":
+		return v, invalid("number", "is required")
+	case len(v.number) > 128:
+		return v, invalid("number", "is longer than 128 characters")
+	case strings.TrimSpace(r.CustomerID) == "":
+		return v, invalid("customer_id", "is required")
+	case strings.TrimSpace(r.Amount) == "":
+		return v, invalid("amount", "is required, as a decimal string such as \"1250.00\"")
+	case strings.TrimSpace(r.Currency) == "":
+		return v, invalid("currency", "is required (an ISO 4217 code such as EUR)")
+	}
+	cur, err := money.Currency(r.Currency)
+	if err != nil {
+		return v, invalid("currency", "%v", err)
+	}
+	v.currency = cur
+	if v.amountMinor, err = money.ParseAmount(r.Amount, cur); err != nil {
+		return v, invalid("amount", "%v", err)
+	}
+	if v.amountMinor == 0 {
+		return v, invalid("amount", "must be greater than zero")
+	}
+	if v.issuedAt, err = parseTime("issued_at", r.IssuedAt); err != nil {
+		return v, err
+	}
+	if v.dueAt, err = parseTime("due_at", r.DueAt); err != nil {
+		return v, err
+	}
+	if v.dueAt.Before(v.issuedAt) {
+		return v, invalid("due_at", "is before issued_at")
+	}
+	name := r.Policy
+	if name == "" {
+		name = s.DefaultPolicy
+	}
+	if name == "" {
+		name = "standard"
+	}
+	p, ok := s.policy(name)
+	if !ok {
+		return v, invalid("policy", "unknown policy %q", name)
+	}
+	v.policy = p
+	cust, err := s.Store.GetCustomer(ctx, strings.TrimSpace(r.CustomerID))
+	if errors.Is(err, db.ErrNotFound) {
+		return v, &Error{Status: http.StatusUnprocessableEntity, Code: CodeInvalid, Field: "customer_id",
+			Message: fmt.Sprintf("customer_id: no customer %q; create it with POST /v1/customers first", r.CustomerID)}
+	}
+	if err != nil {
+		return v, err
+	}
+	v.customerID = cust.ID
+	return v, nil
+}
+
+func parseTime(field, s string) (time.Time, error) {
+	if strings.TrimSpace(s) == "" {
+		return time.Time{}, invalid(field, "is required, in RFC 3339 form such as 2026-12-01T00:00:00Z")
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, invalid(field, "%q is not an RFC 3339 time such as 2026-12-01T00:00:00Z", s)
+	}
+	return t.UTC(), nil
+}
+
+// createInvoice stores an invoice and starts its workflow. An invoice number
+// already taken returns the existing invoice (200) and starts nothing new;
+// if the workflow could not be started, nothing is kept.
+func (s *Server) createInvoice(c echo.Context) error {
+	var req InvoiceRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	v, err := s.validateInvoice(ctx, req)
+	if err != nil {
+		return err
+	}
+	if existing, err := s.Store.GetInvoiceByNumber(ctx, v.number); err == nil {
+		return s.existingInvoice(c, existing)
+	} else if !errors.Is(err, db.ErrNotFound) {
+		return err
+	}
+	now := s.now()
+	id := uuid.Must(uuid.NewV7()).String()
+	inv := &db.Invoice{
+		ID: id, Number: v.number, CustomerID: v.customerID, AmountMinor: v.amountMinor, BalanceMinor: v.amountMinor,
+		Currency: v.currency, IssuedAt: v.issuedAt, DueAt: v.dueAt, Stage: invoice.StageIssued,
+		PolicyName: v.policy.Name, PolicyVersion: v.policy.Version, WorkflowID: workflows.WorkflowID(id),
+		CreatedAt: now, UpdatedAt: now,
+	}
+	inserted, err := s.Store.InsertInvoice(ctx, inv)
+	if err != nil {
+		return err
+	}
+	if !inserted { // a concurrent request took the number first
+		existing, err := s.Store.GetInvoiceByNumber(ctx, v.number)
+		if err != nil {
+			return err
+		}
+		return s.existingInvoice(c, existing)
+	}
+	if err := s.startWorkflow(ctx, inv, v.policy); err != nil {
+		if derr := s.Store.DeleteInvoice(context.WithoutCancel(ctx), inv.ID); derr != nil {
+			s.log().Error("invoice kept without a workflow", "invoice_id", inv.ID, "error", derr)
+		}
+		return unavailable("could not start the invoice's workflow; nothing was stored, try again: %v", err)
+	}
+	s.log().Info("invoice created", "invoice_id", inv.ID, "number", inv.Number, "workflow_id", inv.WorkflowID)
+	return c.JSON(http.StatusCreated, s.view(ctx, inv))
+}
+
+// existingInvoice answers a repeated POST with the stored invoice, making
+// sure its workflow runs (it heals a crash between storing and starting).
+func (s *Server) existingInvoice(c echo.Context, inv *db.Invoice) error {
+	ctx := c.Request().Context()
+	if inv.ClosedAt == nil {
+		p, ok := s.policy(inv.PolicyName)
+		if ok && p.Version == inv.PolicyVersion {
+			if err := s.startWorkflow(ctx, inv, p); err != nil {
+				return unavailable("invoice exists but its workflow could not be checked: %v", err)
+			}
+		}
+	}
+	return c.JSON(http.StatusOK, s.view(ctx, inv))
+}
+
+// startWorkflow starts the invoice's workflow, or finds it already started:
+// the id is derived from the invoice, and a closed workflow is never rerun.
+func (s *Server) startWorkflow(ctx context.Context, inv *db.Invoice, p policy.Policy) error {
+	amount := money.Display(inv.AmountMinor, inv.Currency)
+	opts := client.StartWorkflowOptions{
+		ID:                       inv.WorkflowID,
+		TaskQueue:                workflows.TaskQueue,
+		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		StaticSummary:            fmt.Sprintf("Invoice %s · customer %s · %s", inv.Number, inv.CustomerID, amount),
+		StaticDetails: fmt.Sprintf("**Invoice:** %s  \n**Customer:** %s  \n**Amount:** %s  \n**Issued:** %s  \n**Due:** %s  \n**Policy:** %s v%d",
+			inv.Number, inv.CustomerID, amount, inv.IssuedAt.Format("2006-01-02"), inv.DueAt.Format("2006-01-02"), p.Name, p.Version),
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.SAStage.ValueSet(string(invoice.StageIssued)),
+			workflows.SACustomerID.ValueSet(inv.CustomerID),
+			workflows.SAAmountDueMinor.ValueSet(inv.BalanceMinor),
+			workflows.SACurrency.ValueSet(inv.Currency),
+			workflows.SADueDate.ValueSet(inv.DueAt),
+			workflows.SAPolicyName.ValueSet(p.Name),
+		),
+	}
+	_, err := s.Temporal.ExecuteWorkflow(ctx, opts, workflows.InvoiceWorkflowName, workflows.InvoiceInput{
+		InvoiceID: inv.ID, Number: inv.Number, CustomerID: inv.CustomerID, AmountMinor: inv.AmountMinor,
+		Currency: inv.Currency, IssuedAt: inv.IssuedAt, DueAt: inv.DueAt, Policy: p,
+	})
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		return nil // it ran and closed already
+	}
+	return err
+}
+
+func (s *Server) getInvoice(c echo.Context) error {
+	ctx := c.Request().Context()
+	inv, err := s.Store.GetInvoice(ctx, c.Param("id"))
+	if errors.Is(err, db.ErrNotFound) {
+		return notFound("invoice %q not found", c.Param("id"))
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, s.view(ctx, inv))
+}
+
+// view combines the stored invoice with its status: live from the workflow's
+// query while it runs, else the status the workflow last saved.
+func (s *Server) view(ctx context.Context, inv *db.Invoice) InvoiceView {
+	st, source := inv.Status, "database"
+	if inv.ClosedAt == nil && s.Temporal != nil {
+		qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if res, err := s.Temporal.QueryWorkflow(qctx, inv.WorkflowID, "", workflows.QueryStatus); err == nil {
+			var live invoice.Status
+			if err := res.Get(&live); err == nil {
+				st, source = &live, "workflow"
+			}
+		} else {
+			s.log().Debug("status query failed; using the saved status", "invoice_id", inv.ID, "error", err)
+		}
+	}
+	v := storedView(inv)
+	v.StatusSource = source
+	if st != nil {
+		v.Stage, v.NextAction = st.Stage, st.NextAction
+		v.Balance = money.FormatAmount(st.BalanceMinor, inv.Currency)
+		if st.ClosedAt != nil {
+			v.ClosedAt = st.ClosedAt
+		}
+		for _, e := range st.Timeline {
+			ev := EventView{At: e.At, Kind: e.Kind, Step: e.Step, Channel: e.Channel, Outcome: e.Outcome,
+				Detail: e.Detail, Reference: e.Reference, MessageID: e.MessageID}
+			if e.AmountMinor != 0 {
+				ev.Amount = money.FormatAmount(e.AmountMinor, inv.Currency)
+			}
+			if e.BalanceMinor != nil {
+				ev.Balance = money.FormatAmount(*e.BalanceMinor, inv.Currency)
+			}
+			v.Timeline = append(v.Timeline, ev)
+		}
+	}
+	return v
+}
+
+// storedView is the invoice as the database holds it, without a timeline.
+func storedView(inv *db.Invoice) InvoiceView {
+	return InvoiceView{
+		ID: inv.ID, Number: inv.Number, CustomerID: inv.CustomerID,
+		Amount: money.FormatAmount(inv.AmountMinor, inv.Currency), Balance: money.FormatAmount(inv.BalanceMinor, inv.Currency),
+		Currency: inv.Currency, IssuedAt: inv.IssuedAt.UTC(), DueAt: inv.DueAt.UTC(), Stage: inv.Stage,
+		Policy: PolicyRef{Name: inv.PolicyName, Version: inv.PolicyVersion}, WorkflowID: inv.WorkflowID,
+		ClosedAt: inv.ClosedAt, StatusSource: "database", Timeline: []EventView{},
+	}
+}
+
+func (s *Server) listInvoices(c echo.Context) error {
+	ctx := c.Request().Context()
+	f := db.InvoiceFilter{CustomerID: c.QueryParam("customer_id"), Stage: invoice.Stage(c.QueryParam("stage"))}
+	if l := c.QueryParam("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 500 {
+			return invalid("limit", "must be a whole number from 1 to 500")
+		}
+		f.Limit = n
+	}
+	list, err := s.Store.ListInvoices(ctx, f)
+	if err != nil {
+		return err
+	}
+	out := make([]InvoiceView, 0, len(list))
+	for i := range list {
+		inv := &list[i]
+		// Lists come from the database alone: one query per row would not scale.
+		v := storedView(inv)
+		if inv.Status != nil {
+			v.NextAction = inv.Status.NextAction
+		}
+		out = append(out, v)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"invoices": out})
+}

@@ -1,0 +1,149 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/collections-engine/collections/db"
+	"github.com/collections-engine/collections/invoice"
+	"github.com/collections-engine/collections/money"
+	"github.com/collections-engine/collections/workflows"
+)
+
+// PaymentRequest is the body of POST /v1/invoices/{id}/payments.
+type PaymentRequest struct {
+	Amount    string `json:"amount"`
+	Currency  string `json:"currency"`
+	Reference string `json:"reference"` // the payment's id at the processor or bank; the same reference twice is one payment
+}
+
+// PaymentView is the answer: the invoice's balance after the payment.
+type PaymentView struct {
+	InvoiceID string        `json:"invoice_id"`
+	Reference string        `json:"reference"`
+	Amount    string        `json:"amount"`
+	Balance   string        `json:"balance"`
+	Currency  string        `json:"currency"`
+	Stage     invoice.Stage `json:"stage"`
+	Duplicate bool          `json:"duplicate"`
+}
+
+// createPayment records a payment through the invoice workflow's update,
+// which stores it once and answers with the new balance. At zero the
+// workflow ends and nothing more is sent.
+func (s *Server) createPayment(c echo.Context) error {
+	var req PaymentRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	inv, err := s.Store.GetInvoice(ctx, c.Param("id"))
+	if errors.Is(err, db.ErrNotFound) {
+		return notFound("invoice %q not found", c.Param("id"))
+	}
+	if err != nil {
+		return err
+	}
+	req.Reference = strings.TrimSpace(req.Reference)
+	switch {
+	case strings.TrimSpace(req.Amount) == "":
+		return invalid("amount", "is required, as a decimal string such as \"100.00\"")
+	case strings.TrimSpace(req.Currency) == "":
+		return invalid("currency", "is required (an ISO 4217 code such as EUR)")
+	case req.Reference == "":
+		return invalid("reference", "is required: the payment's id at your processor or bank")
+	case len(req.Reference) > 200:
+		return invalid("reference", "is longer than 200 characters")
+	}
+	cur, err := money.Currency(req.Currency)
+	if err != nil {
+		return invalid("currency", "%v", err)
+	}
+	if cur != inv.Currency {
+		return invalid("currency", "invoice is in %s, payment is in %s", inv.Currency, cur)
+	}
+	amount, err := money.ParseAmount(req.Amount, cur)
+	if err != nil {
+		return invalid("amount", "%v", err)
+	}
+	if amount == 0 {
+		return invalid("amount", "must be greater than zero")
+	}
+	if inv.ClosedAt != nil {
+		return conflict("", "invoice %s is %s; no balance is left to pay", inv.Number, inv.Stage)
+	}
+
+	handle, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   inv.WorkflowID,
+		UpdateID:     "payment:" + req.Reference,
+		UpdateName:   workflows.UpdatePayment,
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+		Args: []any{workflows.PaymentRequest{
+			Reference: req.Reference, AmountMinor: amount, Currency: cur, ReceivedAt: s.now(),
+		}},
+	})
+	var res workflows.PaymentResponse
+	if err == nil {
+		err = handle.Get(ctx, &res)
+	}
+	if err != nil {
+		return paymentError(err, inv)
+	}
+	status := http.StatusCreated
+	if res.Duplicate {
+		status = http.StatusOK
+	}
+	return c.JSON(status, PaymentView{
+		InvoiceID: inv.ID, Reference: req.Reference, Amount: money.FormatAmount(amount, cur),
+		Balance: money.FormatAmount(res.BalanceMinor, cur), Currency: cur, Stage: res.Stage, Duplicate: res.Duplicate,
+	})
+}
+
+// paymentError maps what the workflow said to an HTTP answer.
+func paymentError(err error, inv *db.Invoice) error {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		switch appErr.Type() {
+		case workflows.ErrInvalidArgument:
+			var field string
+			_ = appErr.Details(&field)
+			return &Error{Status: http.StatusUnprocessableEntity, Code: CodeInvalid, Field: field, Message: appErr.Message()}
+		case workflows.ErrConflict:
+			return conflict("", "%s", appErr.Message())
+		}
+	}
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return conflict("", "invoice %s is no longer open for payments (its workflow has closed)", inv.Number)
+	}
+	return unavailable("payment not recorded, try again with the same reference: %v", err)
+}
+
+func (s *Server) listOutbox(c echo.Context) error {
+	f := db.MessageFilter{InvoiceID: c.QueryParam("invoice_id")}
+	if l := c.QueryParam("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 500 {
+			return invalid("limit", "must be a whole number from 1 to 500")
+		}
+		f.Limit = n
+	}
+	msgs, err := s.Store.ListMessages(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	out := make([]MessageView, 0, len(msgs))
+	for _, m := range msgs {
+		out = append(out, MessageView{ID: m.ID, InvoiceID: m.InvoiceID, CustomerID: m.CustomerID, Step: m.Step,
+			Channel: m.Channel, To: m.Recipient, Subject: m.Subject, Body: m.Body, Status: m.Status, Detail: m.Detail,
+			Provider: m.Provider, ProviderMessageID: m.ProviderMessageID, ScheduledAt: m.ScheduledAt, CreatedAt: m.CreatedAt, SentAt: m.SentAt})
+	}
+	return c.JSON(http.StatusOK, map[string]any{"messages": out})
+}

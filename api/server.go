@@ -1,0 +1,142 @@
+// Package api is the HTTP API: customers, invoices, payments, the outbox and
+// health, served by Echo. Handlers validate everything before they write
+// anything, answer bad input with a 4xx naming the field, and reach running
+// invoices through their Temporal workflows.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"go.temporal.io/sdk/client"
+
+	"github.com/collections-engine/collections/db"
+	"github.com/collections-engine/collections/policy"
+)
+
+// Server holds the API's dependencies.
+type Server struct {
+	Store    *db.Store
+	Temporal client.Client
+	// Policies resolves a policy by name; nil means the built-in ones.
+	Policies func(name string) (policy.Policy, bool)
+	// DefaultPolicy is used when an invoice names none ("standard" if empty).
+	DefaultPolicy string
+	Log           *slog.Logger
+	Clock         func() time.Time
+}
+
+// MaxBodyBytes bounds every request body.
+const MaxBodyBytes = 1 << 20
+
+// Handler returns the Echo instance serving the API.
+func (s *Server) Handler() *echo.Echo {
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = s.errorHandler
+	e.Use(middleware.Recover())
+	e.Use(s.requestLog())
+	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, MaxBodyBytes)
+			return next(c)
+		}
+	})
+
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+
+	v1 := e.Group("/v1")
+	v1.POST("/customers", s.createCustomer)
+	v1.GET("/customers/:id", s.getCustomer)
+	v1.POST("/invoices", s.createInvoice)
+	v1.GET("/invoices", s.listInvoices)
+	v1.GET("/invoices/:id", s.getInvoice)
+	v1.POST("/invoices/:id/payments", s.createPayment)
+	v1.GET("/outbox", s.listOutbox)
+	return e
+}
+
+func (s *Server) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.Default()
+}
+
+func (s *Server) now() time.Time {
+	if s.Clock != nil {
+		return s.Clock().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (s *Server) policy(name string) (policy.Policy, bool) {
+	if s.Policies != nil {
+		return s.Policies(name)
+	}
+	return policy.Builtin(name)
+}
+
+func (s *Server) requestLog() echo.MiddlewareFunc {
+	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
+		LogMethod: true, LogURI: true, LogStatus: true, LogLatency: true, HandleError: true,
+		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			level := slog.LevelInfo
+			if v.Status >= 500 {
+				level = slog.LevelError
+			}
+			s.log().LogAttrs(c.Request().Context(), level, "http",
+				slog.String("method", v.Method), slog.String("uri", v.URI),
+				slog.Int("status", v.Status), slog.Duration("latency", v.Latency))
+			return nil
+		},
+	})
+}
+
+func (s *Server) healthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz reports whether Temporal and the database answer.
+func (s *Server) readyz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 3*time.Second)
+	defer cancel()
+	checks := map[string]string{"database": "ok", "temporal": "ok"}
+	ready := true
+	if err := s.Store.Ping(ctx); err != nil {
+		checks["database"], ready = err.Error(), false
+	}
+	if _, err := s.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		checks["temporal"], ready = err.Error(), false
+	}
+	status := http.StatusOK
+	if !ready {
+		status = http.StatusServiceUnavailable
+	}
+	return c.JSON(status, map[string]any{"ready": ready, "checks": checks})
+}
+
+// MessageView is one message of the outbox / communication log.
+type MessageView struct {
+	ID                string     `json:"id"`
+	InvoiceID         string     `json:"invoice_id"`
+	CustomerID        string     `json:"customer_id"`
+	Step              string     `json:"step"`
+	Channel           string     `json:"channel"`
+	To                string     `json:"to"`
+	Subject           string     `json:"subject,omitempty"`
+	Body              string     `json:"body"`
+	Status            string     `json:"status"`
+	Detail            string     `json:"detail,omitempty"`
+	Provider          string     `json:"provider,omitempty"`
+	ProviderMessageID string     `json:"provider_message_id,omitempty"`
+	ScheduledAt       time.Time  `json:"scheduled_at"`
+	CreatedAt         time.Time  `json:"created_at"`
+	SentAt            *time.Time `json:"sent_at,omitempty"`
+}

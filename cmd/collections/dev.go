@@ -1,0 +1,60 @@
+//go:build !nodev
+
+// The dev command links the embedded Temporal server and Web UI; build with
+// -tags nodev for a production binary without them.
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/collections-engine/collections/internal/devstack"
+)
+
+func init() { commands = append([]*cli.Command{devCommand()}, commands...) }
+
+func devCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "dev",
+		Usage: "run everything in one process: embedded Temporal server and Web UI, worker, API, database",
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Name: "data-dir", Value: "./.collections", Usage: "where Temporal's and the application's SQLite files live", Sources: cli.EnvVars("COLLECTIONS_DATA_DIR")},
+			&cli.StringFlag{Name: "http-addr", Value: "127.0.0.1:8080", Usage: "where the API listens", Sources: cli.EnvVars("COLLECTIONS_HTTP_ADDR", "HTTP_ADDR")},
+			&cli.StringFlag{Name: "temporal-addr", Value: "127.0.0.1:7233", Usage: "the embedded Temporal frontend (gRPC)", Sources: cli.EnvVars("COLLECTIONS_TEMPORAL_ADDR")},
+			&cli.StringFlag{Name: "ui-addr", Value: "127.0.0.1:8233", Usage: "the Temporal Web UI", Sources: cli.EnvVars("COLLECTIONS_UI_ADDR")},
+			&cli.StringFlag{Name: "database-url", Usage: "application database: a postgres:// URL; default a SQLite file in the data dir", Sources: cli.EnvVars("DATABASE_URL")},
+		}, messageFlags()...),
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			log, err := logger(cmd)
+			if err != nil {
+				return err
+			}
+			dataDir, err := filepath.Abs(cmd.String("data-dir"))
+			if err != nil {
+				return err
+			}
+			stack, err := devstack.Start(ctx, devstack.Options{
+				DataDir: dataDir, HTTPAddr: cmd.String("http-addr"), TemporalAddr: cmd.String("temporal-addr"),
+				UIAddr: cmd.String("ui-addr"), DatabaseURL: cmd.String("database-url"),
+				Messages: messageConfig(cmd), Log: log,
+			})
+			if err != nil {
+				return err
+			}
+			fmt.Printf("\ncollections dev is running\n  API:         %s\n  Temporal UI: %s\n  Temporal:    %s\n  Data:        %s\nPress Ctrl-C to stop.\n\n",
+				stack.APIURL, stack.UIURL, stack.TemporalAddr, dataDir)
+			select {
+			case <-ctx.Done():
+				log.Info("shutting down")
+			case <-stack.Done():
+				log.Error("HTTP API stopped", "error", stack.Err())
+			}
+			stack.Stop()
+			return stack.Err()
+		},
+	}
+}

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/collections-engine/collections/api"
+	"github.com/collections-engine/collections/db"
+	"github.com/collections-engine/collections/internal/app"
+)
+
+func databaseFlag() cli.Flag {
+	return &cli.StringFlag{Name: "database-url", Usage: "postgres:// URL, or the path of a SQLite file", Sources: cli.EnvVars("DATABASE_URL"), Required: true}
+}
+
+func temporalFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "temporal-address", Value: "127.0.0.1:7233", Usage: "Temporal frontend host:port", Sources: cli.EnvVars("TEMPORAL_ADDRESS")},
+		&cli.StringFlag{Name: "temporal-namespace", Value: "default", Usage: "Temporal namespace", Sources: cli.EnvVars("TEMPORAL_NAMESPACE")},
+		&cli.BoolFlag{Name: "temporal-tls", Usage: "use TLS to reach Temporal (implied by the other TLS options and an API key)", Sources: cli.EnvVars("TEMPORAL_TLS")},
+		&cli.StringFlag{Name: "temporal-tls-cert", Usage: "client certificate file for mTLS", Sources: cli.EnvVars("TEMPORAL_TLS_CERT")},
+		&cli.StringFlag{Name: "temporal-tls-key", Usage: "client key file for mTLS", Sources: cli.EnvVars("TEMPORAL_TLS_KEY")},
+		&cli.StringFlag{Name: "temporal-tls-ca", Usage: "CA file to verify the server", Sources: cli.EnvVars("TEMPORAL_TLS_CA")},
+		&cli.StringFlag{Name: "temporal-tls-server-name", Usage: "server name to verify", Sources: cli.EnvVars("TEMPORAL_TLS_SERVER_NAME")},
+		&cli.StringFlag{Name: "temporal-api-key", Usage: "Temporal Cloud API key", Sources: cli.EnvVars("TEMPORAL_API_KEY")},
+	}
+}
+
+func messageFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "payment-link", Value: "https://pay.example.com/invoices/{number}", Usage: "payment URL template; {invoice_id} and {number} are replaced", Sources: cli.EnvVars("PAYMENT_LINK_TEMPLATE")},
+		&cli.StringFlag{Name: "sender", Value: "Accounts Receivable", Usage: "who messages are from, with contact details", Sources: cli.EnvVars("MESSAGE_SENDER")},
+	}
+}
+
+func temporalConfig(cmd *cli.Command) app.TemporalConfig {
+	return app.TemporalConfig{
+		Address: cmd.String("temporal-address"), Namespace: cmd.String("temporal-namespace"),
+		TLS: cmd.Bool("temporal-tls"), TLSCertFile: cmd.String("temporal-tls-cert"), TLSKeyFile: cmd.String("temporal-tls-key"),
+		TLSCAFile: cmd.String("temporal-tls-ca"), TLSServerName: cmd.String("temporal-tls-server-name"), APIKey: cmd.String("temporal-api-key"),
+	}
+}
+
+func messageConfig(cmd *cli.Command) app.MessageConfig {
+	return app.MessageConfig{PaymentLink: cmd.String("payment-link"), Sender: cmd.String("sender")}
+}
+
+func apiCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "api",
+		Usage: "serve the HTTP API against an external Temporal and database",
+		Flags: append([]cli.Flag{
+			databaseFlag(),
+			&cli.StringFlag{Name: "http-addr", Value: "127.0.0.1:8080", Usage: "where the API listens", Sources: cli.EnvVars("HTTP_ADDR")},
+		}, temporalFlags()...),
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			log, err := logger(cmd)
+			if err != nil {
+				return err
+			}
+			bdb, err := app.OpenDatabase(ctx, cmd.String("database-url"), log)
+			if err != nil {
+				return err
+			}
+			defer bdb.Close()
+			c, err := app.DialTemporal(ctx, temporalConfig(cmd), log)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			srv := &api.Server{Store: db.NewStore(bdb), Temporal: c, Log: log}
+			return app.ServeAPI(ctx, cmd.String("http-addr"), srv, func(a net.Addr) {
+				log.Info("API listening", "url", "http://"+a.String())
+			})
+		},
+	}
+}
+
+func workerCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "worker",
+		Usage: "run the Temporal worker (workflows and activities) against an external Temporal and database",
+		Flags: append(append([]cli.Flag{databaseFlag()}, temporalFlags()...), messageFlags()...),
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			log, err := logger(cmd)
+			if err != nil {
+				return err
+			}
+			bdb, err := app.OpenDatabase(ctx, cmd.String("database-url"), log)
+			if err != nil {
+				return err
+			}
+			defer bdb.Close()
+			tc := temporalConfig(cmd)
+			c, err := app.DialTemporal(ctx, tc, log)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			acts, err := app.NewActivities(db.NewStore(bdb), messageConfig(cmd), log)
+			if err != nil {
+				return err
+			}
+			w, err := app.StartWorker(ctx, c, tc.Namespace, acts, log)
+			if err != nil {
+				return err
+			}
+			log.Info("worker running", "temporal", tc.Address, "namespace", tc.Namespace)
+			<-ctx.Done()
+			log.Info("worker draining")
+			w.Stop()
+			return nil
+		},
+	}
+}
+
+func migrateCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "migrate",
+		Usage: "apply the application database's migrations",
+		Flags: []cli.Flag{databaseFlag()},
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			log, err := logger(cmd)
+			if err != nil {
+				return err
+			}
+			bdb, err := app.OpenDatabase(ctx, cmd.String("database-url"), log)
+			if err != nil {
+				return err
+			}
+			log.Info("database is up to date")
+			return bdb.Close()
+		},
+	}
+}
+
+// healthcheckCommand lets container healthchecks probe the API without a
+// shell or curl in the image.
+func healthcheckCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "healthcheck",
+		Usage:     "GET a URL and exit 0 on a 2xx answer",
+		ArgsUsage: "URL",
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			url := cmd.Args().First()
+			if url == "" {
+				url = "http://127.0.0.1:8080/healthz"
+			}
+			ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+			if err != nil {
+				return err
+			}
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return err
+			}
+			_ = res.Body.Close()
+			if res.StatusCode/100 != 2 {
+				return errors.New(fmt.Sprint("unhealthy: ", res.Status))
+			}
+			return nil
+		},
+	}
+}

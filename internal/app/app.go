@@ -1,0 +1,181 @@
+// Package app wires the pieces together: the database, the Temporal client,
+// the worker and the HTTP API. The commands in cmd/collections and the
+// integration tests build on it; it never links the embedded server.
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/uptrace/bun"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/collections-engine/collections/activities"
+	"github.com/collections-engine/collections/api"
+	"github.com/collections-engine/collections/channels"
+	"github.com/collections-engine/collections/db"
+	"github.com/collections-engine/collections/templates"
+	"github.com/collections-engine/collections/worker"
+)
+
+// TemporalConfig says how to reach Temporal.
+type TemporalConfig struct {
+	Address       string // host:port of the frontend
+	Namespace     string
+	TLSCertFile   string // client certificate (mTLS), with TLSKeyFile
+	TLSKeyFile    string
+	TLSCAFile     string // CA to verify the server; system roots when empty
+	TLSServerName string
+	TLS           bool   // use TLS even without certificates (Temporal Cloud with an API key)
+	APIKey        string // Temporal Cloud API key
+}
+
+// MessageConfig shapes outgoing messages.
+type MessageConfig struct {
+	PaymentLink string // URL template with {invoice_id} and {number}
+	Sender      string // signature: the business and its contact details
+}
+
+// OpenDatabase opens the application database and applies migrations.
+func OpenDatabase(ctx context.Context, dsn string, log *slog.Logger) (*bun.DB, error) {
+	bdb, err := db.Open(dsn)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx, bdb, log); err != nil {
+		_ = bdb.Close()
+		return nil, err
+	}
+	return bdb, nil
+}
+
+// DialTemporal connects to Temporal, waiting up to a minute for it to answer.
+func DialTemporal(ctx context.Context, cfg TemporalConfig, log *slog.Logger) (client.Client, error) {
+	opts := client.Options{
+		HostPort:  cfg.Address,
+		Namespace: cfg.Namespace,
+		Logger:    sdklog.NewStructuredLogger(log.With("component", "temporal-sdk")),
+	}
+	tlsConf, err := cfg.tlsConfig()
+	if err != nil {
+		return nil, err
+	}
+	opts.ConnectionOptions.TLS = tlsConf
+	if cfg.APIKey != "" {
+		opts.Credentials = client.NewAPIKeyStaticCredentials(cfg.APIKey)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		c, err := client.DialContext(ctx, opts)
+		if err == nil {
+			return c, nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return nil, fmt.Errorf("connect to Temporal at %s: %w", cfg.Address, err)
+		}
+		log.Warn("Temporal not reachable yet; retrying", "address", cfg.Address, "error", err)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (cfg TemporalConfig) tlsConfig() (*tls.Config, error) {
+	if !cfg.TLS && cfg.TLSCertFile == "" && cfg.TLSCAFile == "" && cfg.APIKey == "" {
+		return nil, nil
+	}
+	conf := &tls.Config{ServerName: cfg.TLSServerName, MinVersion: tls.VersionTLS12}
+	if cfg.TLSCertFile != "" || cfg.TLSKeyFile != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("temporal TLS client certificate: %w", err)
+		}
+		conf.Certificates = []tls.Certificate{cert}
+	}
+	if cfg.TLSCAFile != "" {
+		pem, err := os.ReadFile(cfg.TLSCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("temporal TLS CA: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("temporal TLS CA: no certificates in %s", cfg.TLSCAFile)
+		}
+		conf.RootCAs = pool
+	}
+	return conf, nil
+}
+
+// NewActivities builds the activities with their dependencies. Without
+// provider keys every channel goes to the dev outbox.
+func NewActivities(store *db.Store, msg MessageConfig, log *slog.Logger) (*activities.Activities, error) {
+	tmpl, err := templates.Load()
+	if err != nil {
+		return nil, err
+	}
+	if msg.PaymentLink == "" {
+		msg.PaymentLink = "https://pay.example.com/invoices/{number}"
+	}
+	if msg.Sender == "" {
+		msg.Sender = "Accounts Receivable"
+	}
+	return &activities.Activities{
+		Store: store, Senders: channels.DevOutbox(log), Templates: tmpl,
+		PaymentLink: msg.PaymentLink, Sender: msg.Sender, Log: log,
+	}, nil
+}
+
+// StartWorker registers the search attributes and starts the worker; stop
+// it with its Stop method.
+func StartWorker(ctx context.Context, c client.Client, namespace string, acts *activities.Activities, log *slog.Logger) (sdkworker.Worker, error) {
+	if err := worker.EnsureSearchAttributes(ctx, c, namespace, log); err != nil {
+		return nil, err
+	}
+	w := worker.New(c, acts, sdkworker.Options{})
+	if err := w.Start(); err != nil {
+		return nil, fmt.Errorf("start worker: %w", err)
+	}
+	return w, nil
+}
+
+// ServeAPI serves the HTTP API on addr until ctx ends, then lets in-flight
+// requests finish. ready, if not nil, is called once the listener is open.
+func ServeAPI(ctx context.Context, addr string, srv *api.Server, ready func(net.Addr)) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("HTTP API: %w", err)
+	}
+	e := srv.Handler()
+	hs := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
+	if ready != nil {
+		ready(l.Addr())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(l) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdownCtx); err != nil {
+		return err
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

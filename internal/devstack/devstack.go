@@ -1,0 +1,163 @@
+// Package devstack is the whole product in one process, as `collections dev`
+// runs it: an embedded Temporal server and Web UI, the worker, the HTTP API
+// and the application database, all kept under one data directory so that
+// invoices and their timers survive a restart.
+package devstack
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/uptrace/bun"
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/collections-engine/collections/api"
+	"github.com/collections-engine/collections/db"
+	"github.com/collections-engine/collections/internal/app"
+	"github.com/collections-engine/collections/internal/devserver"
+	"github.com/collections-engine/collections/workflows"
+)
+
+// Options configure the dev stack.
+type Options struct {
+	DataDir      string // holds temporal.db and collections.db
+	HTTPAddr     string // the API
+	TemporalAddr string // the embedded server's gRPC frontend
+	UIAddr       string // the Web UI; empty for none
+	// DatabaseURL, when set, is used instead of the SQLite file in DataDir.
+	DatabaseURL string
+	Namespace   string
+	Messages    app.MessageConfig
+	Log         *slog.Logger
+}
+
+// Stack is a running dev stack.
+type Stack struct {
+	APIURL       string // e.g. http://127.0.0.1:8080
+	UIURL        string // empty without a UI
+	TemporalAddr string
+	DatabaseDSN  string
+	Client       client.Client
+	DB           *bun.DB
+
+	server  *devserver.Server
+	worker  sdkworker.Worker
+	stopAPI context.CancelFunc
+	apiDone chan struct{} // closed when the API server has returned
+	apiErr  error
+	log     *slog.Logger
+}
+
+// Start brings the stack up and returns once the API accepts requests.
+func Start(ctx context.Context, o Options) (_ *Stack, err error) {
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.Namespace == "" {
+		o.Namespace = "default"
+	}
+	if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	s := &Stack{TemporalAddr: o.TemporalAddr, log: o.Log}
+	defer func() {
+		if err != nil {
+			s.Stop()
+		}
+	}()
+	o.Log.Info("starting embedded Temporal server", "address", o.TemporalAddr, "data_dir", o.DataDir)
+	s.server, err = devserver.Start(devserver.Options{
+		DatabaseFile:     filepath.Join(o.DataDir, "temporal.db"),
+		FrontendAddr:     o.TemporalAddr,
+		UIAddr:           o.UIAddr,
+		Namespace:        o.Namespace,
+		SearchAttributes: workflows.SearchAttributes,
+		Log:              o.Log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if o.UIAddr != "" {
+		s.UIURL = "http://" + o.UIAddr
+	}
+	s.Client, err = app.DialTemporal(ctx, app.TemporalConfig{Address: o.TemporalAddr, Namespace: o.Namespace}, o.Log)
+	if err != nil {
+		return nil, err
+	}
+	s.DatabaseDSN = o.DatabaseURL
+	if s.DatabaseDSN == "" {
+		s.DatabaseDSN = filepath.Join(o.DataDir, "collections.db")
+	}
+	s.DB, err = app.OpenDatabase(ctx, s.DatabaseDSN, o.Log)
+	if err != nil {
+		return nil, err
+	}
+	store := db.NewStore(s.DB)
+	acts, err := app.NewActivities(store, o.Messages, o.Log)
+	if err != nil {
+		return nil, err
+	}
+	s.worker, err = app.StartWorker(ctx, s.Client, o.Namespace, acts, o.Log)
+	if err != nil {
+		return nil, err
+	}
+	apiCtx, cancel := context.WithCancel(context.Background())
+	s.stopAPI = cancel
+	s.apiDone = make(chan struct{})
+	ready := make(chan net.Addr, 1)
+	srv := &api.Server{Store: store, Temporal: s.Client, Log: o.Log}
+	go func() {
+		defer close(s.apiDone)
+		s.apiErr = app.ServeAPI(apiCtx, o.HTTPAddr, srv, func(a net.Addr) { ready <- a })
+	}()
+	select {
+	case addr := <-ready:
+		s.APIURL = "http://" + addr.String()
+	case <-s.apiDone:
+		return nil, s.apiErr
+	case <-time.After(30 * time.Second):
+		return nil, fmt.Errorf("HTTP API did not start on %s", o.HTTPAddr)
+	}
+	return s, nil
+}
+
+// Done is closed when the API server stops; Err then says why.
+func (s *Stack) Done() <-chan struct{} { return s.apiDone }
+
+// Err is the API server's error once Done is closed (nil after Stop).
+func (s *Stack) Err() error { return s.apiErr }
+
+// Stop shuts everything down in reverse order: the API finishes in-flight
+// requests, the worker drains, then the server and the database close.
+func (s *Stack) Stop() {
+	if s.stopAPI != nil {
+		s.stopAPI()
+		<-s.apiDone
+		if s.apiErr != nil {
+			s.log.Warn("HTTP API stopped with an error", "error", s.apiErr)
+		}
+		s.stopAPI = nil
+	}
+	if s.worker != nil {
+		s.worker.Stop()
+		s.worker = nil
+	}
+	if s.Client != nil {
+		s.Client.Close()
+		s.Client = nil
+	}
+	if s.server != nil {
+		s.server.Stop()
+		s.server = nil
+	}
+	if s.DB != nil {
+		_ = s.DB.Close()
+		s.DB = nil
+	}
+}
