@@ -34,8 +34,12 @@ type Activities struct {
 	PaymentLink string
 	// Sender signs messages: the business's name and contact details.
 	Sender string
-	Clock  func() time.Time
-	Log    *slog.Logger
+	// Agency receives case files when an account is placed; AgencyAddress
+	// is where they go (an email address or a webhook URL).
+	Agency        channels.Sender
+	AgencyAddress string
+	Clock         func() time.Time
+	Log           *slog.Logger
 }
 
 func (a *Activities) now() time.Time {
@@ -66,6 +70,8 @@ type SendInput struct {
 	Tone        policy.Tone
 	Channel     policy.Channel
 	ScheduledAt time.Time
+	// Deadline is shown by final notices and promise reminders.
+	Deadline *time.Time
 }
 
 // SendResult is what became of the message. Status is one of db's message
@@ -114,50 +120,27 @@ func (a *Activities) SendStepMessage(ctx context.Context, in SendInput) (SendRes
 	case msg.Recipient == "":
 		msg.Status, msg.Detail = db.MessageSkipped, fmt.Sprintf("customer has no %s address", in.Channel)
 	default:
-		r, err := a.Templates.Render(string(in.Channel), in.Template, a.templateData(inv, cust, in.Tone, now))
+		r, err := a.Templates.Render(string(in.Channel), in.Template, a.templateData(inv, cust, in.Tone, in.Deadline, now))
 		if err != nil {
 			return SendResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalid, err)
 		}
 		msg.Subject, msg.Body = r.Subject, r.Body
 	}
 
-	stored, claimed, err := a.Store.ClaimMessage(ctx, msg)
-	if err != nil {
-		return SendResult{}, err
-	}
-	if stored.Status != db.MessagePending {
-		// Skipped just now, or settled by an earlier attempt: nothing to send.
-		if !claimed {
-			a.log(ctx).Info("message already handled", "invoice_id", inv.ID, "step", in.Step, "channel", in.Channel, "status", stored.Status)
+	var sender channels.Sender
+	if msg.Status == db.MessagePending {
+		if sender, err = a.Senders.For(in.Channel); err != nil {
+			return SendResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalid, err)
 		}
-		return SendResult{MessageID: stored.ID, Status: stored.Status, Detail: stored.Detail}, nil
 	}
-
-	sender, err := a.Senders.For(in.Channel)
+	stored, err := a.deliver(ctx, msg, sender)
 	if err != nil {
-		return SendResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalid, err)
+		return SendResult{}, fmt.Errorf("send %s: %w", in.Channel, err)
 	}
-	providerID, err := sender.Send(ctx, channels.Message{
-		ID: stored.ID, InvoiceID: inv.ID, Step: in.Step, Channel: in.Channel,
-		To: stored.Recipient, Subject: stored.Subject, Body: stored.Body,
-	})
-	if err != nil {
-		if channels.IsPermanent(err) {
-			if ferr := a.Store.FinishMessage(ctx, stored.ID, db.MessageOutcome{Status: db.MessageFailed, Detail: truncate(err.Error(), 500), Provider: sender.Provider()}); ferr != nil {
-				return SendResult{}, ferr
-			}
-			return SendResult{MessageID: stored.ID, Status: db.MessageFailed, Detail: err.Error()}, nil
-		}
-		return SendResult{}, fmt.Errorf("send %s via %s: %w", in.Channel, sender.Provider(), err)
-	}
-	sentAt := a.now()
-	if err := a.Store.FinishMessage(ctx, stored.ID, db.MessageOutcome{Status: db.MessageSent, Provider: sender.Provider(), ProviderMessageID: providerID, SentAt: &sentAt}); err != nil {
-		return SendResult{}, err
-	}
-	return SendResult{MessageID: stored.ID, Status: db.MessageSent}, nil
+	return SendResult{MessageID: stored.ID, Status: stored.Status, Detail: stored.Detail}, nil
 }
 
-func (a *Activities) templateData(inv *db.Invoice, cust *db.Customer, tone policy.Tone, now time.Time) templates.Data {
+func (a *Activities) templateData(inv *db.Invoice, cust *db.Customer, tone policy.Tone, deadline *time.Time, now time.Time) templates.Data {
 	loc, err := time.LoadLocation(cust.Timezone)
 	if err != nil {
 		loc = time.UTC
@@ -167,7 +150,12 @@ func (a *Activities) templateData(inv *db.Invoice, cust *db.Customer, tone polic
 		overdue = int(now.Sub(inv.DueAt).Hours() / 24)
 	}
 	link := strings.NewReplacer("{invoice_id}", inv.ID, "{number}", inv.Number).Replace(a.PaymentLink)
+	dl := ""
+	if deadline != nil {
+		dl = deadline.In(loc).Format("Monday, 2 January 2006")
+	}
 	return templates.Data{
+		Deadline:      dl,
 		CustomerName:  cust.Name,
 		InvoiceNumber: inv.Number,
 		Amount:        money.Display(inv.AmountMinor, inv.Currency),

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/mail"
@@ -20,16 +21,25 @@ type CustomerRequest struct {
 	Email    string `json:"email"`
 	Phone    string `json:"phone"`
 	Timezone string `json:"timezone"`
+	// AccountManager owns the relationship: tasks go to them, escalations
+	// notify them (an email address, or a name).
+	AccountManager string `json:"account_manager"`
+	// DefaultPolicy is the policy this customer's invoices run on unless an
+	// invoice names one.
+	DefaultPolicy string `json:"default_policy"`
 }
 
 // CustomerView is a customer as the API shows it.
 type CustomerView struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	Email     string    `json:"email"`
-	Phone     string    `json:"phone,omitempty"`
-	Timezone  string    `json:"timezone"`
-	CreatedAt time.Time `json:"created_at"`
+	ID             string    `json:"id"`
+	Name           string    `json:"name"`
+	Email          string    `json:"email"`
+	Phone          string    `json:"phone,omitempty"`
+	Timezone       string    `json:"timezone"`
+	AccountManager string    `json:"account_manager,omitempty"`
+	DefaultPolicy  string    `json:"default_policy,omitempty"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
 }
 
 var (
@@ -40,6 +50,7 @@ var (
 func (r *CustomerRequest) validate() error {
 	r.ID, r.Name, r.Email = strings.TrimSpace(r.ID), strings.TrimSpace(r.Name), strings.TrimSpace(r.Email)
 	r.Phone, r.Timezone = strings.TrimSpace(r.Phone), strings.TrimSpace(r.Timezone)
+	r.AccountManager, r.DefaultPolicy = strings.TrimSpace(r.AccountManager), strings.TrimSpace(r.DefaultPolicy)
 	switch {
 	case r.ID == "":
 		return invalid("id", "is required")
@@ -58,6 +69,9 @@ func (r *CustomerRequest) validate() error {
 	if r.Phone != "" && !e164Pattern.MatchString(r.Phone) {
 		return invalid("phone", "must be in E.164 form, like +14155550100")
 	}
+	if len(r.AccountManager) > 200 {
+		return invalid("account_manager", "is longer than 200 characters")
+	}
 	return validTimezone("timezone", r.Timezone)
 }
 
@@ -75,7 +89,18 @@ func validTimezone(field, tz string) error {
 }
 
 func customerView(c *db.Customer) CustomerView {
-	return CustomerView{ID: c.ID, Name: c.Name, Email: c.Email, Phone: c.Phone, Timezone: c.Timezone, CreatedAt: c.CreatedAt}
+	return CustomerView{ID: c.ID, Name: c.Name, Email: c.Email, Phone: c.Phone, Timezone: c.Timezone,
+		AccountManager: c.AccountManager, DefaultPolicy: c.DefaultPolicy, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+}
+
+func (s *Server) knownPolicy(ctx context.Context, field, name string) error {
+	if name == "" {
+		return nil
+	}
+	if _, err := s.resolvePolicy(ctx, name); err != nil {
+		return invalid(field, "unknown policy %q", name)
+	}
+	return nil
 }
 
 // createCustomer stores a customer. Posting the same customer again returns
@@ -89,8 +114,12 @@ func (s *Server) createCustomer(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
+	if err := s.knownPolicy(ctx, "default_policy", req.DefaultPolicy); err != nil {
+		return err
+	}
 	now := s.now()
-	cust := &db.Customer{ID: req.ID, Name: req.Name, Email: req.Email, Phone: req.Phone, Timezone: req.Timezone, CreatedAt: now, UpdatedAt: now}
+	cust := &db.Customer{ID: req.ID, Name: req.Name, Email: req.Email, Phone: req.Phone, Timezone: req.Timezone,
+		AccountManager: req.AccountManager, DefaultPolicy: req.DefaultPolicy, CreatedAt: now, UpdatedAt: now}
 	inserted, err := s.Store.InsertCustomer(ctx, cust)
 	if err != nil {
 		return err
@@ -102,7 +131,8 @@ func (s *Server) createCustomer(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if existing.Name != req.Name || existing.Email != req.Email || existing.Phone != req.Phone || existing.Timezone != req.Timezone {
+	if existing.Name != req.Name || existing.Email != req.Email || existing.Phone != req.Phone || existing.Timezone != req.Timezone ||
+		existing.AccountManager != req.AccountManager || existing.DefaultPolicy != req.DefaultPolicy {
 		return conflict("id", "id: customer %q already exists with other details", req.ID)
 	}
 	return c.JSON(http.StatusOK, customerView(existing))
@@ -114,6 +144,54 @@ func (s *Server) getCustomer(c echo.Context) error {
 		return notFound("customer %q not found", c.Param("id"))
 	}
 	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, customerView(cust))
+}
+
+// CustomerPatch changes some of a customer's details; absent fields stay.
+type CustomerPatch struct {
+	Name           *string `json:"name"`
+	Email          *string `json:"email"`
+	Phone          *string `json:"phone"`
+	Timezone       *string `json:"timezone"`
+	AccountManager *string `json:"account_manager"`
+	DefaultPolicy  *string `json:"default_policy"`
+}
+
+// updateCustomer changes contact details, the account manager or the default
+// policy. Running invoices read contact details at each send, so the next
+// message goes to the new address; their policy stays as it started.
+func (s *Server) updateCustomer(c echo.Context) error {
+	var p CustomerPatch
+	if err := decode(c, &p); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	cust, err := s.Store.GetCustomer(ctx, c.Param("id"))
+	if errors.Is(err, db.ErrNotFound) {
+		return notFound("customer %q not found", c.Param("id"))
+	}
+	if err != nil {
+		return err
+	}
+	req := CustomerRequest{ID: cust.ID, Name: cust.Name, Email: cust.Email, Phone: cust.Phone, Timezone: cust.Timezone,
+		AccountManager: cust.AccountManager, DefaultPolicy: cust.DefaultPolicy}
+	for dst, src := range map[*string]*string{&req.Name: p.Name, &req.Email: p.Email, &req.Phone: p.Phone,
+		&req.Timezone: p.Timezone, &req.AccountManager: p.AccountManager, &req.DefaultPolicy: p.DefaultPolicy} {
+		if src != nil {
+			*dst = *src
+		}
+	}
+	if err := req.validate(); err != nil {
+		return err
+	}
+	if err := s.knownPolicy(ctx, "default_policy", req.DefaultPolicy); err != nil {
+		return err
+	}
+	cust.Name, cust.Email, cust.Phone, cust.Timezone = req.Name, req.Email, req.Phone, req.Timezone
+	cust.AccountManager, cust.DefaultPolicy, cust.UpdatedAt = req.AccountManager, req.DefaultPolicy, s.now()
+	if err := s.Store.UpdateCustomer(ctx, cust); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, customerView(cust))

@@ -78,6 +78,16 @@ type validInvoice struct {
 	amountMinor                  int64
 	issuedAt, dueAt              time.Time
 	policy                       policy.Policy
+	customer                     *db.Customer
+}
+
+func firstNonEmpty(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 func (s *Server) validateInvoice(ctx context.Context, r InvoiceRequest) (validInvoice, error) {
@@ -115,18 +125,6 @@ func (s *Server) validateInvoice(ctx context.Context, r InvoiceRequest) (validIn
 	if v.dueAt.Before(v.issuedAt) {
 		return v, invalid("due_at", "is before issued_at")
 	}
-	name := r.Policy
-	if name == "" {
-		name = s.DefaultPolicy
-	}
-	if name == "" {
-		name = "standard"
-	}
-	p, ok := s.policy(name)
-	if !ok {
-		return v, invalid("policy", "unknown policy %q", name)
-	}
-	v.policy = p
 	cust, err := s.Store.GetCustomer(ctx, strings.TrimSpace(r.CustomerID))
 	if errors.Is(err, db.ErrNotFound) {
 		return v, &Error{Status: http.StatusUnprocessableEntity, Code: CodeInvalid, Field: "customer_id",
@@ -135,6 +133,17 @@ func (s *Server) validateInvoice(ctx context.Context, r InvoiceRequest) (validIn
 	if err != nil {
 		return v, err
 	}
+	// The invoice's own policy, else the customer's, else the server's.
+	name := firstNonEmpty(r.Policy, cust.DefaultPolicy, s.DefaultPolicy, "standard")
+	p, err := s.resolvePolicy(ctx, name)
+	if errors.Is(err, db.ErrNotFound) {
+		return v, invalid("policy", "unknown policy %q", name)
+	}
+	if err != nil {
+		return v, err
+	}
+	v.policy = p
+	v.customer = cust
 	v.customerID = cust.ID
 	return v, nil
 }
@@ -187,7 +196,7 @@ func (s *Server) createInvoice(c echo.Context) error {
 		}
 		return s.existingInvoice(c, existing)
 	}
-	if err := s.startWorkflow(ctx, inv, v.policy); err != nil {
+	if err := s.startWorkflow(ctx, inv, v.customer, v.policy); err != nil {
 		if derr := s.Store.DeleteInvoice(context.WithoutCancel(ctx), inv.ID); derr != nil {
 			s.log().Error("invoice kept without a workflow", "invoice_id", inv.ID, "error", derr)
 		}
@@ -202,9 +211,10 @@ func (s *Server) createInvoice(c echo.Context) error {
 func (s *Server) existingInvoice(c echo.Context, inv *db.Invoice) error {
 	ctx := c.Request().Context()
 	if inv.ClosedAt == nil {
-		p, ok := s.policy(inv.PolicyName)
-		if ok && p.Version == inv.PolicyVersion {
-			if err := s.startWorkflow(ctx, inv, p); err != nil {
+		p, ok := s.policyVersion(ctx, inv.PolicyName, inv.PolicyVersion)
+		cust, err := s.Store.GetCustomer(ctx, inv.CustomerID)
+		if ok && err == nil {
+			if err := s.startWorkflow(ctx, inv, cust, p); err != nil {
 				return unavailable("invoice exists but its workflow could not be checked: %v", err)
 			}
 		}
@@ -214,7 +224,7 @@ func (s *Server) existingInvoice(c echo.Context, inv *db.Invoice) error {
 
 // startWorkflow starts the invoice's workflow, or finds it already started:
 // the id is derived from the invoice, and a closed workflow is never rerun.
-func (s *Server) startWorkflow(ctx context.Context, inv *db.Invoice, p policy.Policy) error {
+func (s *Server) startWorkflow(ctx context.Context, inv *db.Invoice, cust *db.Customer, p policy.Policy) error {
 	amount := money.Display(inv.AmountMinor, inv.Currency)
 	opts := client.StartWorkflowOptions{
 		ID:                       inv.WorkflowID,
@@ -231,11 +241,13 @@ func (s *Server) startWorkflow(ctx context.Context, inv *db.Invoice, p policy.Po
 			workflows.SACurrency.ValueSet(inv.Currency),
 			workflows.SADueDate.ValueSet(inv.DueAt),
 			workflows.SAPolicyName.ValueSet(p.Name),
+			workflows.SAAccountManager.ValueSet(cust.AccountManager),
 		),
 	}
 	_, err := s.Temporal.ExecuteWorkflow(ctx, opts, workflows.InvoiceWorkflowName, workflows.InvoiceInput{
 		InvoiceID: inv.ID, Number: inv.Number, CustomerID: inv.CustomerID, AmountMinor: inv.AmountMinor,
 		Currency: inv.Currency, IssuedAt: inv.IssuedAt, DueAt: inv.DueAt, Policy: p,
+		Timezone: cust.Timezone, AccountManager: cust.AccountManager,
 	})
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {

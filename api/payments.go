@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -80,21 +81,11 @@ func (s *Server) createPayment(c echo.Context) error {
 		return conflict("", "invoice %s is %s; no balance is left to pay", inv.Number, inv.Stage)
 	}
 
-	handle, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   inv.WorkflowID,
-		UpdateID:     "payment:" + req.Reference,
-		UpdateName:   workflows.UpdatePayment,
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-		Args: []any{workflows.PaymentRequest{
-			Reference: req.Reference, AmountMinor: amount, Currency: cur, ReceivedAt: s.now(),
-		}},
-	})
 	var res workflows.PaymentResponse
-	if err == nil {
-		err = handle.Get(ctx, &res)
-	}
-	if err != nil {
-		return paymentError(err, inv)
+	if err := s.runUpdate(ctx, inv, workflows.UpdatePayment, "payment:"+req.Reference, workflows.PaymentRequest{
+		Reference: req.Reference, AmountMinor: amount, Currency: cur, ReceivedAt: s.now(),
+	}, &res); err != nil {
+		return err
 	}
 	status := http.StatusCreated
 	if res.Duplicate {
@@ -106,8 +97,19 @@ func (s *Server) createPayment(c echo.Context) error {
 	})
 }
 
-// paymentError maps what the workflow said to an HTTP answer.
-func paymentError(err error, inv *db.Invoice) error {
+// runUpdate sends an update to the invoice's workflow and waits for its
+// answer, mapping what the workflow said to an HTTP error.
+func (s *Server) runUpdate(ctx context.Context, inv *db.Invoice, name, updateID string, arg, result any) error {
+	handle, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: inv.WorkflowID, UpdateID: updateID, UpdateName: name,
+		WaitForStage: client.WorkflowUpdateStageCompleted, Args: []any{arg},
+	})
+	if err == nil {
+		err = handle.Get(ctx, result)
+	}
+	if err == nil {
+		return nil
+	}
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) {
 		switch appErr.Type() {
@@ -121,9 +123,9 @@ func paymentError(err error, inv *db.Invoice) error {
 	}
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
-		return conflict("", "invoice %s is no longer open for payments (its workflow has closed)", inv.Number)
+		return conflict("", "invoice %s is closed (its workflow has ended)", inv.Number)
 	}
-	return unavailable("payment not recorded, try again with the same reference: %v", err)
+	return unavailable("not recorded, try again: %v", err)
 }
 
 func (s *Server) listOutbox(c echo.Context) error {

@@ -15,15 +15,12 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/collections-engine/collections/db"
-	"github.com/collections-engine/collections/policy"
 )
 
 // Server holds the API's dependencies.
 type Server struct {
 	Store    *db.Store
 	Temporal client.Client
-	// Policies resolves a policy by name; nil means the built-in ones.
-	Policies func(name string) (policy.Policy, bool)
 	// DefaultPolicy is used when an invoice names none ("standard" if empty).
 	DefaultPolicy string
 	Log           *slog.Logger
@@ -59,6 +56,13 @@ func (s *Server) Handler() *echo.Echo {
 	v1.GET("/invoices/:id", s.getInvoice)
 	v1.POST("/invoices/:id/payments", s.createPayment)
 	v1.GET("/outbox", s.listOutbox)
+	v1.PATCH("/customers/:id", s.updateCustomer)
+	v1.GET("/tasks", s.listTasks)
+	v1.POST("/policies", s.createPolicy)
+	v1.GET("/policies", s.listPolicies)
+	v1.GET("/policies/:name", s.getPolicy)
+	v1.POST("/tasks/:id/complete", s.completeTask)
+	s.commandRoutes(v1)
 	return e
 }
 
@@ -74,13 +78,6 @@ func (s *Server) now() time.Time {
 		return s.Clock().UTC()
 	}
 	return time.Now().UTC()
-}
-
-func (s *Server) policy(name string) (policy.Policy, bool) {
-	if s.Policies != nil {
-		return s.Policies(name)
-	}
-	return policy.Builtin(name)
 }
 
 func (s *Server) requestLog() echo.MiddlewareFunc {

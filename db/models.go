@@ -12,13 +12,19 @@ import (
 type Customer struct {
 	bun.BaseModel `bun:"table:customers"`
 
-	ID        string    `bun:"id,pk"`
-	Name      string    `bun:"name,notnull"`
-	Email     string    `bun:"email,notnull"`
-	Phone     string    `bun:"phone,notnull"`
-	Timezone  string    `bun:"timezone,notnull"`
-	CreatedAt time.Time `bun:"created_at,notnull"`
-	UpdatedAt time.Time `bun:"updated_at,notnull"`
+	ID       string `bun:"id,pk"`
+	Name     string `bun:"name,notnull"`
+	Email    string `bun:"email,notnull"`
+	Phone    string `bun:"phone,notnull"`
+	Timezone string `bun:"timezone,notnull"`
+	// AccountManager is who owns the relationship: tasks are assigned to
+	// them and escalations notify them (an email address, or a name).
+	AccountManager string `bun:"account_manager,notnull"`
+	// DefaultPolicy is the policy this customer's invoices run on unless an
+	// invoice names one; empty means the server's default.
+	DefaultPolicy string    `bun:"default_policy,notnull"`
+	CreatedAt     time.Time `bun:"created_at,notnull"`
+	UpdatedAt     time.Time `bun:"updated_at,notnull"`
 }
 
 // Invoice is one receivable, chased by the workflow named WorkflowID.
@@ -57,10 +63,11 @@ type Payment struct {
 
 // Message states.
 const (
-	MessagePending = "pending" // claimed by a send; the provider may or may not have it
-	MessageSent    = "sent"    // the provider accepted it (or the dev outbox stored it)
-	MessageSkipped = "skipped" // deliberately not sent: paid, no address, ...
-	MessageFailed  = "failed"  // the provider refused it for good
+	MessagePending   = "pending"   // claimed by a send; the provider may or may not have it
+	MessageSent      = "sent"      // the provider accepted it (or the dev outbox stored it)
+	MessageSkipped   = "skipped"   // deliberately not sent: paid, no address, ...
+	MessageFailed    = "failed"    // the provider refused it for good
+	MessageDelivered = "delivered" // the provider reported delivery to the recipient
 )
 
 // Message is one message to a customer: the outbox and the communication log.
@@ -83,4 +90,42 @@ type Message struct {
 	ScheduledAt       time.Time  `bun:"scheduled_at,notnull"`
 	CreatedAt         time.Time  `bun:"created_at,notnull"`
 	SentAt            *time.Time `bun:"sent_at"`
+}
+
+// Task states.
+const (
+	TaskOpen = "open"
+	TaskDone = "done"
+)
+
+// Task is something a person must do for an invoice: call, review a
+// dispute, contact the customer as management. (invoice, key) is unique so
+// a retried activity creates it once.
+type Task struct {
+	bun.BaseModel `bun:"table:tasks"`
+
+	ID          string     `bun:"id,pk"`
+	InvoiceID   string     `bun:"invoice_id,notnull"`
+	CustomerID  string     `bun:"customer_id,notnull"`
+	Key         string     `bun:"task_key,notnull"`
+	Kind        string     `bun:"kind,notnull"`
+	Assignee    string     `bun:"assignee,notnull"`
+	Title       string     `bun:"title,notnull"`
+	Detail      string     `bun:"detail,notnull"`
+	Status      string     `bun:"status,notnull"`
+	Outcome     string     `bun:"outcome,notnull"`
+	Note        string     `bun:"note,notnull"`
+	DueAt       time.Time  `bun:"due_at,notnull"`
+	CreatedAt   time.Time  `bun:"created_at,notnull"`
+	CompletedAt *time.Time `bun:"completed_at"`
+}
+
+// PolicyDocument is one version of a user-defined policy, as JSON.
+type PolicyDocument struct {
+	bun.BaseModel `bun:"table:policies"`
+
+	Name      string    `bun:"name,pk"`
+	Version   int       `bun:"version,pk"`
+	Document  string    `bun:"document,notnull"`
+	CreatedAt time.Time `bun:"created_at,notnull"`
 }

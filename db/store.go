@@ -251,3 +251,157 @@ func (s *Store) ListMessages(ctx context.Context, f MessageFilter) ([]Message, e
 	}
 	return out, nil
 }
+
+// AdjustAmount changes an invoice's amount (a credit note after a dispute)
+// and returns the balance: the new amount less what was paid.
+func (s *Store) AdjustAmount(ctx context.Context, invoiceID string, newAmount int64, now time.Time) (balance int64, err error) {
+	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		res, err := tx.NewUpdate().Model((*Invoice)(nil)).Set("amount_minor = ?", newAmount).Set("updated_at = ?", now).
+			Where("id = ?", invoiceID).Exec(ctx)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound(sql.ErrNoRows, "invoice", invoiceID)
+		}
+		var paid int64
+		if err := tx.NewSelect().Model((*Payment)(nil)).ColumnExpr("COALESCE(SUM(amount_minor), 0)").
+			Where("invoice_id = ?", invoiceID).Scan(ctx, &paid); err != nil {
+			return err
+		}
+		balance = newAmount - paid
+		_, err = tx.NewUpdate().Model((*Invoice)(nil)).Set("balance_minor = ?", balance).Where("id = ?", invoiceID).Exec(ctx)
+		return err
+	})
+	return balance, err
+}
+
+// ChangeDueDate moves an invoice's due date.
+func (s *Store) ChangeDueDate(ctx context.Context, invoiceID string, due, now time.Time) error {
+	res, err := s.db.NewUpdate().Model((*Invoice)(nil)).Set("due_at = ?", due).Set("updated_at = ?", now).
+		Where("id = ?", invoiceID).Exec(ctx)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound(sql.ErrNoRows, "invoice", invoiceID)
+	}
+	return nil
+}
+
+// UpdateCustomer writes a customer's changed details.
+func (s *Store) UpdateCustomer(ctx context.Context, c *Customer) error {
+	res, err := s.db.NewUpdate().Model(c).WherePK().ExcludeColumn("created_at").Exec(ctx)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound(sql.ErrNoRows, "customer", c.ID)
+	}
+	return nil
+}
+
+// ClaimTask inserts t unless a task with the same (invoice, key) exists, and
+// returns the task that stands.
+func (s *Store) ClaimTask(ctx context.Context, t *Task) (stored *Task, created bool, err error) {
+	res, err := s.db.NewInsert().Model(t).On("CONFLICT (invoice_id, task_key) DO NOTHING").Exec(ctx)
+	if err != nil {
+		return nil, false, fmt.Errorf("claim task: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return t, true, nil
+	}
+	existing := new(Task)
+	if err := s.db.NewSelect().Model(existing).Where("invoice_id = ? AND task_key = ?", t.InvoiceID, t.Key).Scan(ctx); err != nil {
+		return nil, false, err
+	}
+	return existing, false, nil
+}
+
+// GetTask loads a task by id.
+func (s *Store) GetTask(ctx context.Context, id string) (*Task, error) {
+	t := new(Task)
+	if err := s.db.NewSelect().Model(t).Where("id = ?", id).Scan(ctx); err != nil {
+		return nil, notFound(err, "task", id)
+	}
+	return t, nil
+}
+
+// TaskFilter narrows ListTasks; zero values match everything.
+type TaskFilter struct {
+	Status    string
+	Assignee  string
+	InvoiceID string
+	Limit     int
+}
+
+// ListTasks returns tasks, soonest due first.
+func (s *Store) ListTasks(ctx context.Context, f TaskFilter) ([]Task, error) {
+	var out []Task
+	q := s.db.NewSelect().Model(&out).Order("due_at", "id").Limit(limit(f.Limit))
+	if f.Status != "" {
+		q = q.Where("status = ?", f.Status)
+	}
+	if f.Assignee != "" {
+		q = q.Where("assignee = ?", f.Assignee)
+	}
+	if f.InvoiceID != "" {
+		q = q.Where("invoice_id = ?", f.InvoiceID)
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// CompleteTask marks an open task done; completed is false when it was
+// already done (the stored task is returned either way).
+func (s *Store) CompleteTask(ctx context.Context, id, outcome, note string, now time.Time) (t *Task, completed bool, err error) {
+	res, err := s.db.NewUpdate().Model((*Task)(nil)).
+		Set("status = ?", TaskDone).Set("outcome = ?", outcome).Set("note = ?", note).Set("completed_at = ?", now).
+		Where("id = ? AND status = ?", id, TaskOpen).Exec(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	n, _ := res.RowsAffected()
+	t, err = s.GetTask(ctx, id)
+	return t, n == 1, err
+}
+
+// ListMessagesForSteps returns an invoice's messages for the given steps.
+func (s *Store) ListMessagesForSteps(ctx context.Context, invoiceID string, steps []string) ([]Message, error) {
+	var out []Message
+	if len(steps) == 0 {
+		return out, nil
+	}
+	err := s.db.NewSelect().Model(&out).Where("invoice_id = ?", invoiceID).Where("step IN (?)", bun.In(steps)).
+		Order("created_at", "id").Scan(ctx)
+	return out, err
+}
+
+// InsertPolicy stores a new policy version; inserted is false when that
+// name and version already exist.
+func (s *Store) InsertPolicy(ctx context.Context, p *PolicyDocument) (inserted bool, err error) {
+	res, err := s.db.NewInsert().Model(p).On("CONFLICT (name, version) DO NOTHING").Exec(ctx)
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// LatestPolicy returns the newest version of a named policy.
+func (s *Store) LatestPolicy(ctx context.Context, name string) (*PolicyDocument, error) {
+	p := new(PolicyDocument)
+	if err := s.db.NewSelect().Model(p).Where("name = ?", name).Order("version DESC").Limit(1).Scan(ctx); err != nil {
+		return nil, notFound(err, "policy", name)
+	}
+	return p, nil
+}
+
+// ListPolicies returns every stored policy version, by name then version.
+func (s *Store) ListPolicies(ctx context.Context) ([]PolicyDocument, error) {
+	var out []PolicyDocument
+	err := s.db.NewSelect().Model(&out).Order("name", "version").Scan(ctx)
+	return out, err
+}

@@ -15,12 +15,14 @@ func TestStandardScheduleFollowsTheSixStages(t *testing.T) {
 		got[p.Step.ID] = p.At
 	}
 	want := map[string]time.Time{
-		"notify":       issued,
-		"remind":       due.Add(-7 * day),
-		"inquire":      due.Add(1 * day),
-		"overdue-15":   due.Add(15 * day),
-		"overdue-30":   due.Add(30 * day),
-		"final-notice": due.Add(45 * day),
+		"notify":           issued,
+		"confirm-delivery": issued.Add(3 * day),
+		"remind":           due.Add(-7 * day),
+		"inquire":          due.Add(1 * day),
+		"overdue-15":       due.Add(15 * day),
+		"overdue-30":       due.Add(30 * day),
+		"escalate":         due.Add(45 * day),
+		"agency":           due.Add(90 * day),
 	}
 	if len(got) != len(want) {
 		t.Fatalf("steps %v", got)
@@ -34,11 +36,11 @@ func TestStandardScheduleFollowsTheSixStages(t *testing.T) {
 
 func TestScheduleNeverRunsBackwards(t *testing.T) {
 	// Due two days after issue: the reminder (due - 7d) would fall before
-	// the notice; it moves to the notice's time instead.
+	// the delivery check (issue + 3d); it moves to that step's time instead.
 	issued := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
 	plan := Standard().Schedule(issued, issued.Add(2*day))
-	if !plan[1].At.Equal(issued) {
-		t.Fatalf("remind at %s, want %s", plan[1].At, issued)
+	if plan[2].Step.ID != "remind" || !plan[2].At.Equal(issued.Add(3*day)) {
+		t.Fatalf("%s at %s, want remind at %s", plan[2].Step.ID, plan[2].At, issued.Add(3*day))
 	}
 	for i := 1; i < len(plan); i++ {
 		if plan[i].At.Before(plan[i-1].At) {
@@ -136,8 +138,8 @@ func TestPolicyJSONRoundTrip(t *testing.T) {
 	if err := json.Unmarshal(raw, &back); err != nil {
 		t.Fatal(err)
 	}
-	if err := back.Validate(); err != nil || back.Steps[1].Offset != D(-7*day) {
-		t.Fatalf("round trip: %+v %v", back.Steps[1], err)
+	if err := back.Validate(); err != nil || back.Steps[2].Offset != D(-7*day) {
+		t.Fatalf("round trip: %+v %v", back.Steps[2], err)
 	}
 	if err := json.Unmarshal([]byte(`{"offset": 7}`), &Step{}); err == nil {
 		t.Fatal("a number offset must be refused")

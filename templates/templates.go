@@ -27,6 +27,7 @@ type Data struct {
 	PaymentLink   string
 	Sender        string // who the message is from, with contact details
 	Tone          string
+	Deadline      string // final notices: pay by; promise reminders: the promised date
 }
 
 // Rendered is a message ready to send; Subject is empty for SMS.

@@ -8,12 +8,28 @@ import (
 // TaskQueue is where the invoice workflows and their activities run.
 const TaskQueue = "collections"
 
-// Workflow, query and update names: the contract between the API, the
-// worker and running workflows. Renaming one breaks running invoices.
+// Workflow, query, update and signal names: the contract between the API,
+// the worker and running workflows. Renaming one breaks running invoices.
 const (
 	InvoiceWorkflowName = "Invoice"
 	QueryStatus         = "status"
-	UpdatePayment       = "record-payment"
+
+	// Updates: commands that need an answer, each with a validator.
+	UpdatePayment        = "record-payment"
+	UpdateOpenDispute    = "open-dispute"
+	UpdateResolveDispute = "resolve-dispute"
+	UpdatePromise        = "promise-to-pay"
+	UpdatePause          = "pause"
+	UpdateResume         = "resume"
+	UpdateCancel         = "cancel"
+	UpdateWriteOff       = "write-off"
+	UpdateChangeDueDate  = "change-due-date"
+	UpdateDecide         = "decide-escalation"
+
+	// Signals: facts reported from outside.
+	SignalAgencyOutcome = "agency-outcome"
+	SignalTaskCompleted = "task-completed"
+	SignalDelivery      = "delivery"
 )
 
 // WorkflowID is the id of an invoice's workflow, derived from the invoice so

@@ -27,6 +27,7 @@ func devCommand() *cli.Command {
 			&cli.StringFlag{Name: "temporal-addr", Value: "127.0.0.1:7233", Usage: "the embedded Temporal frontend (gRPC)", Sources: cli.EnvVars("COLLECTIONS_TEMPORAL_ADDR")},
 			&cli.StringFlag{Name: "ui-addr", Value: "127.0.0.1:8233", Usage: "the Temporal Web UI", Sources: cli.EnvVars("COLLECTIONS_UI_ADDR")},
 			&cli.StringFlag{Name: "database-url", Usage: "application database: a postgres:// URL; default a SQLite file in the data dir", Sources: cli.EnvVars("DATABASE_URL")},
+			policiesFlag(),
 		}, messageFlags()...),
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			log, err := logger(cmd)
@@ -39,7 +40,7 @@ func devCommand() *cli.Command {
 			}
 			stack, err := devstack.Start(ctx, devstack.Options{
 				DataDir: dataDir, HTTPAddr: cmd.String("http-addr"), TemporalAddr: cmd.String("temporal-addr"),
-				UIAddr: cmd.String("ui-addr"), DatabaseURL: cmd.String("database-url"),
+				UIAddr: cmd.String("ui-addr"), DatabaseURL: cmd.String("database-url"), PoliciesDir: cmd.String("policies-dir"),
 				Messages: messageConfig(cmd), Log: log,
 			})
 			if err != nil {

@@ -19,6 +19,10 @@ func databaseFlag() cli.Flag {
 	return &cli.StringFlag{Name: "database-url", Usage: "postgres:// URL, or the path of a SQLite file", Sources: cli.EnvVars("DATABASE_URL"), Required: true}
 }
 
+func policiesFlag() cli.Flag {
+	return &cli.StringFlag{Name: "policies-dir", Usage: "a directory of policy documents (YAML or JSON) to load at start", Sources: cli.EnvVars("POLICIES_DIR")}
+}
+
 func temporalFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "temporal-address", Value: "127.0.0.1:7233", Usage: "Temporal frontend host:port", Sources: cli.EnvVars("TEMPORAL_ADDRESS")},
@@ -58,6 +62,7 @@ func apiCommand() *cli.Command {
 		Flags: append([]cli.Flag{
 			databaseFlag(),
 			&cli.StringFlag{Name: "http-addr", Value: "127.0.0.1:8080", Usage: "where the API listens", Sources: cli.EnvVars("HTTP_ADDR")},
+			policiesFlag(),
 		}, temporalFlags()...),
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			log, err := logger(cmd)
@@ -69,12 +74,16 @@ func apiCommand() *cli.Command {
 				return err
 			}
 			defer bdb.Close()
+			store := db.NewStore(bdb)
+			if err := app.LoadPolicies(ctx, store, cmd.String("policies-dir"), log); err != nil {
+				return err
+			}
 			c, err := app.DialTemporal(ctx, temporalConfig(cmd), log)
 			if err != nil {
 				return err
 			}
 			defer c.Close()
-			srv := &api.Server{Store: db.NewStore(bdb), Temporal: c, Log: log}
+			srv := &api.Server{Store: store, Temporal: c, Log: log}
 			return app.ServeAPI(ctx, cmd.String("http-addr"), srv, func(a net.Addr) {
 				log.Info("API listening", "url", "http://"+a.String())
 			})

@@ -1,3 +1,7 @@
+DROP TABLE policies;
+--bun:split
+DROP TABLE tasks;
+--bun:split
 DROP TABLE messages;
 --bun:split
 DROP TABLE payments;

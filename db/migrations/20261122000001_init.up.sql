@@ -6,6 +6,8 @@ CREATE TABLE customers (
     email       VARCHAR(320) NOT NULL,
     phone       VARCHAR(32)  NOT NULL DEFAULT '',
     timezone    VARCHAR(64)  NOT NULL,
+    account_manager VARCHAR(200) NOT NULL DEFAULT '',
+    default_policy  VARCHAR(64)  NOT NULL DEFAULT '',
     created_at  TIMESTAMPTZ  NOT NULL,
     updated_at  TIMESTAMPTZ  NOT NULL
 );
@@ -63,3 +65,31 @@ CREATE TABLE messages (
 );
 --bun:split
 CREATE INDEX messages_created_at_idx ON messages (created_at);
+--bun:split
+CREATE TABLE tasks (
+    id            VARCHAR(64)  PRIMARY KEY,
+    invoice_id    VARCHAR(64)  NOT NULL REFERENCES invoices (id),
+    customer_id   VARCHAR(128) NOT NULL,
+    task_key      VARCHAR(128) NOT NULL,
+    kind          VARCHAR(64)  NOT NULL,
+    assignee      VARCHAR(200) NOT NULL DEFAULT '',
+    title         VARCHAR(500) NOT NULL,
+    detail        TEXT         NOT NULL DEFAULT '',
+    status        VARCHAR(16)  NOT NULL,
+    outcome       VARCHAR(64)  NOT NULL DEFAULT '',
+    note          TEXT         NOT NULL DEFAULT '',
+    due_at        TIMESTAMPTZ  NOT NULL,
+    created_at    TIMESTAMPTZ  NOT NULL,
+    completed_at  TIMESTAMPTZ,
+    UNIQUE (invoice_id, task_key)
+);
+--bun:split
+CREATE INDEX tasks_status_assignee_idx ON tasks (status, assignee);
+--bun:split
+CREATE TABLE policies (
+    name        VARCHAR(64)  NOT NULL,
+    version     INTEGER      NOT NULL,
+    document    TEXT         NOT NULL,
+    created_at  TIMESTAMPTZ  NOT NULL,
+    PRIMARY KEY (name, version)
+);

@@ -33,6 +33,8 @@ type Options struct {
 	// DatabaseURL, when set, is used instead of the SQLite file in DataDir.
 	DatabaseURL string
 	Namespace   string
+	// PoliciesDir holds policy documents to load at start (optional).
+	PoliciesDir string
 	Messages    app.MessageConfig
 	Log         *slog.Logger
 }
@@ -99,6 +101,9 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		return nil, err
 	}
 	store := db.NewStore(s.DB)
+	if err := app.LoadPolicies(ctx, store, o.PoliciesDir, o.Log); err != nil {
+		return nil, err
+	}
 	acts, err := app.NewActivities(store, o.Messages, o.Log)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,204 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/collections-engine/collections/channels"
+	"github.com/collections-engine/collections/db"
+	"github.com/collections-engine/collections/money"
+	"github.com/collections-engine/collections/policy"
+)
+
+// DeliveryInput asks whether any of an invoice's messages for these steps
+// reached the customer.
+type DeliveryInput struct {
+	InvoiceID string
+	Steps     []string
+}
+
+// DeliveryResult answers it.
+type DeliveryResult struct {
+	Delivered bool
+	Channel   string
+	Detail    string
+}
+
+// CheckDelivery reports whether the invoice reached the customer: a
+// provider's delivery event, or a message the dev outbox took (which
+// delivers locally).
+func (a *Activities) CheckDelivery(ctx context.Context, in DeliveryInput) (DeliveryResult, error) {
+	msgs, err := a.Store.ListMessagesForSteps(ctx, in.InvoiceID, in.Steps)
+	if err != nil {
+		return DeliveryResult{}, err
+	}
+	for _, m := range msgs {
+		switch {
+		case m.Status == db.MessageDelivered:
+			return DeliveryResult{Delivered: true, Channel: m.Channel, Detail: "delivery reported by " + m.Provider}, nil
+		case m.Status == db.MessageSent && m.Provider == (channels.Outbox{}).Provider():
+			return DeliveryResult{Delivered: true, Channel: m.Channel, Detail: "delivered to the dev outbox"}, nil
+		}
+	}
+	return DeliveryResult{}, nil
+}
+
+// TaskInput asks a person to do something about an invoice.
+type TaskInput struct {
+	InvoiceID string
+	Key       string // unique per invoice: the task is created once
+	Kind      string
+	Title     string
+	Detail    string
+	DueAt     time.Time
+	// NotifyManager also emails the task to the account manager.
+	NotifyManager bool
+}
+
+// TaskResult names the task and who has it.
+type TaskResult struct {
+	TaskID   string
+	Assignee string
+}
+
+// CreateTask creates a task for the customer's account manager, once per
+// (invoice, key), and notifies them by email when asked and possible.
+func (a *Activities) CreateTask(ctx context.Context, in TaskInput) (TaskResult, error) {
+	inv, err := a.Store.GetInvoice(ctx, in.InvoiceID)
+	if err != nil {
+		return TaskResult{}, nonRetryable(err)
+	}
+	cust, err := a.Store.GetCustomer(ctx, inv.CustomerID)
+	if err != nil {
+		return TaskResult{}, nonRetryable(err)
+	}
+	now := a.now()
+	t, created, err := a.Store.ClaimTask(ctx, &db.Task{
+		ID: uuid.Must(uuid.NewV7()).String(), InvoiceID: inv.ID, CustomerID: cust.ID, Key: in.Key, Kind: in.Kind,
+		Assignee: cust.AccountManager, Title: in.Title, Detail: in.Detail, Status: db.TaskOpen, DueAt: in.DueAt.UTC(), CreatedAt: now,
+	})
+	if err != nil {
+		return TaskResult{}, err
+	}
+	if created {
+		a.log(ctx).Info("task created", "invoice_id", inv.ID, "task_id", t.ID, "kind", t.Kind, "assignee", t.Assignee)
+	}
+	if in.NotifyManager && strings.Contains(cust.AccountManager, "@") {
+		msg := &db.Message{ID: uuid.Must(uuid.NewV7()).String(), InvoiceID: inv.ID, CustomerID: cust.ID,
+			Step: in.Key, Channel: "manager", Recipient: cust.AccountManager, Status: db.MessagePending,
+			Subject: "[collections] " + in.Title, Body: in.Detail, ScheduledAt: now, CreatedAt: now}
+		if _, err := a.deliver(ctx, msg, a.Senders[policy.Email]); err != nil {
+			return TaskResult{}, err
+		}
+	}
+	return TaskResult{TaskID: t.ID, Assignee: t.Assignee}, nil
+}
+
+// AgencyInput places an account with the collection agency.
+type AgencyInput struct {
+	InvoiceID   string
+	Key         string
+	CaseSummary string // everything tried, from the workflow's timeline
+}
+
+// AgencyResult records what was sent.
+type AgencyResult struct {
+	MessageID string
+	Status    string
+}
+
+// PlaceWithAgency sends the agency the case file (the invoice, the debtor's
+// contact details, the balance and everything tried) and records exactly
+// what was sent, once.
+func (a *Activities) PlaceWithAgency(ctx context.Context, in AgencyInput) (AgencyResult, error) {
+	inv, err := a.Store.GetInvoice(ctx, in.InvoiceID)
+	if err != nil {
+		return AgencyResult{}, nonRetryable(err)
+	}
+	cust, err := a.Store.GetCustomer(ctx, inv.CustomerID)
+	if err != nil {
+		return AgencyResult{}, nonRetryable(err)
+	}
+	now := a.now()
+	var b strings.Builder
+	fmt.Fprintf(&b, "Case file: invoice %s\n\nDebtor: %s\nEmail: %s\nPhone: %s\nTime zone: %s\n\n", inv.Number, cust.Name, cust.Email, cust.Phone, cust.Timezone)
+	fmt.Fprintf(&b, "Amount: %s\nOutstanding: %s\nIssued: %s\nDue: %s\n\nHistory:\n%s",
+		money.Display(inv.AmountMinor, inv.Currency), money.Display(inv.BalanceMinor, inv.Currency),
+		inv.IssuedAt.Format("2006-01-02"), inv.DueAt.Format("2006-01-02"), in.CaseSummary)
+	to := a.AgencyAddress
+	if to == "" {
+		to = "agency (not configured)"
+	}
+	msg := &db.Message{ID: uuid.Must(uuid.NewV7()).String(), InvoiceID: inv.ID, CustomerID: cust.ID,
+		Step: in.Key, Channel: "agency", Recipient: to, Status: db.MessagePending,
+		Subject: "Placement: invoice " + inv.Number + ", " + money.Display(inv.BalanceMinor, inv.Currency), Body: b.String(),
+		ScheduledAt: now, CreatedAt: now}
+	sender := a.Agency
+	if sender == nil {
+		sender = channels.Outbox{Log: a.Log}
+	}
+	stored, err := a.deliver(ctx, msg, sender)
+	if err != nil {
+		return AgencyResult{}, err
+	}
+	return AgencyResult{MessageID: stored.ID, Status: stored.Status}, nil
+}
+
+// deliver claims msg in the outbox and sends it through sender unless an
+// earlier attempt already settled it.
+func (a *Activities) deliver(ctx context.Context, msg *db.Message, sender channels.Sender) (*db.Message, error) {
+	stored, _, err := a.Store.ClaimMessage(ctx, msg)
+	if err != nil {
+		return nil, err
+	}
+	if stored.Status != db.MessagePending {
+		return stored, nil
+	}
+	if sender == nil {
+		err := fmt.Errorf("no sender for %s", msg.Channel)
+		return stored, a.Store.FinishMessage(ctx, stored.ID, db.MessageOutcome{Status: db.MessageFailed, Detail: err.Error()})
+	}
+	providerID, err := sender.Send(ctx, channels.Message{ID: stored.ID, InvoiceID: stored.InvoiceID, Step: stored.Step,
+		Channel: policy.Channel(stored.Channel), To: stored.Recipient, Subject: stored.Subject, Body: stored.Body})
+	if err != nil {
+		if channels.IsPermanent(err) {
+			stored.Status, stored.Detail = db.MessageFailed, truncate(err.Error(), 500)
+			return stored, a.Store.FinishMessage(ctx, stored.ID, db.MessageOutcome{Status: db.MessageFailed, Detail: stored.Detail, Provider: sender.Provider()})
+		}
+		return nil, err
+	}
+	sent := a.now()
+	stored.Status = db.MessageSent
+	return stored, a.Store.FinishMessage(ctx, stored.ID, db.MessageOutcome{Status: db.MessageSent, Provider: sender.Provider(), ProviderMessageID: providerID, SentAt: &sent})
+}
+
+// AdjustInput sets an invoice's amount after a dispute is resolved with a
+// credit note.
+type AdjustInput struct {
+	InvoiceID      string
+	NewAmountMinor int64
+}
+
+// AdjustAmount records the new amount and returns the balance.
+func (a *Activities) AdjustAmount(ctx context.Context, in AdjustInput) (PaymentResult, error) {
+	bal, err := a.Store.AdjustAmount(ctx, in.InvoiceID, in.NewAmountMinor, a.now())
+	if err != nil {
+		return PaymentResult{}, nonRetryable(err)
+	}
+	return PaymentResult{BalanceMinor: bal}, nil
+}
+
+// DueDateInput moves an invoice's due date.
+type DueDateInput struct {
+	InvoiceID string
+	DueAt     time.Time
+}
+
+// ChangeDueDate records the new due date.
+func (a *Activities) ChangeDueDate(ctx context.Context, in DueDateInput) error {
+	return nonRetryable(a.Store.ChangeDueDate(ctx, in.InvoiceID, in.DueAt.UTC(), a.now()))
+}

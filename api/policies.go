@@ -1,0 +1,167 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/collections-engine/collections/db"
+	"github.com/collections-engine/collections/policy"
+)
+
+// Policies: the built-in ones (standard, demo) and user-defined versions
+// stored in the database. A name's newest version is what new invoices get;
+// running invoices keep the version they started on.
+
+// PolicyView is a policy version as the API shows it.
+type PolicyView struct {
+	policy.Policy
+	Builtin bool `json:"builtin"`
+}
+
+// resolvePolicy returns the newest version of a named policy.
+func (s *Server) resolvePolicy(ctx context.Context, name string) (policy.Policy, error) {
+	builtin, isBuiltin := policy.Builtin(name)
+	stored, err := s.Store.LatestPolicy(ctx, name)
+	switch {
+	case err == nil:
+		p, perr := decodeStored(stored)
+		if perr != nil {
+			return policy.Policy{}, perr
+		}
+		if !isBuiltin || p.Version > builtin.Version {
+			return p, nil
+		}
+	case !errors.Is(err, db.ErrNotFound):
+		return policy.Policy{}, err
+	}
+	if isBuiltin {
+		return builtin, nil
+	}
+	return policy.Policy{}, fmt.Errorf("policy %q: %w", name, db.ErrNotFound)
+}
+
+func decodeStored(d *db.PolicyDocument) (policy.Policy, error) {
+	var p policy.Policy
+	if err := json.Unmarshal([]byte(d.Document), &p); err != nil {
+		return p, fmt.Errorf("stored policy %s v%d: %w", d.Name, d.Version, err)
+	}
+	return p, nil
+}
+
+// parsePolicy reads a policy document (JSON, or YAML when the request says
+// so) and validates it.
+func parsePolicy(c echo.Context) (policy.Policy, error) {
+	raw, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		return policy.Policy{}, invalid("body", "could not be read: %v", err)
+	}
+	p, err := policy.Parse(raw)
+	if err != nil {
+		field, _, _ := strings.Cut(err.Error(), ":")
+		if strings.ContainsAny(field, " \"") {
+			field = "body"
+		}
+		return p, &Error{Status: http.StatusBadRequest, Code: CodeInvalid, Field: field, Message: err.Error()}
+	}
+	return p, nil
+}
+
+// createPolicy stores a new version of a policy: the next number after the
+// newest one (a document may state it, and must then state that number).
+func (s *Server) createPolicy(c echo.Context) error {
+	p, err := parsePolicy(c)
+	if err != nil && !(p.Version == 0 && strings.HasPrefix(err.Error(), "version:")) {
+		return err
+	}
+	ctx := c.Request().Context()
+	next := 1
+	if cur, err := s.resolvePolicy(ctx, p.Name); err == nil {
+		next = cur.Version + 1
+	} else if !errors.Is(err, db.ErrNotFound) {
+		return err
+	}
+	if p.Version != 0 && p.Version != next {
+		return invalid("version", "the next version of %q is %d (or leave version out)", p.Name, next)
+	}
+	p.Version = next
+	if err := p.Validate(); err != nil {
+		field, _, _ := strings.Cut(err.Error(), ":")
+		return &Error{Status: http.StatusBadRequest, Code: CodeInvalid, Field: field, Message: err.Error()}
+	}
+	doc, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	inserted, err := s.Store.InsertPolicy(ctx, &db.PolicyDocument{Name: p.Name, Version: p.Version, Document: string(doc), CreatedAt: s.now()})
+	if err != nil {
+		return err
+	}
+	if !inserted {
+		return conflict("version", "policy %s v%d was created at the same moment; post again", p.Name, p.Version)
+	}
+	s.log().Info("policy created", "name", p.Name, "version", p.Version)
+	return c.JSON(http.StatusCreated, PolicyView{Policy: p})
+}
+
+// listPolicies returns the newest version of every policy.
+func (s *Server) listPolicies(c echo.Context) error {
+	ctx := c.Request().Context()
+	stored, err := s.Store.ListPolicies(ctx)
+	if err != nil {
+		return err
+	}
+	names := map[string]bool{"standard": true, "demo": true}
+	for _, d := range stored {
+		names[d.Name] = true
+	}
+	out := []PolicyView{}
+	for name := range names {
+		p, err := s.resolvePolicy(ctx, name)
+		if err != nil {
+			return err
+		}
+		b, isBuiltin := policy.Builtin(name)
+		out = append(out, PolicyView{Policy: p, Builtin: isBuiltin && b.Version == p.Version})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return c.JSON(http.StatusOK, map[string]any{"policies": out})
+}
+
+func (s *Server) getPolicy(c echo.Context) error {
+	p, err := s.resolvePolicy(c.Request().Context(), c.Param("name"))
+	if errors.Is(err, db.ErrNotFound) {
+		return notFound("policy %q not found", c.Param("name"))
+	}
+	if err != nil {
+		return err
+	}
+	b, isBuiltin := policy.Builtin(p.Name)
+	return c.JSON(http.StatusOK, PolicyView{Policy: p, Builtin: isBuiltin && b.Version == p.Version})
+}
+
+// policyVersion returns one exact version, for re-driving an invoice that
+// started on it.
+func (s *Server) policyVersion(ctx context.Context, name string, version int) (policy.Policy, bool) {
+	if b, ok := policy.Builtin(name); ok && b.Version == version {
+		return b, true
+	}
+	stored, err := s.Store.ListPolicies(ctx)
+	if err != nil {
+		return policy.Policy{}, false
+	}
+	for i := range stored {
+		if stored[i].Name == name && stored[i].Version == version {
+			p, err := decodeStored(&stored[i])
+			return p, err == nil
+		}
+	}
+	return policy.Policy{}, false
+}

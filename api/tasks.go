@@ -1,0 +1,100 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/collections-engine/collections/db"
+	"github.com/collections-engine/collections/workflows"
+)
+
+// TaskView is a task as the API shows it.
+type TaskView struct {
+	ID          string     `json:"id"`
+	InvoiceID   string     `json:"invoice_id"`
+	CustomerID  string     `json:"customer_id"`
+	Kind        string     `json:"kind"` // call, management_contact, dispute_review, dispute_overdue
+	Assignee    string     `json:"assignee"`
+	Title       string     `json:"title"`
+	Detail      string     `json:"detail,omitempty"`
+	Status      string     `json:"status"` // open or done
+	Outcome     string     `json:"outcome,omitempty"`
+	Note        string     `json:"note,omitempty"`
+	DueAt       time.Time  `json:"due_at"`
+	CreatedAt   time.Time  `json:"created_at"`
+	CompletedAt *time.Time `json:"completed_at,omitempty"`
+}
+
+func taskView(t *db.Task) TaskView {
+	return TaskView{ID: t.ID, InvoiceID: t.InvoiceID, CustomerID: t.CustomerID, Kind: t.Kind, Assignee: t.Assignee,
+		Title: t.Title, Detail: t.Detail, Status: t.Status, Outcome: t.Outcome, Note: t.Note, DueAt: t.DueAt,
+		CreatedAt: t.CreatedAt, CompletedAt: t.CompletedAt}
+}
+
+// listTasks lists tasks, soonest due first (status, assignee, invoice_id, limit).
+func (s *Server) listTasks(c echo.Context) error {
+	f := db.TaskFilter{Status: c.QueryParam("status"), Assignee: c.QueryParam("assignee"), InvoiceID: c.QueryParam("invoice_id")}
+	if f.Status != "" && f.Status != db.TaskOpen && f.Status != db.TaskDone {
+		return invalid("status", "must be open or done")
+	}
+	if l := c.QueryParam("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 500 {
+			return invalid("limit", "must be a whole number from 1 to 500")
+		}
+		f.Limit = n
+	}
+	list, err := s.Store.ListTasks(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	out := make([]TaskView, 0, len(list))
+	for i := range list {
+		out = append(out, taskView(&list[i]))
+	}
+	return c.JSON(http.StatusOK, map[string]any{"tasks": out})
+}
+
+// TaskCompletion is the body of POST /v1/tasks/{id}/complete.
+type TaskCompletion struct {
+	Outcome string `json:"outcome"` // e.g. reached, no_answer, promised, disputed
+	Note    string `json:"note"`
+	Actor   string `json:"actor"`
+}
+
+// completeTask marks a task done and tells the invoice's workflow, which
+// records it in the timeline. Completing it again changes nothing.
+func (s *Server) completeTask(c echo.Context) error {
+	var b TaskCompletion
+	if err := decode(c, &b); err != nil {
+		return err
+	}
+	b.Outcome = strings.TrimSpace(b.Outcome)
+	if b.Outcome == "" {
+		return invalid("outcome", "is required, e.g. reached or no_answer")
+	}
+	ctx := c.Request().Context()
+	t, completed, err := s.Store.CompleteTask(ctx, c.Param("id"), b.Outcome, b.Note, s.now())
+	if errors.Is(err, db.ErrNotFound) {
+		return notFound("task %q not found", c.Param("id"))
+	}
+	if err != nil {
+		return err
+	}
+	if completed {
+		inv, err := s.Store.GetInvoice(ctx, t.InvoiceID)
+		if err == nil && inv.ClosedAt == nil {
+			if err := s.Temporal.SignalWorkflow(ctx, inv.WorkflowID, "", workflows.SignalTaskCompleted, workflows.TaskCompleted{
+				TaskID: t.ID, Kind: t.Kind, Outcome: b.Outcome, Note: b.Note, Actor: b.Actor,
+			}); err != nil {
+				s.log().Warn("task completion not signalled", "task_id", t.ID, "error", err)
+			}
+		}
+	}
+	return c.JSON(http.StatusOK, taskView(t))
+}

@@ -1,0 +1,442 @@
+package workflows
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/collections-engine/collections/activities"
+	"github.com/collections-engine/collections/invoice"
+	"github.com/collections-engine/collections/money"
+	"github.com/collections-engine/collections/policy"
+)
+
+// Interrupts: updates (commands with an answer) and signals (facts). Each
+// update's validator rejects what cannot apply before anything is recorded;
+// each handler changes the state and bumps gen so the main loop re-plans.
+
+func (w *run) registerUpdates(ctx workflow.Context) error {
+	type reg struct {
+		name      string
+		handler   any
+		validator any
+	}
+	regs := []reg{
+		{UpdatePayment, w.recordPayment, w.validatePayment},
+		{UpdateOpenDispute, w.openDispute, w.validateOpenDispute},
+		{UpdateResolveDispute, w.resolveDispute, w.validateResolveDispute},
+		{UpdatePromise, w.promise, w.validatePromise},
+		{UpdatePause, w.pause, w.validatePause},
+		{UpdateResume, w.resume, w.validateResume},
+		{UpdateCancel, w.cancel, w.validateOpen},
+		{UpdateWriteOff, w.writeOff, w.validateOpen},
+		{UpdateChangeDueDate, w.changeDueDate, w.validateDueDate},
+		{UpdateDecide, w.decideUpdate, w.validateDecision},
+	}
+	for _, r := range regs {
+		if err := workflow.SetUpdateHandlerWithOptions(ctx, r.name, r.handler,
+			workflow.UpdateHandlerOptions{Validator: r.validator}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *run) notClosed() error {
+	if w.closed() {
+		return conflict(fmt.Sprintf("invoice is %s; nothing more can change", w.s.Stage))
+	}
+	return nil
+}
+
+func (w *run) answer() CommandResponse {
+	return CommandResponse{Stage: w.s.Stage, BalanceMinor: w.s.BalanceMinor}
+}
+
+// --- payments -------------------------------------------------------------
+
+func (w *run) validatePayment(ctx workflow.Context, req PaymentRequest) error {
+	if slices.Contains(w.s.References, req.Reference) {
+		return nil // answered with the current balance, changes nothing
+	}
+	if err := w.notClosed(); err != nil {
+		return err
+	}
+	switch {
+	case strings.TrimSpace(req.Reference) == "":
+		return invalid("reference", "must not be empty")
+	case req.AmountMinor <= 0:
+		return invalid("amount", "must be greater than zero")
+	case req.Currency != w.in.Currency:
+		return invalid("currency", fmt.Sprintf("invoice is in %s, payment is in %s", w.in.Currency, req.Currency))
+	case req.AmountMinor > w.s.BalanceMinor:
+		return invalid("amount", fmt.Sprintf("exceeds the balance of %s", money.FormatAmount(w.s.BalanceMinor, w.in.Currency)))
+	}
+	return nil
+}
+
+func (w *run) recordPayment(ctx workflow.Context, req PaymentRequest) (PaymentResponse, error) {
+	w.inFlight++
+	defer func() { w.inFlight-- }()
+	if err := w.money.Lock(ctx); err != nil {
+		return PaymentResponse{}, err
+	}
+	defer w.money.Unlock()
+	if slices.Contains(w.s.References, req.Reference) {
+		return PaymentResponse{BalanceMinor: w.s.BalanceMinor, Stage: w.s.Stage, Duplicate: true}, nil
+	}
+	// Checked again under the lock: another payment may have been recorded
+	// since this one was validated.
+	if err := w.validatePayment(ctx, req); err != nil {
+		return PaymentResponse{}, err
+	}
+	if err := w.applyPayment(ctx, req.Reference, req.AmountMinor, req.ReceivedAt, ""); err != nil {
+		return PaymentResponse{}, err
+	}
+	return PaymentResponse{BalanceMinor: w.s.BalanceMinor, Stage: w.s.Stage}, nil
+}
+
+// applyPayment records money received (from the customer or the agency) and
+// settles what it settles: a promise kept, the invoice paid.
+func (w *run) applyPayment(ctx workflow.Context, ref string, amount int64, received time.Time, detail string) error {
+	var res activities.PaymentResult
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 10 * time.Second, ScheduleToCloseTimeout: 30 * time.Second, Summary: "record payment " + ref,
+	}), a.RecordPayment, activities.PaymentInput{
+		InvoiceID: w.in.InvoiceID, Reference: ref, AmountMinor: amount, Currency: w.in.Currency, ReceivedAt: received,
+	}).Get(ctx, &res); err != nil {
+		return err
+	}
+	w.s.References = append(w.s.References, ref)
+	w.s.BalanceMinor = res.BalanceMinor
+	w.event(ctx, invoice.Event{Kind: invoice.EventPayment, Reference: ref, AmountMinor: amount, BalanceMinor: w.balance(), Detail: detail})
+	if p := w.s.Promise; p != nil && w.s.BalanceMinor <= p.TargetBalanceMinor && w.s.BalanceMinor > 0 {
+		w.event(ctx, invoice.Event{Kind: invoice.EventPromiseKept, AmountMinor: p.AmountMinor, Until: &p.Date, BalanceMinor: w.balance()})
+		w.s.Promise = nil
+		w.resumeStage()
+	}
+	if w.s.BalanceMinor <= 0 {
+		w.event(ctx, invoice.Event{Kind: invoice.EventPaid, BalanceMinor: w.balance()})
+		stage := invoice.StagePaid
+		if w.s.Agency {
+			stage = invoice.StageCollected
+		}
+		w.close(ctx, stage)
+	}
+	w.changed()
+	w.publish(ctx)
+	return nil
+}
+
+// --- disputes -------------------------------------------------------------
+
+func (w *run) validateOpenDispute(ctx workflow.Context, req DisputeRequest) error {
+	if err := w.notClosed(); err != nil {
+		return err
+	}
+	if w.s.Dispute != nil {
+		return conflict("a dispute is already open on this invoice")
+	}
+	if !slices.Contains(DisputeReasons, req.Reason) {
+		return invalid("reason", "must be one of "+strings.Join(DisputeReasons, ", "))
+	}
+	return nil
+}
+
+func (w *run) openDispute(ctx workflow.Context, req DisputeRequest) (CommandResponse, error) {
+	now := workflow.Now(ctx)
+	w.s.Counter++
+	w.s.Dispute = &invoice.Dispute{Reason: req.Reason, Note: req.Note, OpenedAt: now, Deadline: now.Add(w.in.Policy.DisputeDeadline.Std())}
+	w.s.Promise = nil
+	w.pauseStage(invoice.StageDisputed)
+	w.event(ctx, invoice.Event{Kind: invoice.EventDisputeOpened, Outcome: req.Reason, Detail: req.Note, Until: &w.s.Dispute.Deadline})
+	w.task(ctx, fmt.Sprintf("dispute-%d:review", w.s.Counter), "dispute_review",
+		fmt.Sprintf("Review the dispute on invoice %s (%s)", w.in.Number, req.Reason), req.Note, w.s.Dispute.Deadline, false)
+	w.changed()
+	w.publish(ctx)
+	return w.answer(), nil
+}
+
+func (w *run) validateResolveDispute(ctx workflow.Context, req ResolveDisputeRequest) error {
+	if err := w.notClosed(); err != nil {
+		return err
+	}
+	if w.s.Dispute == nil {
+		return conflict("no dispute is open on this invoice")
+	}
+	switch req.Resolution {
+	case ResolutionRejected, ResolutionUpheld:
+	case ResolutionAdjusted:
+		paid := w.s.AmountMinor - w.s.BalanceMinor
+		if req.NewAmountMinor <= 0 || req.NewAmountMinor >= w.s.AmountMinor {
+			return invalid("amount", fmt.Sprintf("the adjusted amount must be above zero and below %s", money.FormatAmount(w.s.AmountMinor, w.in.Currency)))
+		}
+		if req.NewAmountMinor < paid {
+			return invalid("amount", fmt.Sprintf("%s has already been paid", money.FormatAmount(paid, w.in.Currency)))
+		}
+	default:
+		return invalid("resolution", "must be rejected, upheld or adjusted")
+	}
+	return nil
+}
+
+func (w *run) resolveDispute(ctx workflow.Context, req ResolveDisputeRequest) (CommandResponse, error) {
+	now := workflow.Now(ctx)
+	w.s.Dispute.Resolved = &now
+	ev := invoice.Event{Kind: invoice.EventDisputeResolved, Outcome: req.Resolution, Detail: req.Note, Actor: req.Actor}
+	w.s.Dispute = nil
+	switch req.Resolution {
+	case ResolutionUpheld:
+		w.event(ctx, ev)
+		w.close(ctx, invoice.StageCancelled)
+	case ResolutionAdjusted:
+		var res activities.PaymentResult
+		if err := workflow.ExecuteActivity(w.shortActivity(ctx, "adjust amount"), a.AdjustAmount, activities.AdjustInput{
+			InvoiceID: w.in.InvoiceID, NewAmountMinor: req.NewAmountMinor,
+		}).Get(ctx, &res); err != nil {
+			return CommandResponse{}, err
+		}
+		ev.AmountMinor = w.s.AmountMinor - req.NewAmountMinor // the credit note
+		w.s.AmountMinor, w.s.BalanceMinor = req.NewAmountMinor, res.BalanceMinor
+		ev.BalanceMinor = w.balance()
+		w.event(ctx, ev)
+		w.resumeStage()
+	default:
+		w.event(ctx, ev)
+		w.resumeStage()
+	}
+	w.changed()
+	w.publish(ctx)
+	return w.answer(), nil
+}
+
+// --- promises -------------------------------------------------------------
+
+func (w *run) validatePromise(ctx workflow.Context, req PromiseRequest) error {
+	if err := w.notClosed(); err != nil {
+		return err
+	}
+	switch {
+	case w.s.Dispute != nil:
+		return conflict("resolve the open dispute before recording a promise")
+	case w.s.Agency:
+		return conflict("the account is with the collection agency")
+	case req.AmountMinor <= 0:
+		return invalid("amount", "must be greater than zero")
+	case req.AmountMinor > w.s.BalanceMinor:
+		return invalid("amount", fmt.Sprintf("exceeds the balance of %s", money.FormatAmount(w.s.BalanceMinor, w.in.Currency)))
+	case !req.Date.After(workflow.Now(ctx)):
+		return invalid("date", "must be in the future")
+	}
+	return nil
+}
+
+func (w *run) promise(ctx workflow.Context, req PromiseRequest) (CommandResponse, error) {
+	w.s.Counter++
+	date := req.Date
+	w.s.Promise = &invoice.Promise{AmountMinor: req.AmountMinor, Date: date, TargetBalanceMinor: w.s.BalanceMinor - req.AmountMinor,
+		Reminded: !date.Add(-24 * time.Hour).After(workflow.Now(ctx))}
+	w.pauseStage(invoice.StagePromised)
+	w.event(ctx, invoice.Event{Kind: invoice.EventPromise, AmountMinor: req.AmountMinor, Until: &date, Detail: req.Note})
+	w.changed()
+	w.publish(ctx)
+	return w.answer(), nil
+}
+
+// --- pause, resume, cancel, write off --------------------------------------
+
+func (w *run) validatePause(ctx workflow.Context, req PauseRequest) error {
+	if err := w.notClosed(); err != nil {
+		return err
+	}
+	if req.Until != nil && !req.Until.After(workflow.Now(ctx)) {
+		return invalid("until", "must be in the future")
+	}
+	return nil
+}
+
+func (w *run) pause(ctx workflow.Context, req PauseRequest) (CommandResponse, error) {
+	w.s.Paused, w.s.PausedUntil = true, req.Until
+	w.pauseStage(invoice.StagePaused)
+	w.event(ctx, invoice.Event{Kind: invoice.EventPaused, Until: req.Until, Detail: req.Reason, Actor: req.Actor})
+	w.changed()
+	w.publish(ctx)
+	return w.answer(), nil
+}
+
+func (w *run) validateResume(ctx workflow.Context, req PauseRequest) error {
+	if err := w.notClosed(); err != nil {
+		return err
+	}
+	if !w.s.Paused {
+		return conflict("the invoice is not paused")
+	}
+	return nil
+}
+
+func (w *run) resume(ctx workflow.Context, req PauseRequest) (CommandResponse, error) {
+	w.s.Paused, w.s.PausedUntil = false, nil
+	w.event(ctx, invoice.Event{Kind: invoice.EventResumed, Detail: req.Reason, Actor: req.Actor})
+	w.resumeStage()
+	w.changed()
+	w.publish(ctx)
+	return w.answer(), nil
+}
+
+func (w *run) validateOpen(ctx workflow.Context, req CloseRequest) error { return w.notClosed() }
+
+func (w *run) cancel(ctx workflow.Context, req CloseRequest) (CommandResponse, error) {
+	w.event(ctx, invoice.Event{Kind: invoice.EventCancelled, Detail: req.Reason, Actor: req.Actor, BalanceMinor: w.balance()})
+	w.close(ctx, invoice.StageCancelled)
+	w.publish(ctx)
+	return w.answer(), nil
+}
+
+func (w *run) writeOff(ctx workflow.Context, req CloseRequest) (CommandResponse, error) {
+	w.event(ctx, invoice.Event{Kind: invoice.EventWrittenOff, Detail: req.Reason, Actor: req.Actor, BalanceMinor: w.balance()})
+	w.close(ctx, invoice.StageWrittenOff)
+	w.publish(ctx)
+	return w.answer(), nil
+}
+
+// --- due date ---------------------------------------------------------------
+
+func (w *run) validateDueDate(ctx workflow.Context, req DueDateRequest) error {
+	if err := w.notClosed(); err != nil {
+		return err
+	}
+	switch {
+	case w.s.Agency:
+		return conflict("the account is with the collection agency")
+	case req.DueAt.Before(w.in.IssuedAt):
+		return invalid("due_at", "is before the invoice's issue date")
+	case req.DueAt.Equal(w.s.DueAt):
+		return invalid("due_at", "is the current due date")
+	}
+	return nil
+}
+
+func (w *run) changeDueDate(ctx workflow.Context, req DueDateRequest) (CommandResponse, error) {
+	if err := workflow.ExecuteActivity(w.shortActivity(ctx, "change due date"), a.ChangeDueDate, activities.DueDateInput{
+		InvoiceID: w.in.InvoiceID, DueAt: req.DueAt,
+	}).Get(ctx, nil); err != nil {
+		return CommandResponse{}, err
+	}
+	due := req.DueAt
+	w.event(ctx, invoice.Event{Kind: invoice.EventDueDateChanged, Until: &due, Detail: "was " + w.s.DueAt.Format(time.RFC3339), Actor: req.Actor})
+	w.s.DueAt = req.DueAt
+	// Steps not yet carried out re-anchor on the new date (upcoming reads it).
+	w.changed()
+	w.publish(ctx)
+	return w.answer(), nil
+}
+
+// --- management's decision ------------------------------------------------
+
+func (w *run) validateDecision(ctx workflow.Context, req DecisionRequest) error {
+	if err := w.notClosed(); err != nil {
+		return err
+	}
+	if !w.awaitingDecision() {
+		return conflict("the invoice is not escalated and waiting for a decision")
+	}
+	switch req.Decision {
+	case policy.DecisionAgency, policy.DecisionWriteOff:
+	case policy.DecisionExtend:
+		if req.Until == nil || !req.Until.After(workflow.Now(ctx)) {
+			return invalid("until", "an extension needs a new deadline in the future")
+		}
+	default:
+		return invalid("decision", "must be extend, agency or write_off")
+	}
+	return nil
+}
+
+func (w *run) decideUpdate(ctx workflow.Context, req DecisionRequest) (CommandResponse, error) {
+	if req.Decision == policy.DecisionExtend {
+		w.s.Escalation.Deadline = *req.Until
+		w.event(ctx, invoice.Event{Kind: invoice.EventDecision, Outcome: string(req.Decision), Until: req.Until, Detail: req.Note, Actor: req.Actor})
+	} else {
+		w.decide(ctx, req.Decision, req.Note, req.Actor)
+	}
+	w.changed()
+	w.publish(ctx)
+	return w.answer(), nil
+}
+
+// --- signals ----------------------------------------------------------------
+
+func (w *run) listenForSignals(ctx workflow.Context) {
+	agency := workflow.GetSignalChannel(ctx, SignalAgencyOutcome)
+	tasks := workflow.GetSignalChannel(ctx, SignalTaskCompleted)
+	delivery := workflow.GetSignalChannel(ctx, SignalDelivery)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			sel := workflow.NewSelector(ctx)
+			sel.AddReceive(agency, func(c workflow.ReceiveChannel, _ bool) {
+				var o AgencyOutcome
+				c.Receive(ctx, &o)
+				w.inFlight++
+				w.agencyOutcome(ctx, o)
+				w.inFlight--
+			})
+			sel.AddReceive(tasks, func(c workflow.ReceiveChannel, _ bool) {
+				var t TaskCompleted
+				c.Receive(ctx, &t)
+				w.event(ctx, invoice.Event{Kind: invoice.EventTaskCompleted, Step: t.Kind, Reference: t.TaskID, Outcome: t.Outcome, Detail: t.Note, Actor: t.Actor})
+				w.publish(ctx)
+			})
+			sel.AddReceive(delivery, func(c workflow.ReceiveChannel, _ bool) {
+				var d Delivery
+				c.Receive(ctx, &d)
+				if d.Status == "delivered" && !slices.Contains(w.s.Delivered, d.Step) {
+					w.s.Delivered = append(w.s.Delivered, d.Step)
+				}
+			})
+			sel.Select(ctx)
+		}
+	})
+	w.signals = []workflow.ReceiveChannel{agency, tasks, delivery}
+}
+
+// signalsDrained reports that no reported fact is waiting to be taken in.
+func (w *run) signalsDrained() bool {
+	for _, c := range w.signals {
+		if c.Len() > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// agencyOutcome takes in the agency's report: money it collected counts as
+// a payment; a returned account closes.
+func (w *run) agencyOutcome(ctx workflow.Context, o AgencyOutcome) {
+	if w.closed() {
+		return
+	}
+	if err := w.money.Lock(ctx); err != nil {
+		return
+	}
+	defer w.money.Unlock()
+	w.event(ctx, invoice.Event{Kind: invoice.EventAgencyOutcome, Outcome: o.Outcome, AmountMinor: o.AmountMinor, Reference: o.Reference})
+	switch o.Outcome {
+	case AgencyCollected, AgencyPartiallyCollected:
+		amount := min(o.AmountMinor, w.s.BalanceMinor)
+		if o.Outcome == AgencyCollected {
+			amount = w.s.BalanceMinor
+		}
+		ref := "agency:" + o.Reference
+		if amount > 0 && !slices.Contains(w.s.References, ref) {
+			if err := w.applyPayment(ctx, ref, amount, workflow.Now(ctx), "collected by the agency"); err != nil {
+				w.log.Error("agency payment not recorded", "Error", err)
+			}
+		}
+	case AgencyReturned:
+		w.close(ctx, invoice.StageReturned)
+		w.publish(ctx)
+	}
+}

@@ -1,0 +1,118 @@
+package workflows
+
+import (
+	"time"
+
+	"github.com/collections-engine/collections/invoice"
+	"github.com/collections-engine/collections/policy"
+)
+
+// PaymentRequest is the record-payment update's argument.
+type PaymentRequest struct {
+	Reference   string
+	AmountMinor int64
+	Currency    string
+	ReceivedAt  time.Time
+}
+
+// PaymentResponse is the record-payment update's result.
+type PaymentResponse struct {
+	BalanceMinor int64
+	Stage        invoice.Stage
+	Duplicate    bool // the reference was already recorded; nothing changed
+}
+
+// Dispute reason codes.
+var DisputeReasons = []string{"wrong_amount", "not_received", "quality", "duplicate", "not_ordered", "other"}
+
+// DisputeRequest opens a dispute.
+type DisputeRequest struct {
+	Reason string
+	Note   string
+}
+
+// Dispute resolutions.
+const (
+	ResolutionRejected = "rejected" // the invoice stands: chasing resumes where it left off
+	ResolutionUpheld   = "upheld"   // the customer is right: the invoice is cancelled
+	ResolutionAdjusted = "adjusted" // a credit note lowers the amount; chasing resumes
+)
+
+// ResolveDisputeRequest resolves the open dispute.
+type ResolveDisputeRequest struct {
+	Resolution string
+	// NewAmountMinor is the invoice's corrected amount, for "adjusted".
+	NewAmountMinor int64
+	Note           string
+	Actor          string
+}
+
+// PromiseRequest records a promise to pay AmountMinor by Date.
+type PromiseRequest struct {
+	AmountMinor int64
+	Date        time.Time
+	Note        string
+}
+
+// PauseRequest pauses chasing, until a moment or until resumed.
+type PauseRequest struct {
+	Until  *time.Time
+	Reason string
+	Actor  string
+}
+
+// CloseRequest cancels or writes off an invoice.
+type CloseRequest struct {
+	Reason string
+	Actor  string
+}
+
+// DueDateRequest moves the due date; the schedule re-anchors on it.
+type DueDateRequest struct {
+	DueAt time.Time
+	Actor string
+}
+
+// DecisionRequest is management's answer on an escalated account.
+type DecisionRequest struct {
+	Decision policy.Decision
+	Until    *time.Time // the new deadline, for extend
+	Note     string
+	Actor    string
+}
+
+// Agency outcomes.
+const (
+	AgencyCollected          = "collected"
+	AgencyPartiallyCollected = "partially_collected"
+	AgencyReturned           = "returned"
+)
+
+// AgencyOutcome is reported by the collection agency.
+type AgencyOutcome struct {
+	Outcome     string
+	AmountMinor int64 // collected, for collected and partially_collected
+	Reference   string
+}
+
+// TaskCompleted reports that a person finished a task the workflow created.
+type TaskCompleted struct {
+	TaskID  string
+	Kind    string
+	Outcome string
+	Note    string
+	Actor   string
+}
+
+// Delivery reports a provider's delivery event for one of the invoice's messages.
+type Delivery struct {
+	Step    string
+	Channel string
+	Status  string // delivered, bounced, ...
+}
+
+// CommandResponse answers the updates that change an invoice's course.
+type CommandResponse struct {
+	Stage        invoice.Stage
+	BalanceMinor int64
+}

@@ -1,0 +1,388 @@
+package workflows
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/collections-engine/collections/activities"
+	"github.com/collections-engine/collections/db"
+	"github.com/collections-engine/collections/invoice"
+	"github.com/collections-engine/collections/money"
+	"github.com/collections-engine/collections/policy"
+)
+
+// The policy's steps, carried out one at a time. Everything the workflow
+// does on a given day of an invoice's life is decided here, from the policy.
+
+// occurrence is a scheduled step for this invoice, with the moment it is due
+// after the customer's calendar is applied.
+type occurrence struct {
+	policy.Planned
+	due time.Time
+}
+
+// upcoming returns the occurrences not yet carried out, in order, scheduled
+// against the current due date (so a changed due date re-anchors them).
+func (w *run) upcoming() []occurrence {
+	var out []occurrence
+	for _, p := range w.in.Policy.Schedule(w.in.IssuedAt, w.s.DueAt) {
+		if w.done(p.Key) {
+			continue
+		}
+		due := p.At
+		if p.Step.ActionOf() != policy.ActionAgency {
+			due = w.in.Policy.Calendar.Next(p.At, w.loc, w.in.InvoiceID+"/"+p.Key)
+		}
+		out = append(out, occurrence{Planned: p, due: due})
+	}
+	return out
+}
+
+// supersedable steps may be skipped when a later one is already due: a
+// customer never gets a burst of stale reminders. Escalation and the agency
+// are never skipped.
+func supersedable(s policy.Step) bool {
+	a := s.ActionOf()
+	return a == policy.ActionMessage || a == policy.ActionConfirmDelivery
+}
+
+func firm(s policy.Step) bool {
+	return s.Tone == policy.Firm || s.Tone == policy.Final || s.ActionOf() == policy.ActionEscalate || s.ActionOf() == policy.ActionAgency
+}
+
+// nextStep waits for the next scheduled step and carries it out.
+func (w *run) nextStep(ctx workflow.Context) error {
+	steps := w.upcoming()
+	if len(steps) == 0 {
+		w.setNext(ctx, "", "wait for payment", time.Time{}, nil)
+		return w.waitForChange(ctx)
+	}
+	if w.s.Firmer {
+		// A broken promise: skip ahead to the next firm step, now.
+		w.s.Firmer = false
+		for i, o := range steps {
+			if firm(o.Step) {
+				for _, skipped := range steps[:i] {
+					w.markDone(skipped.Key)
+					w.event(ctx, invoice.Event{Kind: invoice.EventSuperseded, Step: skipped.Key, Detail: "promise broken: moving to " + o.Key})
+				}
+				return w.carryOut(ctx, o)
+			}
+		}
+	}
+	o := steps[0]
+	w.setNext(ctx, o.Key, describe(o.Step), o.due, o.Step.Channels)
+	reached, err := w.sleepUntil(ctx, o.due, "until step "+o.Key)
+	if err != nil || !reached {
+		return err
+	}
+	if len(steps) > 1 && supersedable(o.Step) && !steps[1].due.After(workflow.Now(ctx)) {
+		w.markDone(o.Key)
+		w.event(ctx, invoice.Event{Kind: invoice.EventSuperseded, Step: o.Key,
+			Detail: "already overdue when step " + steps[1].Key + " fell due"})
+		return nil
+	}
+	return w.carryOut(ctx, o)
+}
+
+// carryOut performs one step and records it done.
+func (w *run) carryOut(ctx workflow.Context, o occurrence) error {
+	w.markDone(o.Key)
+	switch o.Step.ActionOf() {
+	case policy.ActionMessage:
+		w.send(ctx, o.Key, o.Step, o.due, nil)
+	case policy.ActionConfirmDelivery:
+		w.confirmDelivery(ctx, o)
+	case policy.ActionEscalate:
+		w.escalate(ctx, o)
+	case policy.ActionAgency:
+		w.placeWithAgency(ctx, o.Key, "scheduled")
+		return nil
+	}
+	if o.Step.Stage != "" && !w.closed() {
+		if w.s.Resume != "" {
+			w.s.Resume = o.Step.Stage
+		} else {
+			w.s.Stage = o.Step.Stage
+		}
+	}
+	w.publish(ctx)
+	return nil
+}
+
+// send sends a step's template on each of its channels, in parallel, and
+// records each outcome. It returns how many messages went out.
+func (w *run) send(ctx workflow.Context, key string, s policy.Step, scheduled time.Time, deadline *time.Time) int {
+	futures := make([]workflow.Future, len(s.Channels))
+	for i, ch := range s.Channels {
+		futures[i] = workflow.ExecuteActivity(w.sendActivity(ctx, key), a.SendStepMessage, activities.SendInput{
+			InvoiceID: w.in.InvoiceID, Step: key, Template: s.Template, Tone: s.Tone, Channel: ch,
+			ScheduledAt: scheduled, Deadline: deadline,
+		})
+	}
+	sent := 0
+	for i, f := range futures {
+		var res activities.SendResult
+		ev := invoice.Event{Kind: invoice.EventMessage, Step: key, Channel: string(s.Channels[i])}
+		if err := f.Get(ctx, &res); err != nil {
+			w.log.Error("message not sent", "Step", key, "Channel", s.Channels[i], "Error", err)
+			ev.Outcome, ev.Detail = db.MessageFailed, err.Error()
+		} else {
+			ev.Outcome, ev.Detail, ev.MessageID = res.Status, res.Detail, res.MessageID
+			if res.Status == db.MessageSent {
+				sent++
+			}
+		}
+		w.event(ctx, ev)
+	}
+	return sent
+}
+
+// confirmDelivery checks that the invoice reached the customer. Without a
+// delivery, the step's template goes out as a follow-up on its channels; if
+// none of them reaches the customer either, a person is asked to call.
+func (w *run) confirmDelivery(ctx workflow.Context, o occurrence) {
+	var res activities.DeliveryResult
+	err := workflow.ExecuteActivity(w.shortActivity(ctx, "check delivery"), a.CheckDelivery, activities.DeliveryInput{
+		InvoiceID: w.in.InvoiceID, Steps: w.deliveredOrSent(),
+	}).Get(ctx, &res)
+	if err == nil && res.Delivered {
+		w.event(ctx, invoice.Event{Kind: invoice.EventDeliveryConfirmed, Step: o.Key, Channel: res.Channel, Detail: res.Detail})
+		return
+	}
+	if o.Step.Template != "" && w.send(ctx, o.Key, o.Step, o.due, nil) > 0 {
+		return
+	}
+	w.task(ctx, o.Key+":call", "call", "Call the customer: invoice "+w.in.Number+" may not have arrived",
+		"No delivery was confirmed for the invoice and the follow-up did not go out.\n\n"+w.summary(), workflow.Now(ctx).Add(24*time.Hour), false)
+}
+
+// deliveredOrSent lists the steps whose messages count as the invoice: the
+// notice, and any earlier delivery reported by a provider.
+func (w *run) deliveredOrSent() []string {
+	var steps []string
+	for _, s := range w.in.Policy.Steps {
+		if s.ActionOf() == policy.ActionMessage && s.Template == "invoice" {
+			steps = append(steps, s.ID)
+		}
+	}
+	return append(steps, w.s.Delivered...)
+}
+
+// escalate hands the account to management: a summary of everything tried
+// goes to the account manager with a management-contact task, and the
+// customer gets the final notice with its deadline.
+func (w *run) escalate(ctx workflow.Context, o occurrence) {
+	deadline := workflow.Now(ctx).Add(w.in.Policy.FinalNoticeDeadline.Std())
+	w.send(ctx, o.Key, o.Step, o.due, &deadline)
+	w.s.Escalation = &invoice.Escalation{At: workflow.Now(ctx), Deadline: deadline}
+	w.event(ctx, invoice.Event{Kind: invoice.EventEscalated, Step: o.Key, Until: &deadline,
+		Detail: fmt.Sprintf("final notice sent; without a decision by the deadline: %s", w.in.Policy.EscalationDefault)})
+	w.task(ctx, o.Key+":management", "management_contact",
+		fmt.Sprintf("Contact the customer about invoice %s and decide: extend, agency or write off", w.in.Number),
+		w.summary(), deadline, true)
+}
+
+func (w *run) awaitingDecision() bool {
+	return w.s.Escalation != nil && w.s.Escalation.Decision == ""
+}
+
+// waitForDecision waits for management's decision until the final notice's
+// deadline; silence means the policy's default.
+func (w *run) waitForDecision(ctx workflow.Context) error {
+	e := w.s.Escalation
+	w.setNext(ctx, "escalation-deadline", fmt.Sprintf("without a decision: %s", w.in.Policy.EscalationDefault), e.Deadline, nil)
+	reached, err := w.sleepUntil(ctx, e.Deadline, "until the final notice's deadline")
+	if err != nil || !reached {
+		return err
+	}
+	w.decide(ctx, w.in.Policy.EscalationDefault, "policy default: no decision by the deadline", "")
+	return nil
+}
+
+// decide applies management's (or the default's) decision on an escalation.
+func (w *run) decide(ctx workflow.Context, d policy.Decision, note, actor string) {
+	w.s.Escalation.Decision, w.s.Escalation.Actor = string(d), actor
+	w.event(ctx, invoice.Event{Kind: invoice.EventDecision, Outcome: string(d), Detail: note, Actor: actor})
+	switch d {
+	case policy.DecisionAgency:
+		w.placeWithAgency(ctx, "agency", "escalation: "+note)
+	case policy.DecisionWriteOff:
+		w.event(ctx, invoice.Event{Kind: invoice.EventWrittenOff, Detail: note, Actor: actor, BalanceMinor: w.balance()})
+		w.close(ctx, invoice.StageWrittenOff)
+		w.publish(ctx)
+	}
+}
+
+// placeWithAgency sends the case file to the collection agency; internal
+// chasing stops and the workflow waits for the agency's outcome.
+func (w *run) placeWithAgency(ctx workflow.Context, key, why string) {
+	for _, p := range w.in.Policy.Schedule(w.in.IssuedAt, w.s.DueAt) {
+		w.markDone(p.Key) // nothing scheduled happens any more
+	}
+	var res activities.AgencyResult
+	err := workflow.ExecuteActivity(w.sendActivity(ctx, "place with agency"), a.PlaceWithAgency, activities.AgencyInput{
+		InvoiceID: w.in.InvoiceID, Key: key, CaseSummary: w.summary(),
+	}).Get(ctx, &res)
+	ev := invoice.Event{Kind: invoice.EventAgencyPlaced, Step: key, Detail: why, BalanceMinor: w.balance()}
+	if err != nil {
+		ev.Outcome, ev.Detail = db.MessageFailed, err.Error()
+	} else {
+		ev.Outcome, ev.MessageID = res.Status, res.MessageID
+	}
+	w.event(ctx, ev)
+	w.s.Agency = true
+	w.s.Stage = invoice.StageAgency
+	w.s.Resume = ""
+	w.s.Promise, w.s.Paused, w.s.PausedUntil = nil, false, nil
+	w.publish(ctx)
+}
+
+func (w *run) waitForAgency(ctx workflow.Context) error {
+	w.setNext(ctx, "", "wait for the agency's outcome", time.Time{}, nil)
+	return w.waitForChange(ctx)
+}
+
+// waitOnDispute pauses chasing while a dispute is open; past its deadline the
+// account manager is asked to resolve it.
+func (w *run) waitOnDispute(ctx workflow.Context) error {
+	d := w.s.Dispute
+	if d.Overdue {
+		w.setNext(ctx, "", "wait for the dispute's resolution", time.Time{}, nil)
+		return w.waitForChange(ctx)
+	}
+	w.setNext(ctx, "dispute-deadline", "ask the account manager to resolve the dispute", d.Deadline, nil)
+	reached, err := w.sleepUntil(ctx, d.Deadline, "until the dispute's deadline")
+	if err != nil || !reached {
+		return err
+	}
+	d.Overdue = true
+	w.event(ctx, invoice.Event{Kind: invoice.EventDisputeOverdue, Detail: d.Reason})
+	w.task(ctx, fmt.Sprintf("dispute-%d:overdue", w.s.Counter), "dispute_overdue",
+		fmt.Sprintf("Dispute on invoice %s is past its deadline: resolve it", w.in.Number), w.summary(), workflow.Now(ctx).Add(48*time.Hour), true)
+	w.publish(ctx)
+	return nil
+}
+
+// waitWhilePaused holds everything until the pause ends.
+func (w *run) waitWhilePaused(ctx workflow.Context) error {
+	if w.s.PausedUntil == nil {
+		w.setNext(ctx, "", "paused until resumed", time.Time{}, nil)
+		return w.waitForChange(ctx)
+	}
+	until := *w.s.PausedUntil
+	w.setNext(ctx, "resume", "resume chasing", until, nil)
+	reached, err := w.sleepUntil(ctx, until, "paused until")
+	if err != nil || !reached {
+		return err
+	}
+	w.s.Paused, w.s.PausedUntil = false, nil
+	w.event(ctx, invoice.Event{Kind: invoice.EventResumed, Detail: "pause ended"})
+	w.resumeStage()
+	w.publish(ctx)
+	return nil
+}
+
+// waitOnPromise holds chasing until the promised date plus grace, with a
+// reminder the day before. Kept (the balance fell to the target), the
+// schedule resumes; broken, it resumes at the next firm step.
+func (w *run) waitOnPromise(ctx workflow.Context) error {
+	p := w.s.Promise
+	if !p.Reminded {
+		at := p.Date.Add(-24 * time.Hour)
+		w.setNext(ctx, "promise-reminder", "remind the customer of their promise", at, []policy.Channel{policy.Email})
+		reached, err := w.sleepUntil(ctx, at, "until the day before the promised date")
+		if err != nil || !reached {
+			return err
+		}
+		p.Reminded = true
+		step := policy.Step{ID: "promise-reminder", Channels: []policy.Channel{policy.Email}, Template: "promise_reminder", Tone: policy.Friendly}
+		date := p.Date
+		w.send(ctx, fmt.Sprintf("promise-%d:reminder", w.s.Counter), step, at, &date)
+		w.publish(ctx)
+		return nil
+	}
+	end := p.Date.Add(w.in.Policy.PromiseGrace.Std())
+	w.setNext(ctx, "promise-check", "check the promise was kept", end, nil)
+	reached, err := w.sleepUntil(ctx, end, "until the promised date plus grace")
+	if err != nil || !reached {
+		return err
+	}
+	w.event(ctx, invoice.Event{Kind: invoice.EventPromiseBroken, AmountMinor: p.AmountMinor, Until: &p.Date, BalanceMinor: w.balance()})
+	w.s.Promise = nil
+	w.s.Firmer = true
+	w.resumeStage()
+	w.publish(ctx)
+	return nil
+}
+
+// task asks a person to do something; notify also emails the account manager.
+func (w *run) task(ctx workflow.Context, key, kind, title, detail string, due time.Time, notify bool) {
+	var res activities.TaskResult
+	err := workflow.ExecuteActivity(w.shortActivity(ctx, "create task "+kind), a.CreateTask, activities.TaskInput{
+		InvoiceID: w.in.InvoiceID, Key: key, Kind: kind, Title: title, Detail: detail, DueAt: due, NotifyManager: notify,
+	}).Get(ctx, &res)
+	ev := invoice.Event{Kind: invoice.EventTask, Step: key, Outcome: kind, Detail: title, Until: &due}
+	if err != nil {
+		ev.Detail = "task not created: " + err.Error()
+	} else {
+		ev.Reference, ev.Actor = res.TaskID, res.Assignee
+	}
+	w.event(ctx, ev)
+}
+
+// summary is everything tried so far, for the account manager and the agency.
+func (w *run) summary() string {
+	var b strings.Builder
+	b.WriteString(fmt.Sprintf("Invoice %s, customer %s: %s of %s outstanding, due %s (policy %s v%d).\n",
+		w.in.Number, w.in.CustomerID, money.Display(w.s.BalanceMinor, w.in.Currency), money.Display(w.s.AmountMinor, w.in.Currency),
+		w.s.DueAt.In(w.loc).Format("2006-01-02"), w.in.Policy.Name, w.in.Policy.Version))
+	for _, e := range w.s.Timeline {
+		line := e.At.In(w.loc).Format("2006-01-02 15:04") + " " + e.Kind
+		for _, part := range []string{e.Step, e.Channel, e.Outcome, e.Detail} {
+			if part != "" {
+				line += " · " + part
+			}
+		}
+		if e.AmountMinor != 0 {
+			line += " · " + money.Display(e.AmountMinor, w.in.Currency)
+		}
+		b.WriteString(line + "\n")
+	}
+	return b.String()
+}
+
+func describe(s policy.Step) string {
+	switch s.ActionOf() {
+	case policy.ActionConfirmDelivery:
+		return "confirm the invoice was delivered"
+	case policy.ActionEscalate:
+		return "escalate to management with a final notice"
+	case policy.ActionAgency:
+		return "place with the collection agency"
+	}
+	return fmt.Sprintf("send %s (%s)", s.ID, s.Template)
+}
+
+// Activity options. Sends retry with backoff for a day; bookkeeping retries
+// quickly; both are idempotent.
+func (w *run) sendActivity(ctx workflow.Context, summary string) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    time.Minute,
+		ScheduleToCloseTimeout: 24 * time.Hour,
+		RetryPolicy:            &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute},
+		Summary:                summary,
+	})
+}
+
+func (w *run) shortActivity(ctx workflow.Context, summary string) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: time.Minute},
+		Summary:             summary,
+	})
+}
