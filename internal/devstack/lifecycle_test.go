@@ -1,0 +1,225 @@
+package devstack_test
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	sdkclient "go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/collections-engine/collections/internal/devstack"
+	"github.com/collections-engine/collections/workflows"
+)
+
+var update = flag.Bool("update", false, "write the histories of the lifecycle paths to workflows/testdata")
+
+// fastPolicy is the standard shape compressed to seconds, posted through the
+// API like any user policy, so every stage runs against the real server.
+func fastPolicy(c client) {
+	p := c.must("GET", "/v1/policies/standard", nil, 200)
+	steps := p["steps"].([]any)
+	offsets := []string{"0s", "1s", "2s", "3s", "4s", "5s", "6s", "60s"}
+	for i, s := range steps {
+		s := s.(map[string]any)
+		s["anchor"], s["offset"] = "issue", offsets[i]
+	}
+	delete(p, "builtin")
+	delete(p, "calendar")
+	p["name"], p["version"] = "fast", 0
+	p["final_notice_deadline"], p["dispute_deadline"], p["promise_grace"] = "3s", "2s", "1s"
+	c.must("POST", "/v1/policies", p, 201)
+}
+
+func newInvoice(c client, number string) string {
+	now := time.Now()
+	inv := c.must("POST", "/v1/invoices", map[string]string{"number": number, "customer_id": "acme", "amount": "1000.00",
+		"currency": "EUR", "issued_at": rfc3339(now), "due_at": rfc3339(now.Add(30 * 24 * time.Hour)), "policy": "fast"}, 201)
+	return inv["id"].(string)
+}
+
+func stageOf(c client, id string) string {
+	return c.must("GET", "/v1/invoices/"+id, nil, 200)["stage"].(string)
+}
+
+func waitStage(t *testing.T, c client, id, stage string) {
+	t.Helper()
+	eventually(t, 60*time.Second, "stage "+stage, func() bool { return stageOf(c, id) == stage })
+}
+
+func sentSteps(c client, id string) []string {
+	var out []string
+	msgs := messages(c, id)
+	for i := len(msgs) - 1; i >= 0; i-- {
+		m := msgs[i]
+		if m["status"] == "sent" {
+			out = append(out, m["step"].(string)+"/"+m["channel"].(string))
+		}
+	}
+	return out
+}
+
+func waitClosed(t *testing.T, s *devstack.Stack, id string) {
+	t.Helper()
+	eventually(t, 30*time.Second, "the workflow to complete", func() bool {
+		d, err := s.Client.DescribeWorkflowExecution(context.Background(), "invoice:"+id, "")
+		return err == nil && d.GetWorkflowExecutionInfo().GetStatus() == enums.WORKFLOW_EXECUTION_STATUS_COMPLETED
+	})
+}
+
+// TestLifecycleThroughTheAPI drives each path of the lifecycle through the
+// HTTP API on the real stack, then replays every resulting history against
+// the current workflow code (and, with -update, saves them as the replay
+// test's fixtures in workflows/testdata).
+func TestLifecycleThroughTheAPI(t *testing.T) {
+	s := startStack(t, t.TempDir(), "", false)
+	defer s.Stop()
+	c := client{t: t, base: s.APIURL}
+	fastPolicy(c)
+	c.must("POST", "/v1/customers", map[string]string{"id": "acme", "name": "Acme GmbH", "email": "ap@acme.test",
+		"phone": "+4930123456", "timezone": "Europe/Berlin", "account_manager": "mia@ar.test"}, 201)
+	paths := map[string]string{}
+
+	t.Run("unpaid to the agency, which collects", func(t *testing.T) {
+		c := client{t: t, base: s.APIURL}
+		id := newInvoice(c, "FAST-1")
+		paths["agency_collected"] = id
+		waitStage(t, c, id, "agency") // the final deadline passes in silence
+		c.must("POST", "/v1/invoices/"+id+"/agency-outcome", map[string]string{"outcome": "collected", "reference": "ag-77"}, 202)
+		waitClosed(t, s, id)
+		inv := c.must("GET", "/v1/invoices/"+id, nil, 200)
+		if inv["stage"] != "collected" || inv["balance"] != "0.00" {
+			t.Fatalf("after the agency collected: %v", inv)
+		}
+		got := strings.Join(sentSteps(c, id), " ")
+		for _, want := range []string{"notify/email", "remind/email", "inquire/email", "inquire/sms", "overdue-15/email",
+			"overdue-30/sms", "escalate/email", "escalate/sms", "escalate:management/manager", "agency/agency"} {
+			if !strings.Contains(got, want) {
+				t.Fatalf("messages %q lack %s", got, want)
+			}
+		}
+		tasks := c.must("GET", "/v1/tasks?invoice_id="+id, nil, 200)["tasks"].([]any)
+		if len(tasks) != 1 || tasks[0].(map[string]any)["kind"] != "management_contact" {
+			t.Fatalf("tasks: %v", tasks)
+		}
+		task := tasks[0].(map[string]any)
+		c.must("POST", "/v1/tasks/"+task["id"].(string)+"/complete", map[string]string{"outcome": "reached"}, 200)
+	})
+
+	t.Run("disputed, adjusted, promised, paused, resumed and paid", func(t *testing.T) {
+		c := client{t: t, base: s.APIURL}
+		id := newInvoice(c, "FAST-2")
+		paths["interrupts_paid"] = id
+		base := "/v1/invoices/" + id
+		c.must("POST", base+"/disputes/resolve", map[string]string{"resolution": "rejected"}, 409) // nothing to resolve
+		c.must("POST", base+"/disputes", map[string]string{"reason": "dunno"}, 422)
+		if inv := c.must("POST", base+"/disputes", map[string]string{"reason": "wrong_amount", "note": "billed twice"}, 200); inv["stage"] != "disputed" {
+			t.Fatalf("after opening a dispute: %v", inv["stage"])
+		}
+		c.must("POST", base+"/disputes/resolve", map[string]string{"resolution": "adjusted", "amount": "1200.00"}, 422)
+		inv := c.must("POST", base+"/disputes/resolve", map[string]string{"resolution": "adjusted", "amount": "800.00"}, 200)
+		if inv["balance"] != "800.00" || inv["amount"] != "800.00" {
+			t.Fatalf("after the credit note: %v", inv)
+		}
+		c.must("POST", base+"/promises", map[string]string{"amount": "900.00", "date": rfc3339(time.Now().Add(time.Hour))}, 422)
+		if inv := c.must("POST", base+"/promises", map[string]string{"amount": "300.00", "date": rfc3339(time.Now().Add(time.Hour))}, 200); inv["stage"] != "promised" {
+			t.Fatalf("after a promise: %v", inv["stage"])
+		}
+		if inv := c.must("POST", base+"/pause", map[string]string{"reason": "on holiday"}, 200); inv["stage"] != "paused" {
+			t.Fatalf("after pausing: %v", inv["stage"])
+		}
+		c.must("POST", base+"/resume", map[string]string{}, 200)
+		c.must("POST", base+"/resume", map[string]string{}, 409) // not paused
+		pay := c.must("POST", base+"/payments", map[string]string{"amount": "300.00", "currency": "EUR", "reference": "p-1"}, 201)
+		if pay["balance"] != "500.00" {
+			t.Fatalf("partial payment: %v", pay)
+		}
+		c.must("POST", base+"/payments", map[string]string{"amount": "500.00", "currency": "EUR", "reference": "p-2"}, 201)
+		waitClosed(t, s, id)
+		final := c.must("GET", base, nil, 200)
+		kinds := []string{}
+		for _, e := range final["timeline"].([]any) {
+			kinds = append(kinds, e.(map[string]any)["kind"].(string))
+		}
+		for _, want := range []string{"dispute_opened", "dispute_resolved", "promise", "paused", "resumed", "payment", "promise_kept", "paid"} {
+			if !strings.Contains(strings.Join(kinds, " "), want) {
+				t.Fatalf("timeline %v lacks %s", kinds, want)
+			}
+		}
+	})
+
+	t.Run("due date moved, then cancelled", func(t *testing.T) {
+		c := client{t: t, base: s.APIURL}
+		id := newInvoice(c, "FAST-3")
+		paths["due_date_cancelled"] = id
+		base := "/v1/invoices/" + id
+		c.must("POST", base+"/due-date", map[string]string{"due_at": "not a date"}, 400)
+		inv := c.must("POST", base+"/due-date", map[string]string{"due_at": rfc3339(time.Now().Add(60 * 24 * time.Hour))}, 200)
+		if !strings.HasPrefix(inv["due_at"].(string), time.Now().Add(60*24*time.Hour).UTC().Format("2006-01-02")) {
+			t.Fatalf("due date: %v", inv["due_at"])
+		}
+		c.must("POST", base+"/cancel", map[string]string{}, 400) // a reason is required
+		if inv := c.must("POST", base+"/cancel", map[string]string{"reason": "issued in error"}, 200); inv["stage"] != "cancelled" {
+			t.Fatalf("after cancel: %v", inv["stage"])
+		}
+		c.must("POST", base+"/pause", map[string]string{}, 409) // closed
+	})
+
+	t.Run("escalated, then management writes it off", func(t *testing.T) {
+		c := client{t: t, base: s.APIURL}
+		id := newInvoice(c, "FAST-4")
+		paths["escalated_written_off"] = id
+		base := "/v1/invoices/" + id
+		c.must("POST", base+"/escalation/decision", map[string]string{"decision": "agency"}, 409) // not escalated yet
+		waitStage(t, c, id, "escalated")
+		c.must("POST", base+"/escalation/decision", map[string]string{"decision": "extend"}, 422) // needs a date
+		c.must("POST", base+"/escalation/decision", map[string]string{"decision": "extend", "until": rfc3339(time.Now().Add(time.Hour))}, 200)
+		if inv := c.must("POST", base+"/escalation/decision", map[string]string{"decision": "write_off", "actor": "cfo"}, 200); inv["stage"] != "written_off" {
+			t.Fatalf("after write-off: %v", inv["stage"])
+		}
+	})
+
+	// Every history replays against the current code.
+	replayer := worker.NewWorkflowReplayer()
+	replayer.RegisterWorkflowWithOptions(workflows.Invoice, workflow.RegisterOptions{Name: workflows.InvoiceWorkflowName})
+	for name, id := range paths {
+		hist := history(t, s.Client, "invoice:"+id)
+		if err := replayer.ReplayWorkflowHistory(nil, hist); err != nil {
+			t.Fatalf("replay %s: %v", name, err)
+		}
+		if *update {
+			raw, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(hist)
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join("..", "..", "workflows", "testdata", name+".json")
+			if err := os.WriteFile(path, raw, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			fmt.Println("wrote", path)
+		}
+	}
+}
+
+func history(t *testing.T, c sdkclient.Client, workflowID string) *historypb.History {
+	t.Helper()
+	it := c.GetWorkflowHistory(context.Background(), workflowID, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	h := &historypb.History{}
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Events = append(h.Events, e)
+	}
+	return h
+}

@@ -1,0 +1,34 @@
+package workflows_test
+
+import (
+	"path/filepath"
+	"testing"
+
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/collections-engine/collections/workflows"
+)
+
+// Histories of real runs, one per lifecycle path, recorded from the real
+// server by `go test ./internal/devstack -run TestLifecycleThroughTheAPI
+// -update`. Each must replay against the current code: a change that would
+// break running invoices fails here, and needs workflow.GetVersion.
+func TestSavedHistoriesReplay(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 4 {
+		t.Fatalf("want the saved histories of at least four paths in testdata, found %d", len(files))
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			r := worker.NewWorkflowReplayer()
+			r.RegisterWorkflowWithOptions(workflows.Invoice, workflow.RegisterOptions{Name: workflows.InvoiceWorkflowName})
+			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
+				t.Fatalf("%s no longer replays: %v", f, err)
+			}
+		})
+	}
+}
