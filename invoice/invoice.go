@@ -90,7 +90,7 @@ type Event struct {
 type NextAction struct {
 	Step     string    `json:"step"`
 	What     string    `json:"what"`
-	At       time.Time `json:"at"`
+	At       time.Time `json:"at,omitzero"` // zero when it waits for something, not a time
 	Channels []string  `json:"channels,omitempty"`
 }
 

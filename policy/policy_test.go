@@ -145,3 +145,27 @@ func TestPolicyJSONRoundTrip(t *testing.T) {
 		t.Fatal("a number offset must be refused")
 	}
 }
+
+func TestRepeatsAreScheduledWithTheirOwnKeys(t *testing.T) {
+	p := Standard()
+	p.Steps[5].Repeat = &Repeat{Every: D(5 * day), Times: 2} // overdue-30, then twice more
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	issued := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	due := issued.AddDate(0, 0, 30)
+	var got []string
+	for _, o := range p.Schedule(issued, due) {
+		if strings.HasPrefix(o.Key, "overdue-30") {
+			got = append(got, o.Key+"@"+o.At.Sub(due).String())
+		}
+	}
+	want := "overdue-30@720h0m0s overdue-30#2@840h0m0s overdue-30#3@960h0m0s"
+	if strings.Join(got, " ") != want {
+		t.Fatalf("got %v, want %s", got, want)
+	}
+	p.Steps[5].Repeat = &Repeat{Every: D(5 * day)}
+	if err := p.Validate(); err == nil || !strings.Contains(err.Error(), "steps[5].repeat") {
+		t.Fatalf("a repeat with no times: %v", err)
+	}
+}

@@ -440,3 +440,35 @@ func TestLongHistoriesContinueAsNewWithTheirState(t *testing.T) {
 		t.Fatalf("last event %s", last.Kind)
 	}
 }
+
+func TestMessagesKeepToTheCustomersSendWindow(t *testing.T) {
+	// A Berlin customer on the standard calendar (weekdays 09:00-17:00,
+	// spread over the first two hours), with a holiday on the day the
+	// inquiry would fall.
+	issued := time.Date(2026, 11, 6, 20, 0, 0, 0, time.UTC) // Friday 21:00 in Berlin
+	due := time.Date(2026, 12, 8, 8, 0, 0, 0, time.UTC)     // Tuesday 09:00 in Berlin
+	h := newHarness(t, issued, due, amount)
+	h.in.Policy = policy.Standard()
+	h.in.Policy.Calendar.Holidays = []string{"2026-12-09"}
+	h.mustPay(time.Date(2026, 12, 11, 12, 0, 0, 0, time.UTC).Sub(t0), "tx", amount, 0)
+	h.env.ExecuteWorkflow(workflows.InvoiceWorkflowName, h.in)
+	h.result()
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	msgs, _ := h.store.ListMessages(context.Background(), db.MessageFilter{InvoiceID: "inv-1"})
+	days := map[string]string{}
+	for _, m := range msgs {
+		local := m.SentAt.In(berlin)
+		if wd := local.Weekday(); wd == time.Saturday || wd == time.Sunday || local.Hour() < 9 || local.Hour() >= 11 {
+			t.Errorf("%s/%s sent %s: outside the weekday 09:00-11:00 spread", m.Step, m.Channel, local)
+		}
+		days[m.Step] = local.Format("Mon 2006-01-02")
+	}
+	want := map[string]string{
+		"notify":  "Mon 2026-11-09", // issued on a Friday evening: Monday morning
+		"remind":  "Tue 2026-12-01", // due - 7 days, inside the window
+		"inquire": "Thu 2026-12-10", // due + 1 day is a holiday: the next working day
+	}
+	if fmt.Sprint(days) != fmt.Sprint(want) {
+		t.Fatalf("send days %v, want %v", days, want)
+	}
+}
