@@ -120,11 +120,11 @@ func (a *Activities) SendStepMessage(ctx context.Context, in SendInput) (SendRes
 	case msg.Recipient == "":
 		msg.Status, msg.Detail = db.MessageSkipped, fmt.Sprintf("customer has no %s address", in.Channel)
 	default:
-		r, err := a.Templates.Render(string(in.Channel), in.Template, a.templateData(inv, cust, in.Tone, in.Deadline, now))
+		r, err := a.Templates.Render(cust.Locale, string(in.Channel), in.Template, a.templateData(inv, cust, in.Tone, in.Deadline, now))
 		if err != nil {
 			return SendResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalid, err)
 		}
-		msg.Subject, msg.Body = r.Subject, r.Body
+		msg.Subject, msg.Body, msg.HTML = r.Subject, r.Body, r.HTML
 	}
 
 	var sender channels.Sender
@@ -156,6 +156,7 @@ func (a *Activities) templateData(inv *db.Invoice, cust *db.Customer, tone polic
 	}
 	return templates.Data{
 		Deadline:      dl,
+		Terms:         terms(inv.IssuedAt, inv.DueAt),
 		CustomerName:  cust.Name,
 		InvoiceNumber: inv.Number,
 		Amount:        money.Display(inv.AmountMinor, inv.Currency),
@@ -166,6 +167,19 @@ func (a *Activities) templateData(inv *db.Invoice, cust *db.Customer, tone polic
 		Sender:        a.Sender,
 		Tone:          string(tone),
 	}
+}
+
+// terms describes the payment terms from the invoice's dates: "net 30 days",
+// or "due on receipt".
+func terms(issued, due time.Time) string {
+	days := int(due.Sub(issued).Round(24*time.Hour).Hours() / 24)
+	switch {
+	case days <= 0:
+		return "due on receipt"
+	case days == 1:
+		return "net 1 day"
+	}
+	return fmt.Sprintf("net %d days", days)
 }
 
 func truncate(s string, n int) string {

@@ -163,7 +163,7 @@ func (a *Activities) deliver(ctx context.Context, msg *db.Message, sender channe
 		return stored, a.Store.FinishMessage(ctx, stored.ID, db.MessageOutcome{Status: db.MessageFailed, Detail: err.Error()})
 	}
 	providerID, err := sender.Send(ctx, channels.Message{ID: stored.ID, InvoiceID: stored.InvoiceID, Step: stored.Step,
-		Channel: policy.Channel(stored.Channel), To: stored.Recipient, Subject: stored.Subject, Body: stored.Body})
+		Channel: policy.Channel(stored.Channel), To: stored.Recipient, Subject: stored.Subject, Body: stored.Body, HTML: stored.HTML})
 	if err != nil {
 		if channels.IsPermanent(err) {
 			stored.Status, stored.Detail = db.MessageFailed, truncate(err.Error(), 500)

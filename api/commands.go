@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/collections-engine/collections/db"
+	"github.com/collections-engine/collections/invoice"
 	"github.com/collections-engine/collections/money"
 	"github.com/collections-engine/collections/policy"
 	"github.com/collections-engine/collections/workflows"
@@ -275,10 +276,10 @@ func (s *Server) agencyOutcome(c echo.Context) error {
 	if o.Reference == "" {
 		return invalid("reference", "is required: the agency's reference for this report")
 	}
-	if inv.Stage != "agency" {
-		return conflict("", "invoice %s is not with the agency (stage %s)", inv.Number, inv.Stage)
-	}
 	ctx := c.Request().Context()
+	if stage := s.view(ctx, inv).Stage; stage != invoice.StageAgency {
+		return conflict("", "invoice %s is not with the agency (stage %s)", inv.Number, stage)
+	}
 	if err := s.Temporal.SignalWorkflow(ctx, inv.WorkflowID, "", workflows.SignalAgencyOutcome, o); err != nil {
 		return unavailable("agency outcome not delivered, try again: %v", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"golang.org/x/text/language"
 
 	"github.com/collections-engine/collections/db"
 )
@@ -21,6 +22,8 @@ type CustomerRequest struct {
 	Email    string `json:"email"`
 	Phone    string `json:"phone"`
 	Timezone string `json:"timezone"`
+	// Locale is the language of the customer's messages (BCP 47; default "en").
+	Locale string `json:"locale"`
 	// AccountManager owns the relationship: tasks go to them, escalations
 	// notify them (an email address, or a name).
 	AccountManager string `json:"account_manager"`
@@ -36,6 +39,7 @@ type CustomerView struct {
 	Email          string    `json:"email"`
 	Phone          string    `json:"phone,omitempty"`
 	Timezone       string    `json:"timezone"`
+	Locale         string    `json:"locale"`
 	AccountManager string    `json:"account_manager,omitempty"`
 	DefaultPolicy  string    `json:"default_policy,omitempty"`
 	CreatedAt      time.Time `json:"created_at"`
@@ -69,6 +73,14 @@ func (r *CustomerRequest) validate() error {
 	if r.Phone != "" && !e164Pattern.MatchString(r.Phone) {
 		return invalid("phone", "must be in E.164 form, like +14155550100")
 	}
+	if r.Locale == "" {
+		r.Locale = "en"
+	}
+	if tag, err := language.Parse(r.Locale); err != nil {
+		return invalid("locale", "%q is not a language tag such as en or de-AT", r.Locale)
+	} else {
+		r.Locale = tag.String()
+	}
 	if len(r.AccountManager) > 200 {
 		return invalid("account_manager", "is longer than 200 characters")
 	}
@@ -89,7 +101,7 @@ func validTimezone(field, tz string) error {
 }
 
 func customerView(c *db.Customer) CustomerView {
-	return CustomerView{ID: c.ID, Name: c.Name, Email: c.Email, Phone: c.Phone, Timezone: c.Timezone,
+	return CustomerView{ID: c.ID, Name: c.Name, Email: c.Email, Phone: c.Phone, Timezone: c.Timezone, Locale: c.Locale,
 		AccountManager: c.AccountManager, DefaultPolicy: c.DefaultPolicy, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 }
 
@@ -118,7 +130,7 @@ func (s *Server) createCustomer(c echo.Context) error {
 		return err
 	}
 	now := s.now()
-	cust := &db.Customer{ID: req.ID, Name: req.Name, Email: req.Email, Phone: req.Phone, Timezone: req.Timezone,
+	cust := &db.Customer{ID: req.ID, Name: req.Name, Email: req.Email, Phone: req.Phone, Timezone: req.Timezone, Locale: req.Locale,
 		AccountManager: req.AccountManager, DefaultPolicy: req.DefaultPolicy, CreatedAt: now, UpdatedAt: now}
 	inserted, err := s.Store.InsertCustomer(ctx, cust)
 	if err != nil {
@@ -131,7 +143,7 @@ func (s *Server) createCustomer(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if existing.Name != req.Name || existing.Email != req.Email || existing.Phone != req.Phone || existing.Timezone != req.Timezone ||
+	if existing.Name != req.Name || existing.Email != req.Email || existing.Phone != req.Phone || existing.Timezone != req.Timezone || existing.Locale != req.Locale ||
 		existing.AccountManager != req.AccountManager || existing.DefaultPolicy != req.DefaultPolicy {
 		return conflict("id", "id: customer %q already exists with other details", req.ID)
 	}
@@ -155,6 +167,7 @@ type CustomerPatch struct {
 	Email          *string `json:"email"`
 	Phone          *string `json:"phone"`
 	Timezone       *string `json:"timezone"`
+	Locale         *string `json:"locale"`
 	AccountManager *string `json:"account_manager"`
 	DefaultPolicy  *string `json:"default_policy"`
 }
@@ -175,10 +188,10 @@ func (s *Server) updateCustomer(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	req := CustomerRequest{ID: cust.ID, Name: cust.Name, Email: cust.Email, Phone: cust.Phone, Timezone: cust.Timezone,
+	req := CustomerRequest{ID: cust.ID, Name: cust.Name, Email: cust.Email, Phone: cust.Phone, Timezone: cust.Timezone, Locale: cust.Locale,
 		AccountManager: cust.AccountManager, DefaultPolicy: cust.DefaultPolicy}
 	for dst, src := range map[*string]*string{&req.Name: p.Name, &req.Email: p.Email, &req.Phone: p.Phone,
-		&req.Timezone: p.Timezone, &req.AccountManager: p.AccountManager, &req.DefaultPolicy: p.DefaultPolicy} {
+		&req.Timezone: p.Timezone, &req.Locale: p.Locale, &req.AccountManager: p.AccountManager, &req.DefaultPolicy: p.DefaultPolicy} {
 		if src != nil {
 			*dst = *src
 		}
@@ -189,7 +202,7 @@ func (s *Server) updateCustomer(c echo.Context) error {
 	if err := s.knownPolicy(ctx, "default_policy", req.DefaultPolicy); err != nil {
 		return err
 	}
-	cust.Name, cust.Email, cust.Phone, cust.Timezone = req.Name, req.Email, req.Phone, req.Timezone
+	cust.Name, cust.Email, cust.Phone, cust.Timezone, cust.Locale = req.Name, req.Email, req.Phone, req.Timezone, req.Locale
 	cust.AccountManager, cust.DefaultPolicy, cust.UpdatedAt = req.AccountManager, req.DefaultPolicy, s.now()
 	if err := s.Store.UpdateCustomer(ctx, cust); err != nil {
 		return err

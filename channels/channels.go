@@ -20,7 +20,8 @@ type Message struct {
 	Channel   policy.Channel
 	To        string
 	Subject   string
-	Body      string
+	Body      string // plain text
+	HTML      string // the HTML part of an email; empty for SMS
 }
 
 // Sender hands a message to a provider and returns the provider's message id.

@@ -17,6 +17,8 @@ type Customer struct {
 	Email    string `bun:"email,notnull"`
 	Phone    string `bun:"phone,notnull"`
 	Timezone string `bun:"timezone,notnull"`
+	// Locale selects the language of messages (BCP 47, e.g. "en", "de").
+	Locale string `bun:"locale,notnull"`
 	// AccountManager is who owns the relationship: tasks are assigned to
 	// them and escalations notify them (an email address, or a name).
 	AccountManager string `bun:"account_manager,notnull"`
@@ -82,7 +84,8 @@ type Message struct {
 	Channel           string     `bun:"channel,notnull"`
 	Recipient         string     `bun:"recipient,notnull"`
 	Subject           string     `bun:"subject,notnull"`
-	Body              string     `bun:"body,notnull"`
+	Body              string     `bun:"body,notnull"` // the plain text
+	HTML              string     `bun:"html,notnull"` // the HTML part of an email
 	Status            string     `bun:"status,notnull"`
 	Detail            string     `bun:"detail,notnull"`
 	Provider          string     `bun:"provider,notnull"`

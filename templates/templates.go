@@ -1,19 +1,35 @@
-// Package templates renders the messages a policy's steps send. Templates are
-// embedded text/template files, one per template name and channel, laid out
-// by locale (templates/<locale>/<channel>/<name>.tmpl) so more languages can
-// be added beside English.
+// Package templates renders the messages a policy's steps send.
+//
+// Templates are laid out by locale and channel, embedded, and can be
+// overridden file by file from a directory with the same layout:
+//
+//	<locale>/sms/<name>.tmpl      text/template: the SMS text
+//	<locale>/email/<name>.tmpl    text/template: {{define "subject"}} and {{define "body"}} (plain text)
+//	<locale>/email/<name>.html    html/template: the HTML part (optional; else layout.html
+//	                              renders the plain text's paragraphs)
+//	<locale>/email/layout.html    html/template: the HTML frame, {{define "layout"}}
+//
+// English ("en") is complete; a locale that lacks a template falls back to
+// English for it.
 package templates
 
 import (
 	"bytes"
 	"embed"
 	"fmt"
+	htmltemplate "html/template"
+	"io/fs"
+	"os"
+	"path"
 	"strings"
 	"text/template"
 )
 
 //go:embed en
-var files embed.FS
+var embedded embed.FS
+
+// DefaultLocale is used when a customer's locale has no template.
+const DefaultLocale = "en"
 
 // Data is everything a message may show. Amounts and dates arrive formatted
 // for the customer (currency format, time zone), so templates stay simple.
@@ -23,6 +39,7 @@ type Data struct {
 	Amount        string // e.g. "EUR 1,250.00"
 	Balance       string // what is still owed after partial payments
 	DueDate       string // in the customer's time zone, e.g. "Monday, 7 December 2026"
+	Terms         string // e.g. "net 30 days"
 	DaysOverdue   int
 	PaymentLink   string
 	Sender        string // who the message is from, with contact details
@@ -30,53 +47,90 @@ type Data struct {
 	Deadline      string // final notices: pay by; promise reminders: the promised date
 }
 
-// Rendered is a message ready to send; Subject is empty for SMS.
+// Rendered is a message ready to send. Subject and HTML are empty for SMS.
 type Rendered struct {
 	Subject string
-	Body    string
+	Body    string // plain text
+	HTML    string
 }
 
 // Set holds the parsed templates.
 type Set struct {
-	t map[string]*template.Template // key: locale/channel/name
+	text map[string]*template.Template     // key: locale/channel/name
+	html map[string]*htmltemplate.Template // key: locale/email/name; "layout" for the frame
 }
 
-// Load parses every embedded template.
-func Load() (*Set, error) {
-	s := &Set{t: map[string]*template.Template{}}
-	for _, channel := range []string{"email", "sms"} {
-		dir := "en/" + channel
-		entries, err := files.ReadDir(dir)
-		if err != nil {
-			return nil, err
+// Load parses the embedded templates, then the overrides in dir (if not
+// empty), which replace embedded files of the same path.
+func Load(dir string) (*Set, error) {
+	s := &Set{text: map[string]*template.Template{}, html: map[string]*htmltemplate.Template{}}
+	sources := []fs.FS{embedded}
+	if dir != "" {
+		if _, err := os.Stat(dir); err != nil {
+			return nil, fmt.Errorf("templates directory: %w", err)
 		}
-		for _, e := range entries {
-			name := strings.TrimSuffix(e.Name(), ".tmpl")
-			t, err := template.New(e.Name()).Option("missingkey=error").ParseFS(files, dir+"/"+e.Name())
-			if err != nil {
-				return nil, fmt.Errorf("template %s/%s: %w", dir, e.Name(), err)
-			}
-			s.t[dir+"/"+name] = t
+		sources = append(sources, os.DirFS(dir))
+	}
+	for _, src := range sources {
+		if err := s.load(src); err != nil {
+			return nil, err
 		}
 	}
 	return s, nil
 }
 
-// Has reports whether a template exists for a channel.
+func (s *Set) load(src fs.FS) error {
+	return fs.WalkDir(src, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		parts := strings.Split(p, "/")
+		if len(parts) != 3 {
+			return nil
+		}
+		raw, err := fs.ReadFile(src, p)
+		if err != nil {
+			return err
+		}
+		locale, channel, file := parts[0], parts[1], parts[2]
+		switch {
+		case strings.HasSuffix(file, ".tmpl"):
+			name := strings.TrimSuffix(file, ".tmpl")
+			t, err := template.New(file).Option("missingkey=error").Parse(string(raw))
+			if err != nil {
+				return fmt.Errorf("template %s: %w", p, err)
+			}
+			if channel == "email" && (t.Lookup("subject") == nil || t.Lookup("body") == nil) {
+				return fmt.Errorf("template %s: an email template defines \"subject\" and \"body\"", p)
+			}
+			s.text[locale+"/"+channel+"/"+name] = t
+		case strings.HasSuffix(file, ".html") && channel == "email":
+			name := strings.TrimSuffix(file, ".html")
+			t, err := htmltemplate.New(file).Option("missingkey=error").Parse(string(raw))
+			if err != nil {
+				return fmt.Errorf("template %s: %w", p, err)
+			}
+			s.html[locale+"/email/"+name] = t
+		}
+		return nil
+	})
+}
+
+// Has reports whether a template exists for a channel in English.
 func (s *Set) Has(channel, name string) bool {
-	_, ok := s.t["en/"+channel+"/"+name]
+	_, ok := s.text[path.Join(DefaultLocale, channel, name)]
 	return ok
 }
 
-// Render renders template name for a channel. Email templates define
-// "subject" and "body"; SMS templates are the body alone.
-func (s *Set) Render(channel, name string, d Data) (Rendered, error) {
-	t, ok := s.t["en/"+channel+"/"+name]
-	if !ok {
+// Render renders template name for a channel in a locale (falling back to
+// English).
+func (s *Set) Render(locale, channel, name string, d Data) (Rendered, error) {
+	t, loc := s.lookupText(locale, channel, name)
+	if t == nil {
 		return Rendered{}, fmt.Errorf("no %s template %q", channel, name)
 	}
 	var out Rendered
-	if t.Lookup("body") == nil {
+	if channel != "email" {
 		var b bytes.Buffer
 		if err := t.Execute(&b, d); err != nil {
 			return Rendered{}, err
@@ -93,5 +147,52 @@ func (s *Set) Render(channel, name string, d Data) (Rendered, error) {
 	}
 	out.Subject = strings.TrimSpace(subj.String())
 	out.Body = strings.TrimSpace(body.String()) + "\n"
+	html, err := s.renderHTML(loc, name, d, out)
+	if err != nil {
+		return Rendered{}, err
+	}
+	out.HTML = html
 	return out, nil
+}
+
+func (s *Set) lookupText(locale, channel, name string) (*template.Template, string) {
+	for _, loc := range []string{locale, DefaultLocale} {
+		if t, ok := s.text[loc+"/"+channel+"/"+name]; ok {
+			return t, loc
+		}
+	}
+	return nil, ""
+}
+
+// htmlData is what the HTML templates see: the message data, the subject
+// and the plain text's paragraphs (escaped by html/template).
+type htmlData struct {
+	Data
+	Subject    string
+	Paragraphs [][]string // paragraphs of lines
+}
+
+func (s *Set) renderHTML(locale, name string, d Data, r Rendered) (string, error) {
+	hd := htmlData{Data: d, Subject: r.Subject}
+	for _, para := range strings.Split(strings.TrimSpace(r.Body), "\n\n") {
+		hd.Paragraphs = append(hd.Paragraphs, strings.Split(para, "\n"))
+	}
+	var b bytes.Buffer
+	if t, ok := s.html[locale+"/email/"+name]; ok {
+		if err := t.Execute(&b, hd); err != nil {
+			return "", err
+		}
+		return b.String(), nil
+	}
+	layout := s.html[locale+"/email/layout"]
+	if layout == nil {
+		layout = s.html[DefaultLocale+"/email/layout"]
+	}
+	if layout == nil {
+		return "", nil
+	}
+	if err := layout.Execute(&b, hd); err != nil {
+		return "", err
+	}
+	return b.String(), nil
 }

@@ -57,7 +57,7 @@ func newHarness(t *testing.T, issued, due time.Time, amount int64) *harness {
 	env.SetStartTime(t0)
 	bdb := dbtest.SQLite(t).DB
 	store := db.NewStore(bdb)
-	tmpl, err := templates.Load()
+	tmpl, err := templates.Load("")
 	if err != nil {
 		t.Fatal(err)
 	}

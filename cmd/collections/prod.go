@@ -40,6 +40,7 @@ func messageFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "payment-link", Value: "https://pay.example.com/invoices/{number}", Usage: "payment URL template; {invoice_id} and {number} are replaced", Sources: cli.EnvVars("PAYMENT_LINK_TEMPLATE")},
 		&cli.StringFlag{Name: "sender", Value: "Accounts Receivable", Usage: "who messages are from, with contact details", Sources: cli.EnvVars("MESSAGE_SENDER")},
+		&cli.StringFlag{Name: "templates-dir", Usage: "a directory of message templates overriding the built-in ones (<locale>/<channel>/<name>.tmpl)", Sources: cli.EnvVars("TEMPLATES_DIR")},
 	}
 }
 
@@ -52,7 +53,7 @@ func temporalConfig(cmd *cli.Command) app.TemporalConfig {
 }
 
 func messageConfig(cmd *cli.Command) app.MessageConfig {
-	return app.MessageConfig{PaymentLink: cmd.String("payment-link"), Sender: cmd.String("sender")}
+	return app.MessageConfig{PaymentLink: cmd.String("payment-link"), Sender: cmd.String("sender"), TemplatesDir: cmd.String("templates-dir")}
 }
 
 func apiCommand() *cli.Command {

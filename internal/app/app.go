@@ -42,8 +42,9 @@ type TemporalConfig struct {
 
 // MessageConfig shapes outgoing messages.
 type MessageConfig struct {
-	PaymentLink string // URL template with {invoice_id} and {number}
-	Sender      string // signature: the business and its contact details
+	PaymentLink  string // URL template with {invoice_id} and {number}
+	Sender       string // signature: the business and its contact details
+	TemplatesDir string // overrides for the embedded templates (optional)
 }
 
 // OpenDatabase opens the application database and applies migrations.
@@ -121,7 +122,7 @@ func (cfg TemporalConfig) tlsConfig() (*tls.Config, error) {
 // NewActivities builds the activities with their dependencies. Without
 // provider keys every channel goes to the dev outbox.
 func NewActivities(store *db.Store, msg MessageConfig, log *slog.Logger) (*activities.Activities, error) {
-	tmpl, err := templates.Load()
+	tmpl, err := templates.Load(msg.TemplatesDir)
 	if err != nil {
 		return nil, err
 	}
