@@ -72,7 +72,20 @@ type SendInput struct {
 	ScheduledAt time.Time
 	// Deadline is shown by final notices and promise reminders.
 	Deadline *time.Time
+	// Cap limits how often the customer is contacted (zero: no cap).
+	Cap ContactCap
 }
+
+// ContactCap is at most Max contacts with a customer Per period, across all
+// of their invoices; a step's channels together count as one contact.
+type ContactCap struct {
+	Max int
+	Per time.Duration
+}
+
+// StatusDeferred is a SendResult status: the contact cap held the message
+// back until RetryAt; nothing was stored or sent.
+const StatusDeferred = "deferred"
 
 // SendResult is what became of the message. Status is one of db's message
 // states: sent, skipped or failed (a permanent provider refusal).
@@ -80,6 +93,7 @@ type SendResult struct {
 	MessageID string
 	Status    string
 	Detail    string
+	RetryAt   *time.Time // for deferred
 }
 
 // SendStepMessage sends one step's message on one channel, exactly once.
@@ -105,7 +119,7 @@ func (a *Activities) SendStepMessage(ctx context.Context, in SendInput) (SendRes
 	now := a.now()
 	msg := &db.Message{
 		ID: uuid.Must(uuid.NewV7()).String(), InvoiceID: inv.ID, CustomerID: cust.ID,
-		Step: in.Step, Channel: string(in.Channel), Status: db.MessagePending,
+		Step: in.Step, Channel: string(in.Channel), Direction: db.Outbound, Status: db.MessagePending,
 		ScheduledAt: in.ScheduledAt.UTC(), CreatedAt: now,
 	}
 	switch in.Channel {
@@ -114,12 +128,33 @@ func (a *Activities) SendStepMessage(ctx context.Context, in SendInput) (SendRes
 	case policy.SMS:
 		msg.Recipient = cust.Phone
 	}
+	optedOut := false
+	if msg.Recipient != "" {
+		if optedOut, err = a.Store.OptedOut(ctx, string(in.Channel), msg.Recipient); err != nil {
+			return SendResult{}, err
+		}
+	}
 	switch {
 	case inv.BalanceMinor <= 0 || inv.ClosedAt != nil:
 		msg.Status, msg.Detail = db.MessageSkipped, "invoice paid or closed"
 	case msg.Recipient == "":
 		msg.Status, msg.Detail = db.MessageSkipped, fmt.Sprintf("customer has no %s address", in.Channel)
+	case optedOut:
+		msg.Status, msg.Detail = db.MessageSkipped, fmt.Sprintf("recipient opted out of %s", in.Channel)
 	default:
+		if in.Cap.Max > 0 {
+			// The contact cap: too many contacts with this customer lately
+			// (across all their invoices) defers the step, on the record.
+			n, first, err := a.Store.ContactsSince(ctx, cust.ID, now.Add(-in.Cap.Per), now, inv.ID, in.Step)
+			if err != nil {
+				return SendResult{}, err
+			}
+			if n >= in.Cap.Max {
+				retry := first.Add(in.Cap.Per)
+				return SendResult{Status: StatusDeferred, RetryAt: &retry,
+					Detail: fmt.Sprintf("contact cap: %d contact(s) with this customer in the last %s", n, in.Cap.Per)}, nil
+			}
+		}
 		r, err := a.Templates.Render(cust.Locale, string(in.Channel), in.Template, a.templateData(inv, cust, in.Tone, in.Deadline, now))
 		if err != nil {
 			return SendResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalid, err)

@@ -89,7 +89,7 @@ func (a *Activities) CreateTask(ctx context.Context, in TaskInput) (TaskResult, 
 	}
 	if in.NotifyManager && strings.Contains(cust.AccountManager, "@") {
 		msg := &db.Message{ID: uuid.Must(uuid.NewV7()).String(), InvoiceID: inv.ID, CustomerID: cust.ID,
-			Step: in.Key, Channel: "manager", Recipient: cust.AccountManager, Status: db.MessagePending,
+			Step: in.Key, Channel: "manager", Direction: db.Outbound, Recipient: cust.AccountManager, Status: db.MessagePending,
 			Subject: "[collections] " + in.Title, Body: in.Detail, ScheduledAt: now, CreatedAt: now}
 		if _, err := a.deliver(ctx, msg, a.Senders[policy.Email]); err != nil {
 			return TaskResult{}, err
@@ -134,7 +134,7 @@ func (a *Activities) PlaceWithAgency(ctx context.Context, in AgencyInput) (Agenc
 		to = "agency (not configured)"
 	}
 	msg := &db.Message{ID: uuid.Must(uuid.NewV7()).String(), InvoiceID: inv.ID, CustomerID: cust.ID,
-		Step: in.Key, Channel: "agency", Recipient: to, Status: db.MessagePending,
+		Step: in.Key, Channel: "agency", Direction: db.Outbound, Recipient: to, Status: db.MessagePending,
 		Subject: "Placement: invoice " + inv.Number + ", " + money.Display(inv.BalanceMinor, inv.Currency), Body: b.String(),
 		ScheduledAt: now, CreatedAt: now}
 	sender := a.Agency
@@ -160,20 +160,30 @@ func (a *Activities) deliver(ctx context.Context, msg *db.Message, sender channe
 	}
 	if sender == nil {
 		err := fmt.Errorf("no sender for %s", msg.Channel)
-		return stored, a.Store.FinishMessage(ctx, stored.ID, db.MessageOutcome{Status: db.MessageFailed, Detail: err.Error()})
+		stored.Status, stored.Detail = db.MessageFailed, err.Error()
+		return stored, a.finish(ctx, stored, db.MessageOutcome{Status: db.MessageFailed, Detail: stored.Detail}, "worker")
 	}
 	providerID, err := sender.Send(ctx, channels.Message{ID: stored.ID, InvoiceID: stored.InvoiceID, Step: stored.Step,
 		Channel: policy.Channel(stored.Channel), To: stored.Recipient, Subject: stored.Subject, Body: stored.Body, HTML: stored.HTML})
 	if err != nil {
 		if channels.IsPermanent(err) {
 			stored.Status, stored.Detail = db.MessageFailed, truncate(err.Error(), 500)
-			return stored, a.Store.FinishMessage(ctx, stored.ID, db.MessageOutcome{Status: db.MessageFailed, Detail: stored.Detail, Provider: sender.Provider()})
+			return stored, a.finish(ctx, stored, db.MessageOutcome{Status: db.MessageFailed, Detail: stored.Detail, Provider: sender.Provider()}, sender.Provider())
 		}
 		return nil, err
 	}
 	sent := a.now()
 	stored.Status = db.MessageSent
-	return stored, a.Store.FinishMessage(ctx, stored.ID, db.MessageOutcome{Status: db.MessageSent, Provider: sender.Provider(), ProviderMessageID: providerID, SentAt: &sent})
+	return stored, a.finish(ctx, stored, db.MessageOutcome{Status: db.MessageSent, Provider: sender.Provider(), ProviderMessageID: providerID, SentAt: &sent}, sender.Provider())
+}
+
+// finish records a message's outcome and starts its status history.
+func (a *Activities) finish(ctx context.Context, m *db.Message, o db.MessageOutcome, source string) error {
+	if err := a.Store.FinishMessage(ctx, m.ID, o); err != nil {
+		return err
+	}
+	return a.Store.AddMessageEvent(ctx, &db.MessageEvent{ID: uuid.Must(uuid.NewV7()).String(), MessageID: m.ID,
+		Status: o.Status, Detail: o.Detail, Source: source, OccurredAt: a.now()}, false)
 }
 
 // AdjustInput sets an invoice's amount after a dispute is resolved with a

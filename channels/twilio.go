@@ -126,8 +126,11 @@ func NewTwilio(cfg TwilioConfig) (*Twilio, error) {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	t := &Twilio{cfg: cfg, target: target, timeout: timeout,
-		transport: http.DefaultTransport.(*http.Transport).Clone()}
+	var transport http.RoundTripper = http.DefaultTransport
+	if dt, ok := transport.(*http.Transport); ok {
+		transport = dt.Clone() // our own connection pool
+	}
+	t := &Twilio{cfg: cfg, target: target, timeout: timeout, transport: transport}
 	if cfg.From != "" {
 		t.describe = "twilio (from " + cfg.From + ")"
 	} else {

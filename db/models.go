@@ -82,6 +82,7 @@ type Message struct {
 	CustomerID        string     `bun:"customer_id,notnull"`
 	Step              string     `bun:"step,notnull"`
 	Channel           string     `bun:"channel,notnull"`
+	Direction         string     `bun:"direction,notnull,nullzero,default:'out'"` // out, or in for replies
 	Recipient         string     `bun:"recipient,notnull"`
 	Subject           string     `bun:"subject,notnull"`
 	Body              string     `bun:"body,notnull"` // the plain text
@@ -131,4 +132,42 @@ type PolicyDocument struct {
 	Version   int       `bun:"version,pk"`
 	Document  string    `bun:"document,notnull"`
 	CreatedAt time.Time `bun:"created_at,notnull"`
+}
+
+// Message directions.
+const (
+	Outbound = "out"
+	Inbound  = "in"
+)
+
+// MessageEvent is one entry of a message's status history: our own send, and
+// each event a provider reported (delivered, bounce, open, ...).
+type MessageEvent struct {
+	bun.BaseModel `bun:"table:message_events"`
+
+	ID         string    `bun:"id,pk"`
+	MessageID  string    `bun:"message_id,notnull"`
+	Status     string    `bun:"status,notnull"`
+	Detail     string    `bun:"detail,notnull"`
+	Source     string    `bun:"source,notnull"` // sendgrid, twilio, outbox, worker
+	OccurredAt time.Time `bun:"occurred_at,notnull"`
+}
+
+// OptOut records that an address must not be contacted on a channel.
+type OptOut struct {
+	bun.BaseModel `bun:"table:opt_outs"`
+
+	Channel   string    `bun:"channel,pk"`
+	Address   string    `bun:"address,pk"`
+	Reason    string    `bun:"reason,notnull"`
+	CreatedAt time.Time `bun:"created_at,notnull"`
+}
+
+// WebhookEvent is a provider event already taken in: a repeat is ignored.
+type WebhookEvent struct {
+	bun.BaseModel `bun:"table:webhook_events"`
+
+	Provider   string    `bun:"provider,pk"`
+	EventID    string    `bun:"event_id,pk"`
+	ReceivedAt time.Time `bun:"received_at,notnull"`
 }

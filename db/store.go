@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -404,4 +405,127 @@ func (s *Store) ListPolicies(ctx context.Context) ([]PolicyDocument, error) {
 	var out []PolicyDocument
 	err := s.db.NewSelect().Model(&out).Order("name", "version").Scan(ctx)
 	return out, err
+}
+
+// AddMessageEvent appends to a message's status history and, when status
+// is given, moves the message to it (a delivery, a bounce ...).
+func (s *Store) AddMessageEvent(ctx context.Context, e *MessageEvent, setStatus bool) error {
+	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewInsert().Model(e).Exec(ctx); err != nil {
+			return err
+		}
+		if !setStatus {
+			return nil
+		}
+		_, err := tx.NewUpdate().Model((*Message)(nil)).Set("status = ?", e.Status).Set("detail = ?", e.Detail).
+			Where("id = ?", e.MessageID).Exec(ctx)
+		return err
+	})
+}
+
+// MessageEvents returns the status history of the given messages, oldest first.
+func (s *Store) MessageEvents(ctx context.Context, messageIDs []string) ([]MessageEvent, error) {
+	var out []MessageEvent
+	if len(messageIDs) == 0 {
+		return out, nil
+	}
+	err := s.db.NewSelect().Model(&out).Where("message_id IN (?)", bun.In(messageIDs)).Order("occurred_at", "id").Scan(ctx)
+	return out, err
+}
+
+// GetMessage loads a message by id.
+func (s *Store) GetMessage(ctx context.Context, id string) (*Message, error) {
+	m := new(Message)
+	if err := s.db.NewSelect().Model(m).Where("id = ?", id).Scan(ctx); err != nil {
+		return nil, notFound(err, "message", id)
+	}
+	return m, nil
+}
+
+// MessageByProviderID finds a message by the provider's id for it.
+func (s *Store) MessageByProviderID(ctx context.Context, provider, providerID string) (*Message, error) {
+	m := new(Message)
+	if err := s.db.NewSelect().Model(m).Where("provider = ? AND provider_message_id = ?", provider, providerID).Limit(1).Scan(ctx); err != nil {
+		return nil, notFound(err, "message with provider id", providerID)
+	}
+	return m, nil
+}
+
+// CustomerMessages returns a customer's messages (both directions), newest first.
+func (s *Store) CustomerMessages(ctx context.Context, customerID string, lim int) ([]Message, error) {
+	var out []Message
+	err := s.db.NewSelect().Model(&out).Where("customer_id = ?", customerID).Order("created_at DESC", "id DESC").Limit(limit(lim)).Scan(ctx)
+	return out, err
+}
+
+// ContactsSince counts the distinct (invoice, step) contacts that went out
+// to a customer since a moment, leaving out one (invoice, step): the one
+// about to be sent, whose other channels may already have gone (a contact
+// exactly at since has aged out). It also
+// returns when the earliest of them went out.
+func (s *Store) ContactsSince(ctx context.Context, customerID string, since, now time.Time, exceptInvoice, exceptStep string) (int, time.Time, error) {
+	var rows []struct {
+		Contact string    `bun:"contact"`
+		First   time.Time `bun:"first"`
+	}
+	err := s.db.NewSelect().Model((*Message)(nil)).
+		ColumnExpr("invoice_id || '/' || step AS contact").ColumnExpr("MIN(sent_at) AS first").
+		Where("customer_id = ? AND direction = ? AND status IN (?) AND sent_at > ? AND sent_at <= ?", customerID, Outbound,
+			bun.In([]string{MessageSent, MessageDelivered}), since, now).
+		Where("NOT (invoice_id = ? AND step = ?)", exceptInvoice, exceptStep).
+		Where("channel IN (?)", bun.In([]string{"email", "sms"})).
+		GroupExpr("invoice_id, step").
+		Scan(ctx, &rows)
+	var first time.Time
+	for _, r := range rows {
+		if first.IsZero() || r.First.Before(first) {
+			first = r.First
+		}
+	}
+	return len(rows), first, err
+}
+
+// OptOut records that an address must not be contacted on a channel.
+func (s *Store) OptOut(ctx context.Context, o *OptOut) error {
+	o.Address = strings.ToLower(o.Address)
+	_, err := s.db.NewInsert().Model(o).On("CONFLICT (channel, address) DO NOTHING").Exec(ctx)
+	return err
+}
+
+// OptIn lifts an opt-out.
+func (s *Store) OptIn(ctx context.Context, channel, address string) error {
+	_, err := s.db.NewDelete().Model((*OptOut)(nil)).Where("channel = ? AND address = ?", channel, strings.ToLower(address)).Exec(ctx)
+	return err
+}
+
+// OptedOut reports whether an address has opted out of a channel.
+func (s *Store) OptedOut(ctx context.Context, channel, address string) (bool, error) {
+	return s.db.NewSelect().Model((*OptOut)(nil)).Where("channel = ? AND address = ?", channel, strings.ToLower(address)).Exists(ctx)
+}
+
+// FirstWebhookEvent records a provider event id and reports whether it is
+// new; a repeat delivery of the same event returns false.
+func (s *Store) FirstWebhookEvent(ctx context.Context, provider, eventID string, now time.Time) (bool, error) {
+	res, err := s.db.NewInsert().Model(&WebhookEvent{Provider: provider, EventID: eventID, ReceivedAt: now}).
+		On("CONFLICT (provider, event_id) DO NOTHING").Exec(ctx)
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// CustomerByPhone finds the customer with a phone number.
+func (s *Store) CustomerByPhone(ctx context.Context, phone string) (*Customer, error) {
+	c := new(Customer)
+	if err := s.db.NewSelect().Model(c).Where("phone = ?", phone).Limit(1).Scan(ctx); err != nil {
+		return nil, notFound(err, "customer with phone", phone)
+	}
+	return c, nil
+}
+
+// InsertMessage stores a message as is (inbound replies).
+func (s *Store) InsertMessage(ctx context.Context, m *Message) error {
+	_, err := s.db.NewInsert().Model(m).Exec(ctx)
+	return err
 }

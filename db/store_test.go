@@ -189,3 +189,31 @@ func TestStatusRoundTrip(t *testing.T) {
 		}
 	})
 }
+
+func TestContactsSinceCountsStepsNotChannels(t *testing.T) {
+	forEachDB(t, func(t *testing.T, s *db.Store) {
+		ctx := context.Background()
+		inv := seed(t, s, "INV-5", 10000)
+		at := func(h int) *time.Time { v := t0.Add(time.Duration(h) * time.Hour); return &v }
+		for i, m := range []struct {
+			step, channel string
+			sent          *time.Time
+		}{{"remind", "email", at(1)}, {"remind", "sms", at(2)}, {"inquire", "email", at(5)}, {"notify", "email", at(-30)}, {"escalate:m", "manager", at(6)}} {
+			if _, _, err := s.ClaimMessage(ctx, &db.Message{ID: fmt.Sprintf("m%d", i), InvoiceID: inv.ID, CustomerID: inv.CustomerID,
+				Step: m.step, Channel: m.channel, Direction: db.Outbound, Status: db.MessageSent, ScheduledAt: t0, CreatedAt: t0, SentAt: m.sent}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		n, first, err := s.ContactsSince(ctx, inv.CustomerID, t0, t0.Add(24*time.Hour), inv.ID, "overdue-15")
+		if err != nil || n != 2 || !first.Equal(*at(1)) {
+			t.Fatalf("contacts %d first %s err %v; want 2 (remind, inquire) from %s", n, first, err, at(1))
+		}
+		n, _, err = s.ContactsSince(ctx, inv.CustomerID, t0, t0.Add(24*time.Hour), inv.ID, "inquire")
+		if err != nil || n != 1 {
+			t.Fatalf("leaving out the step being sent: %d %v", n, err)
+		}
+		if n, _, err = s.ContactsSince(ctx, inv.CustomerID, t0, t0.Add(3*time.Hour), inv.ID, "x"); err != nil || n != 1 {
+			t.Fatalf("contacts after now do not count: %d %v", n, err)
+		}
+	})
+}

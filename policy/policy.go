@@ -112,6 +112,16 @@ type Policy struct {
 	PromiseGrace Duration `json:"promise_grace"`
 	// Calendar says when messages may go out.
 	Calendar Calendar `json:"calendar"`
+	// ContactCap limits how often a customer is contacted across all of
+	// their invoices; a step due while the cap is reached waits, on the record.
+	ContactCap *ContactCap `json:"contact_cap,omitempty"`
+}
+
+// ContactCap is at most Max contacts per period Per. The channels of one
+// step count as one contact.
+type ContactCap struct {
+	Max int      `json:"max"`
+	Per Duration `json:"per"`
 }
 
 // Templates lists the message templates a step may name.
@@ -133,7 +143,8 @@ const day = 24 * time.Hour
 //	                          final deadline passes and management stays silent)
 //
 // Messages go out on weekdays between 09:00 and 17:00 in the customer's time
-// zone, spread over the first two hours of the window.
+// zone, spread over the first two hours of the window, and a customer is
+// contacted at most once a day across all of their invoices.
 func Standard() Policy {
 	return Policy{
 		Name: "standard", Version: 1,
@@ -154,6 +165,7 @@ func Standard() Policy {
 		PromiseGrace:        D(3 * day),
 		Calendar: Calendar{WindowStart: "09:00", WindowEnd: "17:00",
 			Days: []string{"mon", "tue", "wed", "thu", "fri"}, Spread: D(2 * time.Hour)},
+		ContactCap: &ContactCap{Max: 1, Per: D(day)},
 	}
 }
 
@@ -172,6 +184,7 @@ func Demo() Policy {
 	p.DisputeDeadline = D(30 * time.Second)
 	p.PromiseGrace = D(5 * time.Second)
 	p.Calendar = Calendar{}
+	p.ContactCap = nil
 	return p
 }
 
@@ -273,6 +286,9 @@ func (p Policy) Validate() error {
 	}
 	if p.DisputeDeadline.Std() < 0 || p.PromiseGrace.Std() < 0 {
 		return errors.New("dispute_deadline, promise_grace: must not be negative")
+	}
+	if c := p.ContactCap; c != nil && (c.Max < 1 || c.Per.Std() <= 0) {
+		return errors.New("contact_cap: max must be at least 1 and per positive")
 	}
 	if err := p.Calendar.Validate(); err != nil {
 		return fmt.Errorf("calendar.%w", err)

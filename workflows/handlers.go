@@ -392,8 +392,15 @@ func (w *run) listenForSignals(ctx workflow.Context) {
 			sel.AddReceive(delivery, func(c workflow.ReceiveChannel, _ bool) {
 				var d Delivery
 				c.Receive(ctx, &d)
-				if d.Status == "delivered" && !slices.Contains(w.s.Delivered, d.Step) {
-					w.s.Delivered = append(w.s.Delivered, d.Step)
+				switch d.Status {
+				case DeliveryDelivered:
+					if !slices.Contains(w.s.Delivered, d.Step) {
+						w.s.Delivered = append(w.s.Delivered, d.Step)
+					}
+				case DeliveryBounced:
+					w.s.Bounces = append(w.s.Bounces, d)
+					w.event(ctx, invoice.Event{Kind: invoice.EventMessage, Step: d.Step, Channel: d.Channel, Outcome: "bounced", Detail: d.Detail})
+					w.changed()
 				}
 			})
 			sel.Select(ctx)

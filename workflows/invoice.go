@@ -59,13 +59,21 @@ type State struct {
 	Firmer       bool // a promise was broken: go straight to the next firm step
 	Agency       bool // placed with the agency; internal chasing has stopped
 	Delivered    []string
-	Counter      int // numbers promises and tasks, for idempotency keys
+	NotBefore    []Deferral // steps the contact cap held back, and until when
+	Bounces      []Delivery // channels that bounced and await the fallback
+	Counter      int        // numbers promises and tasks, for idempotency keys
 	ClosedAt     *time.Time
 }
 
 // historyLimit is the history length past which a run continues as new, well
 // below Temporal's own warning threshold.
 const historyLimit = 5000
+
+// Deferral holds a step back until a moment.
+type Deferral struct {
+	Key   string
+	Until time.Time
+}
 
 // a is only used to name activity methods; the worker registers the real one.
 var a *activities.Activities
@@ -126,6 +134,8 @@ func (w *run) run(ctx workflow.Context) (invoice.Status, error) {
 		}
 		var err error
 		switch {
+		case len(w.s.Bounces) > 0 && !w.s.Agency:
+			w.handleBounces(ctx)
 		case w.s.Agency:
 			err = w.waitForAgency(ctx)
 		case w.s.Dispute != nil:

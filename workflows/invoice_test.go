@@ -38,6 +38,7 @@ type harness struct {
 	env   *testsuite.TestWorkflowEnvironment
 	db    *bun.DB
 	store *db.Store
+	acts  *activities.Activities
 	in    workflows.InvoiceInput
 }
 
@@ -79,7 +80,7 @@ func newHarness(t *testing.T, issued, due time.Time, amount int64) *harness {
 		CreatedAt: t0, UpdatedAt: t0}); err != nil {
 		t.Fatal(err)
 	}
-	return &harness{t: t, env: env, db: bdb, store: store, in: in}
+	return &harness{t: t, env: env, db: bdb, store: store, acts: acts, in: in}
 }
 
 // payAt sends the record-payment update after d of workflow time.

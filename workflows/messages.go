@@ -108,8 +108,15 @@ type TaskCompleted struct {
 type Delivery struct {
 	Step    string
 	Channel string
-	Status  string // delivered, bounced, ...
+	Status  string // DeliveryDelivered or DeliveryBounced
+	Detail  string
 }
+
+// Delivery statuses the workflow acts on.
+const (
+	DeliveryDelivered = "delivered" // confirms the invoice arrived
+	DeliveryBounced   = "bounced"   // undeliverable: the fallback channel and a locate-debtor task
+)
 
 // CommandResponse answers the updates that change an invoice's course.
 type CommandResponse struct {

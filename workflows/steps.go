@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,8 +35,13 @@ func (w *run) upcoming() []occurrence {
 			continue
 		}
 		due := p.At
+		for _, d := range w.s.NotBefore {
+			if d.Key == p.Key && d.Until.After(due) {
+				due = d.Until
+			}
+		}
 		if p.Step.ActionOf() != policy.ActionAgency {
-			due = w.in.Policy.Calendar.Next(p.At, w.loc, w.in.InvoiceID+"/"+p.Key)
+			due = w.in.Policy.Calendar.Next(due, w.loc, w.in.InvoiceID+"/"+p.Key)
 		}
 		out = append(out, occurrence{Planned: p, due: due})
 	}
@@ -94,9 +100,15 @@ func (w *run) carryOut(ctx workflow.Context, o occurrence) error {
 	w.markDone(o.Key)
 	switch o.Step.ActionOf() {
 	case policy.ActionMessage:
-		w.send(ctx, o.Key, o.Step, o.due, nil)
+		if r := w.send(ctx, o.Key, o.Step, o.due, nil, true); r.deferred != nil {
+			w.defer_(ctx, o.Key, *r.deferred)
+			return nil
+		}
 	case policy.ActionConfirmDelivery:
-		w.confirmDelivery(ctx, o)
+		if until := w.confirmDelivery(ctx, o); until != nil {
+			w.defer_(ctx, o.Key, *until)
+			return nil
+		}
 	case policy.ActionEscalate:
 		w.escalate(ctx, o)
 	case policy.ActionAgency:
@@ -114,17 +126,29 @@ func (w *run) carryOut(ctx workflow.Context, o occurrence) error {
 	return nil
 }
 
+// sendResult sums up a step's sends.
+type sendResult struct {
+	sent     int
+	deferred *time.Time // the contact cap held the step back until then
+}
+
 // send sends a step's template on each of its channels, in parallel, and
-// records each outcome. It returns how many messages went out.
-func (w *run) send(ctx workflow.Context, key string, s policy.Step, scheduled time.Time, deadline *time.Time) int {
+// records each outcome. A channel the provider refused for good falls back
+// to the other channel. capped steps respect the policy's contact cap.
+func (w *run) send(ctx workflow.Context, key string, s policy.Step, scheduled time.Time, deadline *time.Time, capped bool) sendResult {
+	var limit activities.ContactCap
+	if c := w.in.Policy.ContactCap; capped && c != nil {
+		limit = activities.ContactCap{Max: c.Max, Per: c.Per.Std()}
+	}
 	futures := make([]workflow.Future, len(s.Channels))
 	for i, ch := range s.Channels {
 		futures[i] = workflow.ExecuteActivity(w.sendActivity(ctx, key), a.SendStepMessage, activities.SendInput{
 			InvoiceID: w.in.InvoiceID, Step: key, Template: s.Template, Tone: s.Tone, Channel: ch,
-			ScheduledAt: scheduled, Deadline: deadline,
+			ScheduledAt: scheduled, Deadline: deadline, Cap: limit,
 		})
 	}
-	sent := 0
+	var out sendResult
+	var failed []policy.Channel
 	for i, f := range futures {
 		var res activities.SendResult
 		ev := invoice.Event{Kind: invoice.EventMessage, Step: key, Channel: string(s.Channels[i])}
@@ -133,32 +157,103 @@ func (w *run) send(ctx workflow.Context, key string, s policy.Step, scheduled ti
 			ev.Outcome, ev.Detail = db.MessageFailed, err.Error()
 		} else {
 			ev.Outcome, ev.Detail, ev.MessageID = res.Status, res.Detail, res.MessageID
-			if res.Status == db.MessageSent {
-				sent++
+			switch res.Status {
+			case db.MessageSent:
+				out.sent++
+			case activities.StatusDeferred:
+				if out.deferred == nil || res.RetryAt.After(*out.deferred) {
+					out.deferred = res.RetryAt
+				}
+			case db.MessageFailed:
+				failed = append(failed, s.Channels[i])
 			}
 		}
 		w.event(ctx, ev)
 	}
-	return sent
+	for _, ch := range failed {
+		out.sent += w.fallback(ctx, key, s, ch, scheduled, deadline)
+	}
+	return out
+}
+
+// fallback handles a channel that cannot reach the customer: the other
+// channel is tried (unless the step used it already) and a person is asked
+// to find current contact details (skip tracing).
+func (w *run) fallback(ctx workflow.Context, key string, s policy.Step, failed policy.Channel, scheduled time.Time, deadline *time.Time) int {
+	w.task(ctx, "locate-debtor:"+string(failed), "locate_debtor",
+		fmt.Sprintf("Find current %s details for the customer of invoice %s", failed, w.in.Number),
+		fmt.Sprintf("The %s for step %s could not be delivered.\n\n%s", failed, key, w.summary()), workflow.Now(ctx).Add(48*time.Hour), false)
+	other := policy.Email
+	if failed == policy.Email {
+		other = policy.SMS
+	}
+	if slices.Contains(s.Channels, other) || s.Template == "" || strings.Contains(key, ":fallback") {
+		return 0
+	}
+	fb := s
+	fb.Channels = []policy.Channel{other}
+	return w.send(ctx, key+":fallback", fb, scheduled, deadline, false).sent
+}
+
+// handleBounces takes in channels a provider reported undeliverable after
+// the send: each gets the fallback once.
+func (w *run) handleBounces(ctx workflow.Context) {
+	bounces := w.s.Bounces
+	w.s.Bounces = nil
+	for _, b := range bounces {
+		step, ok := w.stepByKey(b.Step)
+		if !ok {
+			continue
+		}
+		w.fallback(ctx, b.Step, step, policy.Channel(b.Channel), workflow.Now(ctx), nil)
+	}
+	w.publish(ctx)
+}
+
+func (w *run) stepByKey(key string) (policy.Step, bool) {
+	id, _, _ := strings.Cut(key, "#")
+	for _, s := range w.in.Policy.Steps {
+		if s.ID == id {
+			return s, true
+		}
+	}
+	return policy.Step{}, false
+}
+
+// defer_ holds a step back until the contact cap allows it.
+func (w *run) defer_(ctx workflow.Context, key string, until time.Time) {
+	if min := workflow.Now(ctx).Add(time.Minute); until.Before(min) {
+		until = min // always make progress, whatever the database said
+	}
+	w.s.Done = slices.DeleteFunc(w.s.Done, func(k string) bool { return k == key })
+	w.s.NotBefore = append(w.s.NotBefore, Deferral{Key: key, Until: until})
+	w.publish(ctx)
 }
 
 // confirmDelivery checks that the invoice reached the customer. Without a
 // delivery, the step's template goes out as a follow-up on its channels; if
 // none of them reaches the customer either, a person is asked to call.
-func (w *run) confirmDelivery(ctx workflow.Context, o occurrence) {
+func (w *run) confirmDelivery(ctx workflow.Context, o occurrence) *time.Time {
 	var res activities.DeliveryResult
 	err := workflow.ExecuteActivity(w.shortActivity(ctx, "check delivery"), a.CheckDelivery, activities.DeliveryInput{
 		InvoiceID: w.in.InvoiceID, Steps: w.deliveredOrSent(),
 	}).Get(ctx, &res)
 	if err == nil && res.Delivered {
 		w.event(ctx, invoice.Event{Kind: invoice.EventDeliveryConfirmed, Step: o.Key, Channel: res.Channel, Detail: res.Detail})
-		return
+		return nil
 	}
-	if o.Step.Template != "" && w.send(ctx, o.Key, o.Step, o.due, nil) > 0 {
-		return
+	if o.Step.Template != "" {
+		r := w.send(ctx, o.Key, o.Step, o.due, nil, true)
+		if r.deferred != nil {
+			return r.deferred
+		}
+		if r.sent > 0 {
+			return nil
+		}
 	}
 	w.task(ctx, o.Key+":call", "call", "Call the customer: invoice "+w.in.Number+" may not have arrived",
 		"No delivery was confirmed for the invoice and the follow-up did not go out.\n\n"+w.summary(), workflow.Now(ctx).Add(24*time.Hour), false)
+	return nil
 }
 
 // deliveredOrSent lists the steps whose messages count as the invoice: the
@@ -178,7 +273,7 @@ func (w *run) deliveredOrSent() []string {
 // customer gets the final notice with its deadline.
 func (w *run) escalate(ctx workflow.Context, o occurrence) {
 	deadline := workflow.Now(ctx).Add(w.in.Policy.FinalNoticeDeadline.Std())
-	w.send(ctx, o.Key, o.Step, o.due, &deadline)
+	w.send(ctx, o.Key, o.Step, o.due, &deadline, false)
 	w.s.Escalation = &invoice.Escalation{At: workflow.Now(ctx), Deadline: deadline}
 	w.event(ctx, invoice.Event{Kind: invoice.EventEscalated, Step: o.Key, Until: &deadline,
 		Detail: fmt.Sprintf("final notice sent; without a decision by the deadline: %s", w.in.Policy.EscalationDefault)})
@@ -302,7 +397,7 @@ func (w *run) waitOnPromise(ctx workflow.Context) error {
 		p.Reminded = true
 		step := policy.Step{ID: "promise-reminder", Channels: []policy.Channel{policy.Email}, Template: "promise_reminder", Tone: policy.Friendly}
 		date := p.Date
-		w.send(ctx, fmt.Sprintf("promise-%d:reminder", w.s.Counter), step, at, &date)
+		w.send(ctx, fmt.Sprintf("promise-%d:reminder", w.s.Counter), step, at, &date, false)
 		w.publish(ctx)
 		return nil
 	}

@@ -1,3 +1,9 @@
+DROP TABLE webhook_events;
+--bun:split
+DROP TABLE opt_outs;
+--bun:split
+DROP TABLE message_events;
+--bun:split
 DROP TABLE policies;
 --bun:split
 DROP TABLE tasks;

@@ -52,6 +52,7 @@ CREATE TABLE messages (
     customer_id          VARCHAR(128) NOT NULL,
     step                 VARCHAR(64)  NOT NULL,
     channel              VARCHAR(16)  NOT NULL,
+    direction            VARCHAR(8)   NOT NULL DEFAULT 'out',
     recipient            VARCHAR(320) NOT NULL DEFAULT '',
     subject              VARCHAR(500) NOT NULL DEFAULT '',
     body                 TEXT         NOT NULL DEFAULT '',
@@ -67,6 +68,36 @@ CREATE TABLE messages (
 );
 --bun:split
 CREATE INDEX messages_created_at_idx ON messages (created_at);
+--bun:split
+CREATE INDEX messages_customer_idx ON messages (customer_id, created_at);
+--bun:split
+CREATE INDEX messages_provider_id_idx ON messages (provider_message_id);
+--bun:split
+CREATE TABLE message_events (
+    id          VARCHAR(64)  PRIMARY KEY,
+    message_id  VARCHAR(64)  NOT NULL REFERENCES messages (id),
+    status      VARCHAR(32)  NOT NULL,
+    detail      VARCHAR(500) NOT NULL DEFAULT '',
+    source      VARCHAR(32)  NOT NULL,
+    occurred_at TIMESTAMPTZ  NOT NULL
+);
+--bun:split
+CREATE INDEX message_events_message_idx ON message_events (message_id, occurred_at);
+--bun:split
+CREATE TABLE opt_outs (
+    channel     VARCHAR(16)  NOT NULL,
+    address     VARCHAR(320) NOT NULL,
+    reason      VARCHAR(200) NOT NULL DEFAULT '',
+    created_at  TIMESTAMPTZ  NOT NULL,
+    PRIMARY KEY (channel, address)
+);
+--bun:split
+CREATE TABLE webhook_events (
+    provider     VARCHAR(32)  NOT NULL,
+    event_id     VARCHAR(200) NOT NULL,
+    received_at  TIMESTAMPTZ  NOT NULL,
+    PRIMARY KEY (provider, event_id)
+);
 --bun:split
 CREATE TABLE tasks (
     id            VARCHAR(64)  PRIMARY KEY,

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -119,8 +120,10 @@ func (cfg TemporalConfig) tlsConfig() (*tls.Config, error) {
 	return conf, nil
 }
 
-// NewActivities builds the activities with their dependencies. Without
-// provider keys every channel goes to the dev outbox.
+// NewActivities builds the activities with their dependencies. Email goes
+// through SendGrid and SMS through Twilio when their keys are in the
+// environment (see channels.ConfigFromEnv); without them, through the dev
+// outbox, so the product runs offline.
 func NewActivities(store *db.Store, msg MessageConfig, log *slog.Logger) (*activities.Activities, error) {
 	tmpl, err := templates.Load(msg.TemplatesDir)
 	if err != nil {
@@ -132,9 +135,15 @@ func NewActivities(store *db.Store, msg MessageConfig, log *slog.Logger) (*activ
 	if msg.Sender == "" {
 		msg.Sender = "Accounts Receivable"
 	}
+	senders, choice, err := channels.ConfigFromEnv(os.Getenv).Senders(channels.Outbox{Log: log})
+	if err != nil {
+		return nil, err
+	}
+	log.Info("message channels", "channels", strings.Join(choice, "; "))
 	return &activities.Activities{
-		Store: store, Senders: channels.DevOutbox(log), Templates: tmpl,
+		Store: store, Senders: senders, Templates: tmpl,
 		PaymentLink: msg.PaymentLink, Sender: msg.Sender, Log: log,
+		AgencyAddress: os.Getenv("AGENCY_EMAIL"),
 	}, nil
 }
 
