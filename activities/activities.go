@@ -265,3 +265,34 @@ func (a *Activities) log(ctx context.Context) *slog.Logger {
 	}
 	return slog.Default()
 }
+
+// Previewer renders messages with the activities' templates and data. It is
+// a type of its own because every method of Activities is registered as an
+// activity.
+type Previewer struct{ *Activities }
+
+// Preview renders a step's message for an invoice as it would go out now,
+// without storing or sending anything.
+func (p Previewer) Preview(ctx context.Context, invoiceID, template string, tone policy.Tone, channel policy.Channel) (templates.Rendered, string, error) {
+	a := p.Activities
+	inv, err := a.Store.GetInvoice(ctx, invoiceID)
+	if err != nil {
+		return templates.Rendered{}, "", err
+	}
+	cust, err := a.Store.GetCustomer(ctx, inv.CustomerID)
+	if err != nil {
+		return templates.Rendered{}, "", err
+	}
+	to := cust.Email
+	if channel == policy.SMS {
+		to = cust.Phone
+	}
+	now := a.now()
+	var deadline *time.Time
+	if template == "final_notice" || template == "promise_reminder" {
+		d := now.Add(14 * 24 * time.Hour)
+		deadline = &d
+	}
+	r, err := a.Templates.Render(cust.Locale, string(channel), template, a.templateData(inv, cust, tone, deadline, now))
+	return r, to, err
+}

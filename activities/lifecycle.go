@@ -148,15 +148,26 @@ func (a *Activities) PlaceWithAgency(ctx context.Context, in AgencyInput) (Agenc
 	return AgencyResult{MessageID: stored.ID, Status: stored.Status}, nil
 }
 
+// ClaimLease is how long a claimed, unsettled message belongs to the attempt
+// that claimed it: longer than a send's start-to-close timeout, so an
+// attempt still running is never doubled; after it, the claimer is taken to
+// have crashed and the message is sent again under the same id.
+const ClaimLease = 2 * time.Minute
+
 // deliver claims msg in the outbox and sends it through sender unless an
 // earlier attempt already settled it.
 func (a *Activities) deliver(ctx context.Context, msg *db.Message, sender channels.Sender) (*db.Message, error) {
-	stored, _, err := a.Store.ClaimMessage(ctx, msg)
+	stored, claimed, err := a.Store.ClaimMessage(ctx, msg)
 	if err != nil {
 		return nil, err
 	}
 	if stored.Status != db.MessagePending {
 		return stored, nil
+	}
+	if !claimed && a.now().Sub(stored.CreatedAt) < ClaimLease {
+		// Another attempt claimed this message moments ago and may be
+		// sending it right now: try again later rather than send twice.
+		return nil, fmt.Errorf("message %s is being sent by another attempt; retrying after the %s lease", stored.ID, ClaimLease)
 	}
 	if sender == nil {
 		err := fmt.Errorf("no sender for %s", msg.Channel)

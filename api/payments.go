@@ -142,10 +142,8 @@ func (s *Server) listOutbox(c echo.Context) error {
 		return err
 	}
 	out := make([]MessageView, 0, len(msgs))
-	for _, m := range msgs {
-		out = append(out, MessageView{ID: m.ID, InvoiceID: m.InvoiceID, CustomerID: m.CustomerID, Step: m.Step,
-			Channel: m.Channel, To: m.Recipient, Subject: m.Subject, Body: m.Body, Status: m.Status, Detail: m.Detail,
-			Provider: m.Provider, ProviderMessageID: m.ProviderMessageID, ScheduledAt: m.ScheduledAt, CreatedAt: m.CreatedAt, SentAt: m.SentAt})
+	for i := range msgs {
+		out = append(out, messageView(&msgs[i]))
 	}
 	return c.JSON(http.StatusOK, map[string]any{"messages": out})
 }

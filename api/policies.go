@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"sort"
@@ -13,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/collections-engine/collections/db"
+	"github.com/collections-engine/collections/internal/policies"
 	"github.com/collections-engine/collections/policy"
 )
 
@@ -28,32 +28,7 @@ type PolicyView struct {
 
 // resolvePolicy returns the newest version of a named policy.
 func (s *Server) resolvePolicy(ctx context.Context, name string) (policy.Policy, error) {
-	builtin, isBuiltin := policy.Builtin(name)
-	stored, err := s.Store.LatestPolicy(ctx, name)
-	switch {
-	case err == nil:
-		p, perr := decodeStored(stored)
-		if perr != nil {
-			return policy.Policy{}, perr
-		}
-		if !isBuiltin || p.Version > builtin.Version {
-			return p, nil
-		}
-	case !errors.Is(err, db.ErrNotFound):
-		return policy.Policy{}, err
-	}
-	if isBuiltin {
-		return builtin, nil
-	}
-	return policy.Policy{}, fmt.Errorf("policy %q: %w", name, db.ErrNotFound)
-}
-
-func decodeStored(d *db.PolicyDocument) (policy.Policy, error) {
-	var p policy.Policy
-	if err := json.Unmarshal([]byte(d.Document), &p); err != nil {
-		return p, fmt.Errorf("stored policy %s v%d: %w", d.Name, d.Version, err)
-	}
-	return p, nil
+	return policies.Latest(ctx, s.Store, name)
 }
 
 // parsePolicy reads a policy document (JSON, or YAML when the request says
@@ -150,18 +125,5 @@ func (s *Server) getPolicy(c echo.Context) error {
 // policyVersion returns one exact version, for re-driving an invoice that
 // started on it.
 func (s *Server) policyVersion(ctx context.Context, name string, version int) (policy.Policy, bool) {
-	if b, ok := policy.Builtin(name); ok && b.Version == version {
-		return b, true
-	}
-	stored, err := s.Store.ListPolicies(ctx)
-	if err != nil {
-		return policy.Policy{}, false
-	}
-	for i := range stored {
-		if stored[i].Name == name && stored[i].Version == version {
-			p, err := decodeStored(&stored[i])
-			return p, err == nil
-		}
-	}
-	return policy.Policy{}, false
+	return policies.Version(ctx, s.Store, name, version)
 }

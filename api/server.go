@@ -21,6 +21,10 @@ import (
 type Server struct {
 	Store    *db.Store
 	Temporal client.Client
+	// Previewer renders messages for the preview endpoint (the activities).
+	Previewer Previewer
+	// Webhooks verifies provider callbacks.
+	Webhooks WebhookConfig
 	// DefaultPolicy is used when an invoice names none ("standard" if empty).
 	DefaultPolicy string
 	Log           *slog.Logger
@@ -45,6 +49,7 @@ func (s *Server) Handler() *echo.Echo {
 		}
 	})
 
+	s.webhookRoutes(e)
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 
@@ -63,6 +68,7 @@ func (s *Server) Handler() *echo.Echo {
 	v1.GET("/policies/:name", s.getPolicy)
 	v1.POST("/tasks/:id/complete", s.completeTask)
 	s.commandRoutes(v1)
+	s.communicationRoutes(v1)
 	return e
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/collections-engine/collections/internal/app"
 	"github.com/collections-engine/collections/internal/devstack"
 )
 
@@ -41,7 +42,7 @@ func devCommand() *cli.Command {
 			stack, err := devstack.Start(ctx, devstack.Options{
 				DataDir: dataDir, HTTPAddr: cmd.String("http-addr"), TemporalAddr: cmd.String("temporal-addr"),
 				UIAddr: cmd.String("ui-addr"), DatabaseURL: cmd.String("database-url"), PoliciesDir: cmd.String("policies-dir"),
-				Messages: messageConfig(cmd), Log: log,
+				Messages: messageConfig(cmd), Webhooks: app.WebhooksFromEnv(), Log: log,
 			})
 			if err != nil {
 				return err

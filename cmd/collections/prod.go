@@ -10,9 +10,12 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/collections-engine/collections/activities"
 	"github.com/collections-engine/collections/api"
 	"github.com/collections-engine/collections/db"
 	"github.com/collections-engine/collections/internal/app"
+	"github.com/collections-engine/collections/internal/policies"
+	"github.com/collections-engine/collections/policy"
 )
 
 func databaseFlag() cli.Flag {
@@ -64,7 +67,7 @@ func apiCommand() *cli.Command {
 			databaseFlag(),
 			&cli.StringFlag{Name: "http-addr", Value: "127.0.0.1:8080", Usage: "where the API listens", Sources: cli.EnvVars("HTTP_ADDR")},
 			policiesFlag(),
-		}, temporalFlags()...),
+		}, append(temporalFlags(), messageFlags()...)...),
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			log, err := logger(cmd)
 			if err != nil {
@@ -84,7 +87,11 @@ func apiCommand() *cli.Command {
 				return err
 			}
 			defer c.Close()
-			srv := &api.Server{Store: store, Temporal: c, Log: log}
+			previewer, err := app.NewActivities(store, messageConfig(cmd), log)
+			if err != nil {
+				return err
+			}
+			srv := &api.Server{Store: store, Temporal: c, Log: log, Previewer: activities.Previewer{Activities: previewer}, Webhooks: app.WebhooksFromEnv()}
 			return app.ServeAPI(ctx, cmd.String("http-addr"), srv, func(a net.Addr) {
 				log.Info("API listening", "url", "http://"+a.String())
 			})
@@ -176,6 +183,67 @@ func healthcheckCommand() *cli.Command {
 			if res.StatusCode/100 != 2 {
 				return errors.New(fmt.Sprint("unhealthy: ", res.Status))
 			}
+			return nil
+		},
+	}
+}
+
+// previewCommand renders a step's message for an invoice without sending it.
+func previewCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "preview",
+		Usage: "render a step's message for an invoice without sending it",
+		Flags: append([]cli.Flag{
+			databaseFlag(),
+			&cli.StringFlag{Name: "invoice", Usage: "the invoice's id", Required: true},
+			&cli.StringFlag{Name: "step", Usage: "a step of the invoice's policy (e.g. remind)", Required: true},
+			&cli.StringFlag{Name: "channel", Usage: "email or sms (default: the step's first channel)"},
+		}, messageFlags()...),
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			log, err := logger(cmd)
+			if err != nil {
+				return err
+			}
+			bdb, err := app.OpenDatabase(ctx, cmd.String("database-url"), log)
+			if err != nil {
+				return err
+			}
+			defer bdb.Close()
+			store := db.NewStore(bdb)
+			inv, err := store.GetInvoice(ctx, cmd.String("invoice"))
+			if err != nil {
+				return err
+			}
+			p, ok := policies.Version(ctx, store, inv.PolicyName, inv.PolicyVersion)
+			if !ok {
+				return fmt.Errorf("policy %s v%d not found", inv.PolicyName, inv.PolicyVersion)
+			}
+			var step *policy.Step
+			for i := range p.Steps {
+				if p.Steps[i].ID == cmd.String("step") && p.Steps[i].Template != "" {
+					step = &p.Steps[i]
+				}
+			}
+			if step == nil {
+				return fmt.Errorf("--step: %q is not a step of policy %s v%d that sends a message", cmd.String("step"), p.Name, p.Version)
+			}
+			channel := policy.Channel(cmd.String("channel"))
+			if channel == "" {
+				channel = step.Channels[0]
+			}
+			acts, err := app.NewActivities(store, messageConfig(cmd), log)
+			if err != nil {
+				return err
+			}
+			r, to, err := activities.Previewer{Activities: acts}.Preview(ctx, inv.ID, step.Template, step.Tone, channel)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("To: %s\n", to)
+			if r.Subject != "" {
+				fmt.Printf("Subject: %s\n", r.Subject)
+			}
+			fmt.Printf("\n%s\n", r.Body)
 			return nil
 		},
 	}

@@ -189,3 +189,12 @@ func ServeAPI(ctx context.Context, addr string, srv *api.Server, ready func(net.
 	}
 	return nil
 }
+
+// WebhooksFromEnv reads what verifies provider callbacks.
+func WebhooksFromEnv() api.WebhookConfig {
+	return api.WebhookConfig{
+		SendGridPublicKey: os.Getenv("SENDGRID_WEBHOOK_PUBLIC_KEY"),
+		TwilioAuthToken:   os.Getenv("TWILIO_AUTH_TOKEN"),
+		PublicBaseURL:     os.Getenv("PUBLIC_BASE_URL"),
+	}
+}

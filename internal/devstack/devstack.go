@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 
+	"github.com/collections-engine/collections/activities"
 	"github.com/collections-engine/collections/api"
 	"github.com/collections-engine/collections/db"
 	"github.com/collections-engine/collections/internal/app"
@@ -36,6 +37,7 @@ type Options struct {
 	// PoliciesDir holds policy documents to load at start (optional).
 	PoliciesDir string
 	Messages    app.MessageConfig
+	Webhooks    api.WebhookConfig
 	Log         *slog.Logger
 }
 
@@ -116,7 +118,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	s.stopAPI = cancel
 	s.apiDone = make(chan struct{})
 	ready := make(chan net.Addr, 1)
-	srv := &api.Server{Store: store, Temporal: s.Client, Log: o.Log}
+	srv := &api.Server{Store: store, Temporal: s.Client, Log: o.Log, Previewer: activities.Previewer{Activities: acts}, Webhooks: o.Webhooks}
 	go func() {
 		defer close(s.apiDone)
 		s.apiErr = app.ServeAPI(apiCtx, o.HTTPAddr, srv, func(a net.Addr) { ready <- a })

@@ -24,7 +24,7 @@ import (
 // These tests run the whole product as `collections dev` does, on free ports
 // in a temporary directory, and drive it through its real HTTP API.
 
-func startStack(t *testing.T, dataDir, databaseURL string, withUI bool) *devstack.Stack {
+func startStack(t *testing.T, dataDir, databaseURL string, withUI bool, configure ...func(*devstack.Options)) *devstack.Stack {
 	t.Helper()
 	port := func() string {
 		p, err := devserver.FreePort("127.0.0.1")
@@ -37,6 +37,9 @@ func startStack(t *testing.T, dataDir, databaseURL string, withUI bool) *devstac
 		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	if withUI {
 		o.UIAddr = port()
+	}
+	for _, f := range configure {
+		f(&o)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

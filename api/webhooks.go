@@ -1,0 +1,284 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"github.com/collections-engine/collections/db"
+	"github.com/collections-engine/collections/webhooks"
+	"github.com/collections-engine/collections/workflows"
+)
+
+// WebhookConfig holds what verifies provider callbacks. A provider whose
+// secret is not configured has its webhook refused: nothing unverified
+// reaches a workflow.
+type WebhookConfig struct {
+	SendGridPublicKey string // SENDGRID_WEBHOOK_PUBLIC_KEY: the event webhook's verification key
+	TwilioAuthToken   string // TWILIO_AUTH_TOKEN
+	// PublicBaseURL is the URL Twilio calls us at (e.g. https://ar.example.com);
+	// Twilio signs the full public URL.
+	PublicBaseURL string
+}
+
+func (s *Server) webhookRoutes(e *echo.Echo) {
+	e.POST("/webhooks/sendgrid", s.sendgridEvents)
+	e.POST("/webhooks/twilio/status", s.twilioStatus)
+	e.POST("/webhooks/twilio/inbound", s.twilioInbound)
+}
+
+func unauthorized(format string, args ...any) *Error {
+	return &Error{Status: http.StatusUnauthorized, Code: "unauthenticated", Message: fmt.Sprintf(format, args...)}
+}
+
+// sendgridEvents takes SendGrid's event webhook: a verified batch of
+// delivery events, each taken in once (by sg_event_id).
+func (s *Server) sendgridEvents(c echo.Context) error {
+	if s.Webhooks.SendGridPublicKey == "" {
+		return unauthorized("sendgrid webhook refused: SENDGRID_WEBHOOK_PUBLIC_KEY is not configured")
+	}
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		return invalid("body", "could not be read: %v", err)
+	}
+	h := c.Request().Header
+	if err := webhooks.VerifySendGrid(s.Webhooks.SendGridPublicKey, body, h.Get(webhooks.SendGridSignatureHeader),
+		h.Get(webhooks.SendGridTimestampHeader), s.now(), webhooks.DefaultTolerance); err != nil {
+		return unauthorized("%v", err)
+	}
+	events, err := webhooks.ParseSendGridEvents(body)
+	if err != nil {
+		return invalid("body", "%v", err)
+	}
+	ctx := c.Request().Context()
+	var tally webhookTally
+	for _, e := range events {
+		if e.SGEventID == "" {
+			tally.Ignored++
+			continue
+		}
+		first, err := s.Store.FirstWebhookEvent(ctx, "sendgrid", e.SGEventID, s.now())
+		if err != nil {
+			return err
+		}
+		if !first {
+			tally.Duplicates++
+			continue
+		}
+		msg, err := s.Store.GetMessage(ctx, e.MessageID)
+		if errors.Is(err, db.ErrNotFound) || e.MessageID == "" {
+			msg, err = s.Store.MessageByProviderID(ctx, "sendgrid", e.ProviderMessageID())
+		}
+		if errors.Is(err, db.ErrNotFound) {
+			s.log().Warn("sendgrid event for an unknown message", "event", e.Event, "sg_event_id", e.SGEventID)
+			tally.Unmatched++
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		at := time.Unix(e.Timestamp, 0).UTC()
+		if err := s.takeDeliveryEvent(ctx, msg, "sendgrid", e.Event, e.Reason, at); err != nil {
+			return err
+		}
+		if e.Event == "unsubscribe" || e.Event == "spamreport" || e.Event == "group_unsubscribe" {
+			if err := s.Store.OptOut(ctx, &db.OptOut{Channel: "email", Address: msg.Recipient, Reason: e.Event, CreatedAt: s.now()}); err != nil {
+				return err
+			}
+		}
+		tally.Accepted++
+	}
+	return c.JSON(http.StatusOK, tally)
+}
+
+type webhookTally struct {
+	Accepted   int `json:"accepted"`
+	Duplicates int `json:"duplicates"`
+	Unmatched  int `json:"unmatched"`
+	Ignored    int `json:"ignored"`
+}
+
+// providerStatus maps a provider's event to our message status and to what
+// the workflow is told ("" for nothing).
+func providerStatus(event string) (status, tell string) {
+	switch event {
+	case "delivered":
+		return db.MessageDelivered, workflows.DeliveryDelivered
+	case "bounce", "dropped", "undelivered", "failed":
+		return "bounced", workflows.DeliveryBounced
+	}
+	return "", ""
+}
+
+// takeDeliveryEvent records a provider's event in the message's history,
+// moves its status where it matters, and tells the workflow when the
+// policy cares (a delivery confirms, a bounce calls for the fallback).
+func (s *Server) takeDeliveryEvent(ctx context.Context, msg *db.Message, source, event, detail string, at time.Time) error {
+	status, tell := providerStatus(event)
+	recorded := status
+	if recorded == "" {
+		recorded = event
+	}
+	if err := s.Store.AddMessageEvent(ctx, &db.MessageEvent{ID: uuid.Must(uuid.NewV7()).String(), MessageID: msg.ID,
+		Status: recorded, Detail: truncateText(detail, 500), Source: source, OccurredAt: at}, status != ""); err != nil {
+		return err
+	}
+	if tell == "" {
+		return nil
+	}
+	inv, err := s.Store.GetInvoice(ctx, msg.InvoiceID)
+	if err != nil || inv.ClosedAt != nil {
+		return nil
+	}
+	step := strings.TrimSuffix(msg.Step, ":fallback")
+	if err := s.Temporal.SignalWorkflow(ctx, inv.WorkflowID, "", workflows.SignalDelivery, workflows.Delivery{
+		Step: step, Channel: msg.Channel, Status: tell, Detail: detail,
+	}); err != nil {
+		s.log().Warn("delivery event not signalled", "invoice_id", inv.ID, "message_id", msg.ID, "error", err)
+	}
+	return nil
+}
+
+func truncateText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// twilioForm reads and verifies a Twilio callback: the signature covers the
+// public URL and every form field.
+func (s *Server) twilioForm(c echo.Context) (url.Values, error) {
+	if s.Webhooks.TwilioAuthToken == "" || s.Webhooks.PublicBaseURL == "" {
+		return nil, unauthorized("twilio webhook refused: TWILIO_AUTH_TOKEN and PUBLIC_BASE_URL must be configured")
+	}
+	if err := c.Request().ParseForm(); err != nil {
+		return nil, invalid("body", "not a form: %v", err)
+	}
+	form := c.Request().PostForm
+	full := strings.TrimSuffix(s.Webhooks.PublicBaseURL, "/") + c.Request().URL.RequestURI()
+	if err := webhooks.VerifyTwilio(s.Webhooks.TwilioAuthToken, full, form, c.Request().Header.Get(webhooks.TwilioSignatureHeader)); err != nil {
+		return nil, unauthorized("%v", err)
+	}
+	return form, nil
+}
+
+// twilioStatus takes Twilio's status callbacks for our SMS.
+func (s *Server) twilioStatus(c echo.Context) error {
+	form, err := s.twilioForm(c)
+	if err != nil {
+		return err
+	}
+	sid, status := form.Get("MessageSid"), form.Get("MessageStatus")
+	if sid == "" || status == "" {
+		return invalid("MessageSid", "MessageSid and MessageStatus are required")
+	}
+	ctx := c.Request().Context()
+	first, err := s.Store.FirstWebhookEvent(ctx, "twilio", sid+":"+status, s.now())
+	if err != nil {
+		return err
+	}
+	if !first {
+		return c.NoContent(http.StatusNoContent)
+	}
+	msg, err := s.Store.MessageByProviderID(ctx, "twilio", sid)
+	if errors.Is(err, db.ErrNotFound) {
+		s.log().Warn("twilio status for an unknown message", "sid", sid, "status", status)
+		return c.NoContent(http.StatusNoContent)
+	}
+	if err != nil {
+		return err
+	}
+	detail := status
+	if code := form.Get("ErrorCode"); code != "" {
+		detail += " (error " + code + ")"
+	}
+	if err := s.takeDeliveryEvent(ctx, msg, "twilio", status, detail, s.now()); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+var (
+	stopWords  = map[string]bool{"STOP": true, "STOPALL": true, "UNSUBSCRIBE": true, "CANCEL": true, "END": true, "QUIT": true}
+	startWords = map[string]bool{"START": true, "YES": true, "UNSTOP": true}
+)
+
+// twilioInbound takes replies to our SMS: STOP and its synonyms opt the
+// number out, START opts it back in; anything else goes into the
+// communication log and to the account manager as a task.
+func (s *Server) twilioInbound(c echo.Context) error {
+	form, err := s.twilioForm(c)
+	if err != nil {
+		return err
+	}
+	from, body, sid := form.Get("From"), strings.TrimSpace(form.Get("Body")), form.Get("MessageSid")
+	if from == "" || sid == "" {
+		return invalid("From", "From and MessageSid are required")
+	}
+	ctx := c.Request().Context()
+	first, err := s.Store.FirstWebhookEvent(ctx, "twilio-inbound", sid, s.now())
+	if err != nil {
+		return err
+	}
+	twiml := func() error { return c.Blob(http.StatusOK, "text/xml", []byte("<Response></Response>")) }
+	if !first {
+		return twiml()
+	}
+	word := strings.ToUpper(strings.Trim(body, " .!"))
+	switch {
+	case stopWords[word]:
+		if err := s.Store.OptOut(ctx, &db.OptOut{Channel: "sms", Address: from, Reason: "reply " + word, CreatedAt: s.now()}); err != nil {
+			return err
+		}
+		s.log().Info("sms opt-out", "reply", word)
+		return twiml()
+	case startWords[word]:
+		if err := s.Store.OptIn(ctx, "sms", from); err != nil {
+			return err
+		}
+		return twiml()
+	}
+	cust, err := s.Store.CustomerByPhone(ctx, from)
+	if errors.Is(err, db.ErrNotFound) {
+		s.log().Warn("sms reply from an unknown number", "sid", sid)
+		return twiml()
+	}
+	if err != nil {
+		return err
+	}
+	invs, err := s.Store.ListInvoices(ctx, db.InvoiceFilter{CustomerID: cust.ID, Limit: 50})
+	if err != nil {
+		return err
+	}
+	if len(invs) == 0 {
+		return twiml()
+	}
+	inv := invs[0] // the newest; an open one if there is any
+	for i := range invs {
+		if invs[i].ClosedAt == nil {
+			inv = invs[i]
+			break
+		}
+	}
+	now := s.now()
+	if err := s.Store.InsertMessage(ctx, &db.Message{ID: uuid.Must(uuid.NewV7()).String(), InvoiceID: inv.ID, CustomerID: cust.ID,
+		Step: "reply:" + sid, Channel: "sms", Direction: db.Inbound, Recipient: from, Body: body, Status: "received",
+		Provider: "twilio", ProviderMessageID: sid, ScheduledAt: now, CreatedAt: now, SentAt: &now}); err != nil {
+		return err
+	}
+	if _, _, err := s.Store.ClaimTask(ctx, &db.Task{ID: uuid.Must(uuid.NewV7()).String(), InvoiceID: inv.ID, CustomerID: cust.ID,
+		Key: "reply:" + sid, Kind: "reply", Assignee: cust.AccountManager, Title: "The customer replied by SMS about invoice " + inv.Number,
+		Detail: body, Status: db.TaskOpen, DueAt: now.Add(24 * time.Hour), CreatedAt: now}); err != nil {
+		return err
+	}
+	return twiml()
+}
