@@ -88,12 +88,18 @@ func (s *Server) commandRoutes(g *echo.Group) {
 	g.POST("/invoices/:id/agency-outcome", s.agencyOutcome)
 }
 
-// openInvoice loads the invoice named in the path, refusing closed ones.
-func (s *Server) openInvoice(c echo.Context) (*db.Invoice, error) {
+// pathInvoice loads the invoice named in the path.
+func (s *Server) pathInvoice(c echo.Context) (*db.Invoice, error) {
 	inv, err := s.Store.GetInvoice(c.Request().Context(), c.Param("id"))
 	if errors.Is(err, db.ErrNotFound) {
 		return nil, notFound("invoice %q not found", c.Param("id"))
 	}
+	return inv, err
+}
+
+// openInvoice loads the invoice named in the path, refusing closed ones.
+func (s *Server) openInvoice(c echo.Context) (*db.Invoice, error) {
+	inv, err := s.pathInvoice(c)
 	if err != nil {
 		return nil, err
 	}

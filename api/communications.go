@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/collections-engine/collections/db"
+	"github.com/collections-engine/collections/internal/policies"
 	"github.com/collections-engine/collections/policy"
 	"github.com/collections-engine/collections/templates"
 )
@@ -76,9 +77,7 @@ func (s *Server) communications(c echo.Context, msgs []db.Message) error {
 
 func (s *Server) invoiceCommunications(c echo.Context) error {
 	ctx := c.Request().Context()
-	if _, err := s.Store.GetInvoice(ctx, c.Param("id")); errors.Is(err, db.ErrNotFound) {
-		return notFound("invoice %q not found", c.Param("id"))
-	} else if err != nil {
+	if _, err := s.pathInvoice(c); err != nil {
 		return err
 	}
 	msgs, err := s.Store.ListMessages(ctx, db.MessageFilter{InvoiceID: c.Param("id"), Limit: 500})
@@ -120,10 +119,7 @@ func (s *Server) preview(c echo.Context) error {
 		return unavailable("previews are not available on this server")
 	}
 	ctx := c.Request().Context()
-	inv, err := s.Store.GetInvoice(ctx, c.Param("id"))
-	if errors.Is(err, db.ErrNotFound) {
-		return notFound("invoice %q not found", c.Param("id"))
-	}
+	inv, err := s.pathInvoice(c)
 	if err != nil {
 		return err
 	}
@@ -131,18 +127,8 @@ func (s *Server) preview(c echo.Context) error {
 	if !ok {
 		return unavailable("policy %s v%d is not available", inv.PolicyName, inv.PolicyVersion)
 	}
-	stepID := c.QueryParam("step")
-	var step *policy.Step
-	var names []string
-	for i := range p.Steps {
-		if p.Steps[i].Template != "" {
-			names = append(names, p.Steps[i].ID)
-		}
-		if p.Steps[i].ID == stepID {
-			step = &p.Steps[i]
-		}
-	}
-	if step == nil || step.Template == "" {
+	step, names := policies.MessageStep(p, c.QueryParam("step"))
+	if step == nil {
 		return invalid("step", "must be a step of policy %s v%d that sends a message: %s", p.Name, p.Version, strings.Join(names, ", "))
 	}
 	channel := policy.Channel(c.QueryParam("channel"))

@@ -258,10 +258,7 @@ func (s *Server) startWorkflow(ctx context.Context, inv *db.Invoice, cust *db.Cu
 
 func (s *Server) getInvoice(c echo.Context) error {
 	ctx := c.Request().Context()
-	inv, err := s.Store.GetInvoice(ctx, c.Param("id"))
-	if errors.Is(err, db.ErrNotFound) {
-		return notFound("invoice %q not found", c.Param("id"))
-	}
+	inv, err := s.pathInvoice(c)
 	if err != nil {
 		return err
 	}

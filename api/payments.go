@@ -45,10 +45,7 @@ func (s *Server) createPayment(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	inv, err := s.Store.GetInvoice(ctx, c.Param("id"))
-	if errors.Is(err, db.ErrNotFound) {
-		return notFound("invoice %q not found", c.Param("id"))
-	}
+	inv, err := s.pathInvoice(c)
 	if err != nil {
 		return err
 	}

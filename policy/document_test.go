@@ -106,7 +106,7 @@ func TestParseBadDocuments(t *testing.T) {
 		"two-documents.yaml":            "line 35: a second YAML document",
 		"unknown-anchor.yaml":           `steps[1].anchor: must be "issue" or "due", not "paid"`,
 		"unknown-day.yaml":              `calendar.days[4]: unknown day "fry"`,
-		"unknown-field.yaml":            "steps[2].tmplate: unknown field (id, stage, action, anchor, offset, channels, template, tone, repeat)",
+		"unknown-field.yaml":            "steps[2].tmplate: unknown field (id, stage, action, anchor, offset, channels, template, tone, repeat, task)",
 		"unknown-template.yaml":         `steps[1].template: unknown template "poem"`,
 		"unknown-top-level-field.yaml":  "escalation_deadline: unknown field (name, version, description, steps, ",
 		"version-a-string.yaml":         `version: must be a whole number, not the string "1"`,

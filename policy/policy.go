@@ -57,6 +57,10 @@ const (
 	// ActionAgency places the account with the collection agency; internal
 	// reminders stop and the workflow waits for the agency's outcome.
 	ActionAgency Action = "agency"
+	// ActionTask asks a person to do something (Step.Task: call, letter,
+	// visit ...): a task for the account manager, due a day later, whose
+	// completion is recorded on the invoice.
+	ActionTask Action = "task"
 )
 
 // Step is one scheduled action on an invoice.
@@ -74,6 +78,8 @@ type Step struct {
 	Tone     Tone          `json:"tone,omitempty"`
 	// Repeat sends the step again Every interval, Times more times.
 	Repeat *Repeat `json:"repeat,omitempty"`
+	// Task is the kind of task a task step creates (call, letter, visit ...).
+	Task string `json:"task,omitempty"`
 }
 
 // Repeat repeats a step.
@@ -261,13 +267,17 @@ func (p Policy) Validate() error {
 			if s.Template != "" && len(s.Channels) == 0 {
 				return fmt.Errorf("%s.channels: a follow-up template needs a channel", at)
 			}
+		case ActionTask:
+			if strings.TrimSpace(s.Task) == "" {
+				return fmt.Errorf("%s.task: a task step names its task (call, letter, visit ...)", at)
+			}
 		case ActionAgency:
 			if agencyAt >= 0 {
 				return fmt.Errorf("%s.action: only one agency step", at)
 			}
 			agencyAt = i
 		default:
-			return fmt.Errorf("%s.action: unknown action %q (message, confirm_delivery, escalate, agency)", at, s.Action)
+			return fmt.Errorf("%s.action: unknown action %q (message, confirm_delivery, escalate, agency, task)", at, s.Action)
 		}
 	}
 	if escalateAt >= 0 && agencyAt >= 0 && escalateAt > agencyAt {

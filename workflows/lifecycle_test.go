@@ -472,3 +472,23 @@ func TestMessagesKeepToTheCustomersSendWindow(t *testing.T) {
 		t.Fatalf("send days %v, want %v", days, want)
 	}
 }
+
+func TestATaskStepAsksAPerson(t *testing.T) {
+	h := newHarness(t, t0, on(30), amount)
+	// A call the day after the inquiry, between the inquiry and overdue-15.
+	steps := h.in.Policy.Steps
+	call := policy.Step{ID: "call", Action: policy.ActionTask, Task: "call", Anchor: policy.AnchorDue, Offset: policy.D(2 * day)}
+	h.in.Policy.Steps = append(append(append([]policy.Step{}, steps[:4]...), call), steps[4:]...)
+	if err := h.in.Policy.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	h.apply([]act{
+		signal(33, workflows.SignalTaskCompleted, workflows.TaskCompleted{Kind: "call", Outcome: "reached", Note: "pays Friday"}),
+		pay(34, "tx", amount),
+	})
+	h.env.ExecuteWorkflow(workflows.InvoiceWorkflowName, h.in)
+	st := h.result()
+	equal(t, "messages", h.sent(), upTo(31))
+	equal(t, "tasks", h.tasks(), []string{"call->mia@ar.test"})
+	equal(t, "course", h.kinds(st, invoice.EventTask, invoice.EventTaskCompleted), []string{"task@768h0m0s", "task_completed@792h0m0s"})
+}

@@ -114,6 +114,9 @@ func (w *run) carryOut(ctx workflow.Context, o occurrence) error {
 	case policy.ActionAgency:
 		w.placeWithAgency(ctx, o.Key, "scheduled")
 		return nil
+	case policy.ActionTask:
+		w.task(ctx, o.Key, o.Step.Task, fmt.Sprintf("%s: invoice %s (step %s)", o.Step.Task, w.in.Number, o.Key),
+			w.summary(), workflow.Now(ctx).Add(24*time.Hour), false)
 	}
 	if o.Step.Stage != "" && !w.closed() {
 		if w.s.Resume != "" {
@@ -459,6 +462,8 @@ func describe(s policy.Step) string {
 		return "escalate to management with a final notice"
 	case policy.ActionAgency:
 		return "place with the collection agency"
+	case policy.ActionTask:
+		return "ask the account manager to " + s.Task
 	}
 	return fmt.Sprintf("send %s (%s)", s.ID, s.Template)
 }

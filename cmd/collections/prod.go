@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v3"
@@ -47,6 +50,16 @@ func messageFlags() []cli.Flag {
 	}
 }
 
+// openStore opens and migrates the database the command names; close the
+// returned database when done.
+func openStore(ctx context.Context, cmd *cli.Command, log *slog.Logger) (*db.Store, io.Closer, error) {
+	bdb, err := app.OpenDatabase(ctx, cmd.String("database-url"), log)
+	if err != nil {
+		return nil, nil, err
+	}
+	return db.NewStore(bdb), bdb, nil
+}
+
 func temporalConfig(cmd *cli.Command) app.TemporalConfig {
 	return app.TemporalConfig{
 		Address: cmd.String("temporal-address"), Namespace: cmd.String("temporal-namespace"),
@@ -73,12 +86,11 @@ func apiCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			bdb, err := app.OpenDatabase(ctx, cmd.String("database-url"), log)
+			store, closer, err := openStore(ctx, cmd, log)
 			if err != nil {
 				return err
 			}
-			defer bdb.Close()
-			store := db.NewStore(bdb)
+			defer closer.Close()
 			if err := app.LoadPolicies(ctx, store, cmd.String("policies-dir"), log); err != nil {
 				return err
 			}
@@ -109,18 +121,18 @@ func workerCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			bdb, err := app.OpenDatabase(ctx, cmd.String("database-url"), log)
+			store, closer, err := openStore(ctx, cmd, log)
 			if err != nil {
 				return err
 			}
-			defer bdb.Close()
+			defer closer.Close()
 			tc := temporalConfig(cmd)
 			c, err := app.DialTemporal(ctx, tc, log)
 			if err != nil {
 				return err
 			}
 			defer c.Close()
-			acts, err := app.NewActivities(db.NewStore(bdb), messageConfig(cmd), log)
+			acts, err := app.NewActivities(store, messageConfig(cmd), log)
 			if err != nil {
 				return err
 			}
@@ -204,12 +216,11 @@ func previewCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			bdb, err := app.OpenDatabase(ctx, cmd.String("database-url"), log)
+			store, closer, err := openStore(ctx, cmd, log)
 			if err != nil {
 				return err
 			}
-			defer bdb.Close()
-			store := db.NewStore(bdb)
+			defer closer.Close()
 			inv, err := store.GetInvoice(ctx, cmd.String("invoice"))
 			if err != nil {
 				return err
@@ -218,14 +229,9 @@ func previewCommand() *cli.Command {
 			if !ok {
 				return fmt.Errorf("policy %s v%d not found", inv.PolicyName, inv.PolicyVersion)
 			}
-			var step *policy.Step
-			for i := range p.Steps {
-				if p.Steps[i].ID == cmd.String("step") && p.Steps[i].Template != "" {
-					step = &p.Steps[i]
-				}
-			}
+			step, names := policies.MessageStep(p, cmd.String("step"))
 			if step == nil {
-				return fmt.Errorf("--step: %q is not a step of policy %s v%d that sends a message", cmd.String("step"), p.Name, p.Version)
+				return fmt.Errorf("--step: %q is not a step of policy %s v%d that sends a message (%s)", cmd.String("step"), p.Name, p.Version, strings.Join(names, ", "))
 			}
 			channel := policy.Channel(cmd.String("channel"))
 			if channel == "" {

@@ -62,3 +62,20 @@ func Decode(d *db.PolicyDocument) (policy.Policy, error) {
 	}
 	return p, nil
 }
+
+// MessageStep finds a step of p that sends a message, by id; it also lists
+// the ids of all such steps, for error messages.
+func MessageStep(p policy.Policy, id string) (*policy.Step, []string) {
+	var found *policy.Step
+	var names []string
+	for i := range p.Steps {
+		if p.Steps[i].Template == "" || len(p.Steps[i].Channels) == 0 {
+			continue
+		}
+		names = append(names, p.Steps[i].ID)
+		if p.Steps[i].ID == id {
+			found = &p.Steps[i]
+		}
+	}
+	return found, names
+}
