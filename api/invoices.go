@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -81,15 +82,6 @@ type validInvoice struct {
 	customer                     *db.Customer
 }
 
-func firstNonEmpty(vs ...string) string {
-	for _, v := range vs {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
 func (s *Server) validateInvoice(ctx context.Context, r InvoiceRequest) (validInvoice, error) {
 	var v validInvoice
 	v.number = strings.TrimSpace(r.Number)
@@ -134,7 +126,7 @@ func (s *Server) validateInvoice(ctx context.Context, r InvoiceRequest) (validIn
 		return v, err
 	}
 	// The invoice's own policy, else the customer's, else the server's.
-	name := firstNonEmpty(r.Policy, cust.DefaultPolicy, s.DefaultPolicy, "standard")
+	name := cmp.Or(r.Policy, cust.DefaultPolicy, s.DefaultPolicy, "standard")
 	p, err := s.resolvePolicy(ctx, name)
 	if errors.Is(err, db.ErrNotFound) {
 		return v, invalid("policy", "unknown policy %q", name)

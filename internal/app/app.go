@@ -4,6 +4,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -25,6 +26,7 @@ import (
 	"github.com/collections-engine/collections/api"
 	"github.com/collections-engine/collections/channels"
 	"github.com/collections-engine/collections/db"
+	"github.com/collections-engine/collections/policy"
 	"github.com/collections-engine/collections/templates"
 	"github.com/collections-engine/collections/worker"
 )
@@ -139,11 +141,19 @@ func NewActivities(store *db.Store, msg MessageConfig, log *slog.Logger) (*activ
 	if err != nil {
 		return nil, err
 	}
+	// Agency case files go by email to AGENCY_EMAIL, through the same
+	// email sender (the dev outbox without SendGrid keys).
+	agency := os.Getenv("AGENCY_EMAIL")
+	agencySender := channels.Sender(channels.Outbox{Log: log})
+	if agency != "" {
+		agencySender = senders[policy.Email]
+	}
+	choice = append(choice, "agency: "+cmp.Or(agency, "not configured (case files to the outbox)"))
 	log.Info("message channels", "channels", strings.Join(choice, "; "))
 	return &activities.Activities{
 		Store: store, Senders: senders, Templates: tmpl,
 		PaymentLink: msg.PaymentLink, Sender: msg.Sender, Log: log,
-		AgencyAddress: os.Getenv("AGENCY_EMAIL"),
+		Agency: agencySender, AgencyAddress: agency,
 	}, nil
 }
 
