@@ -25,6 +25,8 @@ type Server struct {
 	Previewer Previewer
 	// Webhooks verifies provider callbacks.
 	Webhooks WebhookConfig
+	// RateLimit is the requests a second each API key may make (default 50).
+	RateLimit float64
 	// DefaultPolicy is used when an invoice names none ("standard" if empty).
 	DefaultPolicy string
 	Log           *slog.Logger
@@ -48,6 +50,7 @@ func (s *Server) Handler() *echo.Echo {
 			return next(c)
 		}
 	})
+	e.Use(s.authenticate(), s.rateLimit(), s.idempotency())
 
 	s.webhookRoutes(e)
 	e.GET("/healthz", s.healthz)

@@ -171,3 +171,36 @@ type WebhookEvent struct {
 	EventID    string    `bun:"event_id,pk"`
 	ReceivedAt time.Time `bun:"received_at,notnull"`
 }
+
+// API key roles.
+const (
+	RoleAdmin     = "admin"      // everything
+	RoleReadWrite = "read-write" // collectors, the billing integration
+	RoleReadOnly  = "read-only"  // reporting: GET only
+)
+
+// APIKey is a key to the HTTP API. Only its SHA-256 is kept.
+type APIKey struct {
+	bun.BaseModel `bun:"table:api_keys"`
+
+	ID        string     `bun:"id,pk"`
+	Name      string     `bun:"name,notnull"`
+	Role      string     `bun:"role,notnull"`
+	Prefix    string     `bun:"prefix,notnull"` // the key's first characters, to recognise it
+	KeyHash   string     `bun:"key_hash,notnull"`
+	CreatedAt time.Time  `bun:"created_at,notnull"`
+	RevokedAt *time.Time `bun:"revoked_at"`
+}
+
+// IdempotencyKey is a POST remembered under its Idempotency-Key: the same
+// key and body get the stored response back.
+type IdempotencyKey struct {
+	bun.BaseModel `bun:"table:idempotency_keys"`
+
+	APIKeyID    string    `bun:"api_key_id,pk"`
+	Key         string    `bun:"idem_key,pk"`
+	RequestHash string    `bun:"request_hash,notnull"`
+	Status      int       `bun:"status,notnull"` // 0 while the first request runs
+	Response    string    `bun:"response,notnull"`
+	CreatedAt   time.Time `bun:"created_at,notnull"`
+}

@@ -529,3 +529,75 @@ func (s *Store) InsertMessage(ctx context.Context, m *Message) error {
 	_, err := s.db.NewInsert().Model(m).Exec(ctx)
 	return err
 }
+
+// InsertAPIKey stores a new API key.
+func (s *Store) InsertAPIKey(ctx context.Context, k *APIKey) error {
+	_, err := s.db.NewInsert().Model(k).Exec(ctx)
+	return err
+}
+
+// APIKeyByHash finds an unrevoked key by the SHA-256 of its secret.
+func (s *Store) APIKeyByHash(ctx context.Context, hash string) (*APIKey, error) {
+	k := new(APIKey)
+	if err := s.db.NewSelect().Model(k).Where("key_hash = ? AND revoked_at IS NULL", hash).Scan(ctx); err != nil {
+		return nil, notFound(err, "api key", "")
+	}
+	return k, nil
+}
+
+// ListAPIKeys lists every key, newest first.
+func (s *Store) ListAPIKeys(ctx context.Context) ([]APIKey, error) {
+	var out []APIKey
+	err := s.db.NewSelect().Model(&out).Order("created_at DESC", "id").Scan(ctx)
+	return out, err
+}
+
+// RevokeAPIKey revokes a key by id or prefix.
+func (s *Store) RevokeAPIKey(ctx context.Context, idOrPrefix string, now time.Time) error {
+	res, err := s.db.NewUpdate().Model((*APIKey)(nil)).Set("revoked_at = ?", now).
+		Where("(id = ? OR prefix = ?) AND revoked_at IS NULL", idOrPrefix, idOrPrefix).Exec(ctx)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound(sql.ErrNoRows, "active api key", idOrPrefix)
+	}
+	return nil
+}
+
+// ClaimIdempotencyKey records a request under its key. When the key is
+// already there (and younger than since), the stored row comes back
+// instead and claimed is false; an older one is replaced.
+func (s *Store) ClaimIdempotencyKey(ctx context.Context, k *IdempotencyKey, since time.Time) (stored *IdempotencyKey, claimed bool, err error) {
+	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewDelete().Model((*IdempotencyKey)(nil)).
+			Where("api_key_id = ? AND idem_key = ? AND created_at < ?", k.APIKeyID, k.Key, since).Exec(ctx); err != nil {
+			return err
+		}
+		res, err := tx.NewInsert().Model(k).On("CONFLICT (api_key_id, idem_key) DO NOTHING").Exec(ctx)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			stored, claimed = k, true
+			return nil
+		}
+		stored = new(IdempotencyKey)
+		return tx.NewSelect().Model(stored).Where("api_key_id = ? AND idem_key = ?", k.APIKeyID, k.Key).Scan(ctx)
+	})
+	return stored, claimed, err
+}
+
+// FinishIdempotencyKey stores the response of a claimed request.
+func (s *Store) FinishIdempotencyKey(ctx context.Context, apiKeyID, key string, status int, response string) error {
+	_, err := s.db.NewUpdate().Model((*IdempotencyKey)(nil)).Set("status = ?", status).Set("response = ?", response).
+		Where("api_key_id = ? AND idem_key = ?", apiKeyID, key).Exec(ctx)
+	return err
+}
+
+// ReleaseIdempotencyKey forgets a claimed request that failed on our side,
+// so that the client's retry with the same key runs again.
+func (s *Store) ReleaseIdempotencyKey(ctx context.Context, apiKeyID, key string) error {
+	_, err := s.db.NewDelete().Model((*IdempotencyKey)(nil)).Where("api_key_id = ? AND idem_key = ?", apiKeyID, key).Exec(ctx)
+	return err
+}

@@ -28,6 +28,7 @@ func devCommand() *cli.Command {
 			&cli.StringFlag{Name: "temporal-addr", Value: "127.0.0.1:7233", Usage: "the embedded Temporal frontend (gRPC)", Sources: cli.EnvVars("COLLECTIONS_TEMPORAL_ADDR")},
 			&cli.StringFlag{Name: "ui-addr", Value: "127.0.0.1:8233", Usage: "the Temporal Web UI", Sources: cli.EnvVars("COLLECTIONS_UI_ADDR")},
 			&cli.StringFlag{Name: "database-url", Usage: "application database: a postgres:// URL; default a SQLite file in the data dir", Sources: cli.EnvVars("DATABASE_URL")},
+			&cli.StringFlag{Name: "api-key", Usage: "the admin API key to accept; default: one created on first start, kept in the data dir", Sources: cli.EnvVars("COLLECTIONS_API_KEY")},
 			policiesFlag(),
 		}, messageFlags()...),
 		Action: func(ctx context.Context, cmd *cli.Command) error {
@@ -42,13 +43,13 @@ func devCommand() *cli.Command {
 			stack, err := devstack.Start(ctx, devstack.Options{
 				DataDir: dataDir, HTTPAddr: cmd.String("http-addr"), TemporalAddr: cmd.String("temporal-addr"),
 				UIAddr: cmd.String("ui-addr"), DatabaseURL: cmd.String("database-url"), PoliciesDir: cmd.String("policies-dir"),
-				Messages: messageConfig(cmd), Webhooks: app.WebhooksFromEnv(), Log: log,
+				Messages: messageConfig(cmd), Webhooks: app.WebhooksFromEnv(), APIKey: cmd.String("api-key"), Log: log,
 			})
 			if err != nil {
 				return err
 			}
-			fmt.Printf("\ncollections dev is running\n  API:         %s\n  Temporal UI: %s\n  Temporal:    %s\n  Data:        %s\nPress Ctrl-C to stop.\n\n",
-				stack.APIURL, stack.UIURL, stack.TemporalAddr, dataDir)
+			fmt.Printf("\ncollections dev is running\n  API:         %s\n  API key:     %s\n  Temporal UI: %s\n  Temporal:    %s\n  Data:        %s\n\n  export KEY=%s   # then: curl -H \"Authorization: Bearer $KEY\" %s/v1/invoices\nPress Ctrl-C to stop.\n\n",
+				stack.APIURL, stack.APIKey, stack.UIURL, stack.TemporalAddr, dataDir, stack.APIKey, stack.APIURL)
 			select {
 			case <-ctx.Done():
 				log.Info("shutting down")

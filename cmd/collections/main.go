@@ -18,7 +18,7 @@ import (
 )
 
 // commands are the subcommands; dev.go adds `dev` unless built with -tags nodev.
-var commands = []*cli.Command{apiCommand(), workerCommand(), migrateCommand(), previewCommand(), healthcheckCommand()}
+var commands = []*cli.Command{apiCommand(), workerCommand(), migrateCommand(), previewCommand(), keysCommand(), healthcheckCommand()}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

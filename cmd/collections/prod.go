@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -251,6 +252,95 @@ func previewCommand() *cli.Command {
 			}
 			fmt.Printf("\n%s\n", r.Body)
 			return nil
+		},
+	}
+}
+
+// keysCommand creates, lists and revokes API keys.
+func keysCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "keys",
+		Usage: "create, list and revoke API keys",
+		Commands: []*cli.Command{
+			{
+				Name:  "create",
+				Usage: "create a key and print it (once: only its hash is kept)",
+				Flags: []cli.Flag{
+					databaseFlag(),
+					&cli.StringFlag{Name: "name", Usage: "who or what uses the key", Required: true},
+					&cli.StringFlag{Name: "role", Value: db.RoleReadWrite, Usage: "read-write, read-only or admin"},
+				},
+				Action: func(ctx context.Context, cmd *cli.Command) error {
+					log, err := logger(cmd)
+					if err != nil {
+						return err
+					}
+					store, closer, err := openStore(ctx, cmd, log)
+					if err != nil {
+						return err
+					}
+					defer closer.Close()
+					secret, rec, err := api.NewKey(cmd.String("name"), cmd.String("role"), time.Now().UTC())
+					if err != nil {
+						return fmt.Errorf("--role: %w", err)
+					}
+					if err := store.InsertAPIKey(ctx, rec); err != nil {
+						return err
+					}
+					fmt.Printf("%s\n", secret)
+					fmt.Fprintf(os.Stderr, "created key %s (%s, %s); store it now, it is not shown again\n", rec.Prefix, rec.Name, rec.Role)
+					return nil
+				},
+			},
+			{
+				Name:  "list",
+				Usage: "list keys (prefix, name, role, state)",
+				Flags: []cli.Flag{databaseFlag()},
+				Action: func(ctx context.Context, cmd *cli.Command) error {
+					log, err := logger(cmd)
+					if err != nil {
+						return err
+					}
+					store, closer, err := openStore(ctx, cmd, log)
+					if err != nil {
+						return err
+					}
+					defer closer.Close()
+					keys, err := store.ListAPIKeys(ctx)
+					if err != nil {
+						return err
+					}
+					for _, k := range keys {
+						state := "active"
+						if k.RevokedAt != nil {
+							state = "revoked " + k.RevokedAt.Format(time.RFC3339)
+						}
+						fmt.Printf("%s\t%s\t%s\t%s\t%s\n", k.ID, k.Prefix, k.Name, k.Role, state)
+					}
+					return nil
+				},
+			},
+			{
+				Name:      "revoke",
+				Usage:     "revoke a key by id or prefix",
+				ArgsUsage: "ID|PREFIX",
+				Flags:     []cli.Flag{databaseFlag()},
+				Action: func(ctx context.Context, cmd *cli.Command) error {
+					if cmd.Args().Len() != 1 {
+						return errors.New("name the key to revoke by its id or prefix")
+					}
+					log, err := logger(cmd)
+					if err != nil {
+						return err
+					}
+					store, closer, err := openStore(ctx, cmd, log)
+					if err != nil {
+						return err
+					}
+					defer closer.Close()
+					return store.RevokeAPIKey(ctx, cmd.Args().First(), time.Now().UTC())
+				},
+			},
 		},
 	}
 }

@@ -1,3 +1,7 @@
+DROP TABLE idempotency_keys;
+--bun:split
+DROP TABLE api_keys;
+--bun:split
 DROP TABLE webhook_events;
 --bun:split
 DROP TABLE opt_outs;

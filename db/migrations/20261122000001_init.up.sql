@@ -126,3 +126,23 @@ CREATE TABLE policies (
     created_at  TIMESTAMPTZ  NOT NULL,
     PRIMARY KEY (name, version)
 );
+--bun:split
+CREATE TABLE api_keys (
+    id          VARCHAR(64)  PRIMARY KEY,
+    name        VARCHAR(200) NOT NULL,
+    role        VARCHAR(16)  NOT NULL,
+    prefix      VARCHAR(16)  NOT NULL,
+    key_hash    VARCHAR(64)  NOT NULL UNIQUE,
+    created_at  TIMESTAMPTZ  NOT NULL,
+    revoked_at  TIMESTAMPTZ
+);
+--bun:split
+CREATE TABLE idempotency_keys (
+    api_key_id    VARCHAR(64)  NOT NULL,
+    idem_key      VARCHAR(255) NOT NULL,
+    request_hash  VARCHAR(64)  NOT NULL,
+    status        INTEGER      NOT NULL DEFAULT 0,
+    response      TEXT         NOT NULL DEFAULT '',
+    created_at    TIMESTAMPTZ  NOT NULL,
+    PRIMARY KEY (api_key_id, idem_key)
+);

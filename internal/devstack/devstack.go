@@ -6,11 +6,13 @@ package devstack
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -38,12 +40,18 @@ type Options struct {
 	PoliciesDir string
 	Messages    app.MessageConfig
 	Webhooks    api.WebhookConfig
+	// RateLimit is requests a second per API key (0: the API's default).
+	RateLimit float64
+	// APIKey is the admin key to accept (COLLECTIONS_API_KEY); empty: one is
+	// created on first start and kept in DataDir/api-key.
+	APIKey string
 	Log         *slog.Logger
 }
 
 // Stack is a running dev stack.
 type Stack struct {
 	APIURL       string // e.g. http://127.0.0.1:8080
+	APIKey       string // the admin key
 	UIURL        string // empty without a UI
 	TemporalAddr string
 	DatabaseDSN  string
@@ -106,6 +114,9 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if err := app.LoadPolicies(ctx, store, o.PoliciesDir, o.Log); err != nil {
 		return nil, err
 	}
+	if s.APIKey, err = devKey(ctx, store, o.DataDir, o.APIKey); err != nil {
+		return nil, err
+	}
 	acts, err := app.NewActivities(store, o.Messages, o.Log)
 	if err != nil {
 		return nil, err
@@ -118,7 +129,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	s.stopAPI = cancel
 	s.apiDone = make(chan struct{})
 	ready := make(chan net.Addr, 1)
-	srv := &api.Server{Store: store, Temporal: s.Client, Log: o.Log, Previewer: activities.Previewer{Activities: acts}, Webhooks: o.Webhooks}
+	srv := &api.Server{Store: store, Temporal: s.Client, Log: o.Log, Previewer: activities.Previewer{Activities: acts}, Webhooks: o.Webhooks, RateLimit: o.RateLimit}
 	go func() {
 		defer close(s.apiDone)
 		s.apiErr = app.ServeAPI(apiCtx, o.HTTPAddr, srv, func(a net.Addr) { ready <- a })
@@ -167,4 +178,35 @@ func (s *Stack) Stop() {
 		_ = s.DB.Close()
 		s.DB = nil
 	}
+}
+
+// devKey makes sure the dev stack has an admin API key and returns it: the
+// one given (stored on first use), or the one kept in dataDir/api-key,
+// created on first start.
+func devKey(ctx context.Context, store *db.Store, dataDir, given string) (string, error) {
+	now := time.Now().UTC()
+	ensure := func(secret string) error {
+		if _, err := store.APIKeyByHash(ctx, api.HashKey(secret)); err == nil {
+			return nil
+		} else if !errors.Is(err, db.ErrNotFound) {
+			return err
+		}
+		return store.InsertAPIKey(ctx, api.KeyRecord(secret, "dev admin", db.RoleAdmin, now))
+	}
+	if given != "" {
+		return given, ensure(given)
+	}
+	path := filepath.Join(dataDir, "api-key")
+	if raw, err := os.ReadFile(path); err == nil {
+		secret := strings.TrimSpace(string(raw))
+		return secret, ensure(secret)
+	}
+	secret, rec, err := api.NewKey("dev admin", db.RoleAdmin, now)
+	if err != nil {
+		return "", err
+	}
+	if err := store.InsertAPIKey(ctx, rec); err != nil {
+		return "", err
+	}
+	return secret, os.WriteFile(path, []byte(secret+"\n"), 0o600)
 }

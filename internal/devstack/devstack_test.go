@@ -53,6 +53,9 @@ func startStack(t *testing.T, dataDir, databaseURL string, withUI bool, configur
 type client struct {
 	t    *testing.T
 	base string
+	key  string // the API key sent as a bearer token
+	// headers are sent with every request (e.g. Idempotency-Key).
+	headers map[string]string
 }
 
 func (c client) do(method, path string, body any) (int, map[string]any) {
@@ -68,6 +71,12 @@ func (c client) do(method, path string, body any) (int, map[string]any) {
 	}
 	req, _ := http.NewRequest(method, c.base+path, r)
 	req.Header.Set("Content-Type", "application/json")
+	if c.key != "" {
+		req.Header.Set("Authorization", "Bearer "+c.key)
+	}
+	for k, v := range c.headers {
+		req.Header.Set(k, v)
+	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		c.t.Fatalf("%s %s: %v", method, path, err)
@@ -120,7 +129,7 @@ func TestInvoiceFromAPIToPaid(t *testing.T) {
 	}
 	s := startStack(t, t.TempDir(), databaseURL, true)
 	defer s.Stop()
-	c := client{t: t, base: s.APIURL}
+	c := client{t: t, base: s.APIURL, key: s.APIKey}
 
 	c.must("GET", "/healthz", nil, 200)
 	ready := c.must("GET", "/readyz", nil, 200)
@@ -223,7 +232,7 @@ func TestInvoiceFromAPIToPaid(t *testing.T) {
 func TestBadInputIsA4xxNamingTheField(t *testing.T) {
 	s := startStack(t, t.TempDir(), "", false)
 	defer s.Stop()
-	c := client{t: t, base: s.APIURL}
+	c := client{t: t, base: s.APIURL, key: s.APIKey}
 	c.must("POST", "/v1/customers", map[string]string{"id": "acme", "name": "Acme", "email": "ap@acme.test", "timezone": "UTC"}, 201)
 	good := func(change map[string]any) map[string]any {
 		b := map[string]any{"number": "INV-9", "customer_id": "acme", "amount": "10.00", "currency": "EUR",
@@ -264,7 +273,7 @@ func TestBadInputIsA4xxNamingTheField(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			status, out := client{t: t, base: s.APIURL}.do("POST", tc.path, tc.body)
+			status, out := client{t: t, base: s.APIURL, key: s.APIKey}.do("POST", tc.path, tc.body)
 			e, _ := out["error"].(map[string]any)
 			if status != tc.status || e == nil || e["field"] != tc.field || e["message"] == "" {
 				t.Fatalf("status %d body %v; want %d naming %q", status, out, tc.status, tc.field)
@@ -285,7 +294,7 @@ func TestBadInputIsA4xxNamingTheField(t *testing.T) {
 func TestRestartKeepsInvoicesAndTimers(t *testing.T) {
 	dir := t.TempDir()
 	s := startStack(t, dir, "", false)
-	c := client{t: t, base: s.APIURL}
+	c := client{t: t, base: s.APIURL, key: s.APIKey}
 	c.must("POST", "/v1/customers", map[string]string{"id": "acme", "name": "Acme", "email": "ap@acme.test", "timezone": "UTC"}, 201)
 	now := time.Now()
 	inv := c.must("POST", "/v1/invoices", map[string]string{"number": "DEMO-1", "customer_id": "acme", "amount": "99.90",

@@ -84,14 +84,14 @@ func waitClosed(t *testing.T, s *devstack.Stack, id string) {
 func TestLifecycleThroughTheAPI(t *testing.T) {
 	s := startStack(t, t.TempDir(), "", false)
 	defer s.Stop()
-	c := client{t: t, base: s.APIURL}
+	c := client{t: t, base: s.APIURL, key: s.APIKey}
 	fastPolicy(c)
 	c.must("POST", "/v1/customers", map[string]string{"id": "acme", "name": "Acme GmbH", "email": "ap@acme.test",
 		"phone": "+4930123456", "timezone": "Europe/Berlin", "account_manager": "mia@ar.test"}, 201)
 	paths := map[string]string{}
 
 	t.Run("unpaid to the agency, which collects", func(t *testing.T) {
-		c := client{t: t, base: s.APIURL}
+		c := client{t: t, base: s.APIURL, key: s.APIKey}
 		id := newInvoice(c, "FAST-1")
 		paths["agency_collected"] = id
 		waitStage(t, c, id, "agency") // the final deadline passes in silence
@@ -117,7 +117,7 @@ func TestLifecycleThroughTheAPI(t *testing.T) {
 	})
 
 	t.Run("disputed, adjusted, promised, paused, resumed and paid", func(t *testing.T) {
-		c := client{t: t, base: s.APIURL}
+		c := client{t: t, base: s.APIURL, key: s.APIKey}
 		id := newInvoice(c, "FAST-2")
 		paths["interrupts_paid"] = id
 		base := "/v1/invoices/" + id
@@ -159,7 +159,7 @@ func TestLifecycleThroughTheAPI(t *testing.T) {
 	})
 
 	t.Run("due date moved, then cancelled", func(t *testing.T) {
-		c := client{t: t, base: s.APIURL}
+		c := client{t: t, base: s.APIURL, key: s.APIKey}
 		id := newInvoice(c, "FAST-3")
 		paths["due_date_cancelled"] = id
 		base := "/v1/invoices/" + id
@@ -176,7 +176,7 @@ func TestLifecycleThroughTheAPI(t *testing.T) {
 	})
 
 	t.Run("escalated, then management writes it off", func(t *testing.T) {
-		c := client{t: t, base: s.APIURL}
+		c := client{t: t, base: s.APIURL, key: s.APIKey}
 		id := newInvoice(c, "FAST-4")
 		paths["escalated_written_off"] = id
 		base := "/v1/invoices/" + id

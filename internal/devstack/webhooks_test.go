@@ -113,7 +113,7 @@ func TestProviderWebhooksAreVerifiedAndTakenInOnce(t *testing.T) {
 		o.Webhooks = api.WebhookConfig{SendGridPublicKey: pub, TwilioAuthToken: twilioToken, PublicBaseURL: publicBase}
 	})
 	defer s.Stop()
-	c := client{t: t, base: s.APIURL}
+	c := client{t: t, base: s.APIURL, key: s.APIKey}
 	fastPolicy(c)
 	c.must("POST", "/v1/customers", map[string]string{"id": "acme", "name": "Acme GmbH", "email": "ap@acme.test",
 		"phone": "+4930123456", "timezone": "Europe/Berlin", "account_manager": "mia@ar.test"}, 201)
