@@ -64,6 +64,7 @@ func (s *Server) Handler() *echo.Echo {
 	v1.GET("/invoices/:id", s.getInvoice)
 	v1.POST("/invoices/:id/payments", s.createPayment)
 	v1.GET("/outbox", s.listOutbox)
+	v1.GET("/payment-events", s.listPaymentEvents)
 	v1.PATCH("/customers/:id", s.updateCustomer)
 	v1.GET("/tasks", s.listTasks)
 	v1.POST("/policies", s.createPolicy)

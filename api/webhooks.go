@@ -1,6 +1,8 @@
 package api
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/collections-engine/collections/db"
+	"github.com/collections-engine/collections/money"
 	"github.com/collections-engine/collections/webhooks"
 	"github.com/collections-engine/collections/workflows"
 )
@@ -27,12 +30,15 @@ type WebhookConfig struct {
 	// PublicBaseURL is the URL Twilio calls us at (e.g. https://ar.example.com);
 	// Twilio signs the full public URL.
 	PublicBaseURL string
+	// PaymentsSecret signs POST /webhooks/payments (PAYMENTS_WEBHOOK_SECRET).
+	PaymentsSecret string
 }
 
 func (s *Server) webhookRoutes(e *echo.Echo) {
 	e.POST("/webhooks/sendgrid", s.sendgridEvents)
 	e.POST("/webhooks/twilio/status", s.twilioStatus)
 	e.POST("/webhooks/twilio/inbound", s.twilioInbound)
+	e.POST("/webhooks/payments", s.paymentsWebhook)
 }
 
 func unauthorized(format string, args ...any) *Error {
@@ -281,4 +287,147 @@ func (s *Server) twilioInbound(c echo.Context) error {
 		return err
 	}
 	return twiml()
+}
+
+// PaymentWebhook is the body of POST /webhooks/payments, our documented
+// format for any payment processor or bank feed. It is signed with
+// HMAC-SHA256 over "<timestamp>.<raw body>" with the shared secret
+// (PAYMENTS_WEBHOOK_SECRET), sent as hex in X-Collections-Signature with the
+// unix timestamp in X-Collections-Timestamp; older than five minutes is
+// refused as a replay.
+type PaymentWebhook struct {
+	EventID       string `json:"event_id"` // unique per event: a repeat is ignored
+	Type          string `json:"type"`     // payment.succeeded
+	InvoiceID     string `json:"invoice_id"`
+	InvoiceNumber string `json:"invoice_number"` // either this or invoice_id
+	Amount        string `json:"amount"`
+	Currency      string `json:"currency"`
+	Reference     string `json:"reference"` // the payment's id at the processor
+	ReceivedAt    string `json:"received_at"`
+}
+
+// Signature headers of the payments webhook.
+const (
+	PaymentsTimestampHeader = "X-Collections-Timestamp"
+	PaymentsSignatureHeader = "X-Collections-Signature"
+)
+
+// paymentsWebhook takes a processor's payment. Every verified event is kept
+// (payment_events) whatever becomes of it: a payment for an unknown
+// invoice, in another currency or for a closed invoice is recorded and
+// reported with 200, never a retry loop of 5xx; an over-payment is applied
+// and closes the invoice with the credit on the record.
+func (s *Server) paymentsWebhook(c echo.Context) error {
+	if s.Webhooks.PaymentsSecret == "" {
+		return unauthorized("payments webhook refused: PAYMENTS_WEBHOOK_SECRET is not configured")
+	}
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		return invalid("body", "could not be read: %v", err)
+	}
+	h := c.Request().Header
+	if err := webhooks.VerifyHMAC([]byte(s.Webhooks.PaymentsSecret), h.Get(PaymentsTimestampHeader), body,
+		h.Get(PaymentsSignatureHeader), s.now(), webhooks.DefaultTolerance); err != nil {
+		return unauthorized("%v", err)
+	}
+	var p PaymentWebhook
+	c.Request().Body = io.NopCloser(bytes.NewReader(body))
+	if err := decode(c, &p); err != nil {
+		return err
+	}
+	switch {
+	case strings.TrimSpace(p.EventID) == "":
+		return invalid("event_id", "is required")
+	case p.Type != "payment.succeeded":
+		return invalid("type", "must be payment.succeeded")
+	case strings.TrimSpace(p.Reference) == "":
+		return invalid("reference", "is required")
+	case p.InvoiceID == "" && p.InvoiceNumber == "":
+		return invalid("invoice_id", "invoice_id or invoice_number is required")
+	}
+	cur, err := money.Currency(p.Currency)
+	if err != nil {
+		return invalid("currency", "%v", err)
+	}
+	amount, err := money.ParseAmount(p.Amount, cur)
+	if err != nil || amount == 0 {
+		return invalid("amount", "must be a positive decimal string in %s's minor units", cur)
+	}
+	received := s.now()
+	if p.ReceivedAt != "" {
+		if received, err = parseTime("received_at", p.ReceivedAt); err != nil {
+			return err
+		}
+	}
+	ctx := c.Request().Context()
+	ev := &db.PaymentEvent{ID: uuid.Must(uuid.NewV7()).String(), Source: "payments", EventID: p.EventID,
+		InvoiceRef: cmp.Or(p.InvoiceID, p.InvoiceNumber), AmountMinor: amount, Currency: cur, Reference: p.Reference, ReceivedAt: received}
+	var inv *db.Invoice
+	if p.InvoiceID != "" {
+		inv, err = s.Store.GetInvoice(ctx, p.InvoiceID)
+	} else {
+		inv, err = s.Store.GetInvoiceByNumber(ctx, p.InvoiceNumber)
+	}
+	switch {
+	case errors.Is(err, db.ErrNotFound):
+		ev.Status, ev.Detail = db.PaymentEventUnmatched, "no invoice "+ev.InvoiceRef
+	case err != nil:
+		return err
+	case inv.Currency != cur:
+		ev.InvoiceID, ev.Status, ev.Detail = inv.ID, db.PaymentEventCurrencyMismatch, "invoice is in "+inv.Currency
+	case inv.ClosedAt != nil:
+		ev.InvoiceID, ev.Status, ev.Detail = inv.ID, db.PaymentEventInvoiceClosed, "invoice is "+string(inv.Stage)
+	default:
+		ev.InvoiceID, ev.Status = inv.ID, db.PaymentEventAccepted
+	}
+	first, err := s.Store.RecordPaymentEvent(ctx, ev)
+	if err != nil {
+		return err
+	}
+	if !first {
+		return c.JSON(http.StatusOK, map[string]any{"event_id": p.EventID, "status": "duplicate"})
+	}
+	if ev.Status == db.PaymentEventAccepted {
+		if err := s.Temporal.SignalWorkflow(ctx, inv.WorkflowID, "", workflows.SignalPayment, workflows.PaymentReceived{
+			Reference: p.Reference, AmountMinor: amount, Currency: cur, ReceivedAt: received, Source: "payments webhook",
+		}); err != nil {
+			// The event is kept; without the signal it must be retried, so
+			// forget it and let the processor's retry come back.
+			_ = s.Store.DeletePaymentEvent(context.WithoutCancel(ctx), ev.ID)
+			return unavailable("payment not delivered to the invoice, retry: %v", err)
+		}
+	} else {
+		s.log().Warn("payment not applied", "event_id", p.EventID, "status", ev.Status, "detail", ev.Detail)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"event_id": p.EventID, "status": ev.Status, "detail": ev.Detail})
+}
+
+// PaymentEventView is a reported payment and what became of it.
+type PaymentEventView struct {
+	EventID    string    `json:"event_id"`
+	Source     string    `json:"source"`
+	InvoiceID  string    `json:"invoice_id,omitempty"`
+	InvoiceRef string    `json:"invoice_ref"`
+	Amount     string    `json:"amount"`
+	Currency   string    `json:"currency"`
+	Reference  string    `json:"reference"`
+	Status     string    `json:"status"`
+	Detail     string    `json:"detail,omitempty"`
+	ReceivedAt time.Time `json:"received_at"`
+}
+
+// listPaymentEvents lists reported payments (?status=unmatched for the ones
+// a person must reconcile).
+func (s *Server) listPaymentEvents(c echo.Context) error {
+	list, err := s.Store.ListPaymentEvents(c.Request().Context(), c.QueryParam("status"), 500)
+	if err != nil {
+		return err
+	}
+	out := make([]PaymentEventView, 0, len(list))
+	for _, e := range list {
+		out = append(out, PaymentEventView{EventID: e.EventID, Source: e.Source, InvoiceID: e.InvoiceID, InvoiceRef: e.InvoiceRef,
+			Amount: money.FormatAmount(e.AmountMinor, e.Currency), Currency: e.Currency, Reference: e.Reference,
+			Status: e.Status, Detail: e.Detail, ReceivedAt: e.ReceivedAt})
+	}
+	return c.JSON(http.StatusOK, map[string]any{"payment_events": out})
 }

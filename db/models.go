@@ -204,3 +204,30 @@ type IdempotencyKey struct {
 	Response    string    `bun:"response,notnull"`
 	CreatedAt   time.Time `bun:"created_at,notnull"`
 }
+
+// Payment event states: what became of a payment a processor reported.
+const (
+	PaymentEventAccepted         = "accepted"          // handed to the invoice's workflow
+	PaymentEventUnmatched        = "unmatched"         // no such invoice
+	PaymentEventCurrencyMismatch = "currency_mismatch" // the invoice is in another currency
+	PaymentEventInvoiceClosed    = "invoice_closed"    // the invoice was already paid, cancelled ...
+)
+
+// PaymentEvent is every payment a processor or bank feed reported, whatever
+// became of it: none is lost, and the ones that could not be applied are
+// there to be reconciled by a person.
+type PaymentEvent struct {
+	bun.BaseModel `bun:"table:payment_events"`
+
+	ID          string    `bun:"id,pk"`
+	Source      string    `bun:"source,notnull"`
+	EventID     string    `bun:"event_id,notnull"`
+	InvoiceID   string    `bun:"invoice_id,notnull"`
+	InvoiceRef  string    `bun:"invoice_ref,notnull"` // as the processor named it
+	AmountMinor int64     `bun:"amount_minor,notnull"`
+	Currency    string    `bun:"currency,notnull"`
+	Reference   string    `bun:"reference,notnull"`
+	Status      string    `bun:"status,notnull"`
+	Detail      string    `bun:"detail,notnull"`
+	ReceivedAt  time.Time `bun:"received_at,notnull"`
+}

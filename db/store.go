@@ -601,3 +601,32 @@ func (s *Store) ReleaseIdempotencyKey(ctx context.Context, apiKeyID, key string)
 	_, err := s.db.NewDelete().Model((*IdempotencyKey)(nil)).Where("api_key_id = ? AND idem_key = ?", apiKeyID, key).Exec(ctx)
 	return err
 }
+
+// RecordPaymentEvent stores a reported payment once per (source, event id);
+// inserted is false for a repeat.
+func (s *Store) RecordPaymentEvent(ctx context.Context, e *PaymentEvent) (inserted bool, err error) {
+	res, err := s.db.NewInsert().Model(e).On("CONFLICT (source, event_id) DO NOTHING").Exec(ctx)
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// ListPaymentEvents returns reported payments, newest first.
+func (s *Store) ListPaymentEvents(ctx context.Context, status string, lim int) ([]PaymentEvent, error) {
+	var out []PaymentEvent
+	q := s.db.NewSelect().Model(&out).Order("received_at DESC", "id DESC").Limit(limit(lim))
+	if status != "" {
+		q = q.Where("status = ?", status)
+	}
+	err := q.Scan(ctx)
+	return out, err
+}
+
+// DeletePaymentEvent forgets a reported payment that could not be handed
+// on, so the processor's retry is taken in afresh.
+func (s *Store) DeletePaymentEvent(ctx context.Context, id string) error {
+	_, err := s.db.NewDelete().Model((*PaymentEvent)(nil)).Where("id = ?", id).Exec(ctx)
+	return err
+}

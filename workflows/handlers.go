@@ -102,9 +102,15 @@ func (w *run) recordPayment(ctx workflow.Context, req PaymentRequest) (PaymentRe
 // applyPayment records money received (from the customer or the agency) and
 // settles what it settles: a promise kept, the invoice paid.
 func (w *run) applyPayment(ctx workflow.Context, ref string, amount int64, received time.Time, detail string) error {
+	// A caller waiting on the update gets an answer within 30 seconds; a
+	// reported fact (a signal) keeps retrying for a day instead.
+	patience := 30 * time.Second
+	if detail != "" {
+		patience = 24 * time.Hour
+	}
 	var res activities.PaymentResult
 	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 10 * time.Second, ScheduleToCloseTimeout: 30 * time.Second, Summary: "record payment " + ref,
+		StartToCloseTimeout: 10 * time.Second, ScheduleToCloseTimeout: patience, Summary: "record payment " + ref,
 	}), a.RecordPayment, activities.PaymentInput{
 		InvoiceID: w.in.InvoiceID, Reference: ref, AmountMinor: amount, Currency: w.in.Currency, ReceivedAt: received,
 	}).Get(ctx, &res); err != nil {
@@ -373,9 +379,17 @@ func (w *run) listenForSignals(ctx workflow.Context) {
 	agency := workflow.GetSignalChannel(ctx, SignalAgencyOutcome)
 	tasks := workflow.GetSignalChannel(ctx, SignalTaskCompleted)
 	delivery := workflow.GetSignalChannel(ctx, SignalDelivery)
+	payments := workflow.GetSignalChannel(ctx, SignalPayment)
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
 			sel := workflow.NewSelector(ctx)
+			sel.AddReceive(payments, func(c workflow.ReceiveChannel, _ bool) {
+				var p PaymentReceived
+				c.Receive(ctx, &p)
+				w.inFlight++
+				w.paymentReceived(ctx, p)
+				w.inFlight--
+			})
 			sel.AddReceive(agency, func(c workflow.ReceiveChannel, _ bool) {
 				var o AgencyOutcome
 				c.Receive(ctx, &o)
@@ -406,7 +420,7 @@ func (w *run) listenForSignals(ctx workflow.Context) {
 			sel.Select(ctx)
 		}
 	})
-	w.signals = []workflow.ReceiveChannel{agency, tasks, delivery}
+	w.signals = []workflow.ReceiveChannel{agency, tasks, delivery, payments}
 }
 
 // signalsDrained reports that no reported fact is waiting to be taken in.
@@ -445,5 +459,32 @@ func (w *run) agencyOutcome(ctx workflow.Context, o AgencyOutcome) {
 	case AgencyReturned:
 		w.close(ctx, invoice.StageReturned)
 		w.publish(ctx)
+	}
+}
+
+// paymentReceived applies a reported payment once per reference.
+func (w *run) paymentReceived(ctx workflow.Context, p PaymentReceived) {
+	if err := w.money.Lock(ctx); err != nil {
+		return
+	}
+	defer w.money.Unlock()
+	switch {
+	case slices.Contains(w.s.References, p.Reference):
+		return
+	case w.closed():
+		w.event(ctx, invoice.Event{Kind: invoice.EventPayment, Reference: p.Reference, AmountMinor: p.AmountMinor,
+			Outcome: "not applied", Detail: fmt.Sprintf("reported by %s after the invoice was %s", p.Source, w.s.Stage)})
+		return
+	case p.Currency != w.in.Currency || p.AmountMinor <= 0:
+		w.event(ctx, invoice.Event{Kind: invoice.EventPayment, Reference: p.Reference, AmountMinor: p.AmountMinor,
+			Outcome: "not applied", Detail: fmt.Sprintf("%s payment of %d reported by %s", p.Currency, p.AmountMinor, p.Source)})
+		return
+	}
+	detail := "reported by " + p.Source
+	if p.AmountMinor > w.s.BalanceMinor {
+		detail += fmt.Sprintf("; over-payment of %s", money.Display(p.AmountMinor-w.s.BalanceMinor, w.in.Currency))
+	}
+	if err := w.applyPayment(ctx, p.Reference, p.AmountMinor, p.ReceivedAt, detail); err != nil {
+		w.log.Error("reported payment not recorded", "Reference", p.Reference, "Error", err)
 	}
 }

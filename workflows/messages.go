@@ -123,3 +123,15 @@ type CommandResponse struct {
 	Stage        invoice.Stage
 	BalanceMinor int64
 }
+
+// PaymentReceived is a payment a processor or bank feed reported: a fact,
+// applied once per Reference. Unlike the record-payment update it is never
+// refused for exceeding the balance: money received is money received, and
+// an over-payment closes the invoice with a credit on the record.
+type PaymentReceived struct {
+	Reference   string
+	AmountMinor int64
+	Currency    string
+	ReceivedAt  time.Time
+	Source      string
+}

@@ -30,6 +30,7 @@ const (
 	SignalAgencyOutcome = "agency-outcome"
 	SignalTaskCompleted = "task-completed"
 	SignalDelivery      = "delivery"
+	SignalPayment       = "payment-received" // a processor's or bank feed's report
 )
 
 // WorkflowID is the id of an invoice's workflow, derived from the invoice so

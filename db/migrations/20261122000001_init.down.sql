@@ -1,3 +1,5 @@
+DROP TABLE payment_events;
+--bun:split
 DROP TABLE idempotency_keys;
 --bun:split
 DROP TABLE api_keys;

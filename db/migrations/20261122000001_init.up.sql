@@ -146,3 +146,18 @@ CREATE TABLE idempotency_keys (
     created_at    TIMESTAMPTZ  NOT NULL,
     PRIMARY KEY (api_key_id, idem_key)
 );
+--bun:split
+CREATE TABLE payment_events (
+    id            VARCHAR(64)  PRIMARY KEY,
+    source        VARCHAR(32)  NOT NULL,
+    event_id      VARCHAR(200) NOT NULL,
+    invoice_id    VARCHAR(64)  NOT NULL DEFAULT '',
+    invoice_ref   VARCHAR(200) NOT NULL DEFAULT '',
+    amount_minor  BIGINT       NOT NULL DEFAULT 0,
+    currency      VARCHAR(3)   NOT NULL DEFAULT '',
+    reference     VARCHAR(200) NOT NULL DEFAULT '',
+    status        VARCHAR(32)  NOT NULL,
+    detail        VARCHAR(500) NOT NULL DEFAULT '',
+    received_at   TIMESTAMPTZ  NOT NULL,
+    UNIQUE (source, event_id)
+);

@@ -206,5 +206,6 @@ func WebhooksFromEnv() api.WebhookConfig {
 		SendGridPublicKey: os.Getenv("SENDGRID_WEBHOOK_PUBLIC_KEY"),
 		TwilioAuthToken:   os.Getenv("TWILIO_AUTH_TOKEN"),
 		PublicBaseURL:     os.Getenv("PUBLIC_BASE_URL"),
+		PaymentsSecret:    os.Getenv("PAYMENTS_WEBHOOK_SECRET"),
 	}
 }
