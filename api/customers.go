@@ -122,32 +122,11 @@ func (s *Server) createCustomer(c echo.Context) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	if err := req.validate(); err != nil {
-		return err
-	}
-	ctx := c.Request().Context()
-	if err := s.knownPolicy(ctx, "default_policy", req.DefaultPolicy); err != nil {
-		return err
-	}
-	now := s.now()
-	cust := &db.Customer{ID: req.ID, Name: req.Name, Email: req.Email, Phone: req.Phone, Timezone: req.Timezone, Locale: req.Locale,
-		AccountManager: req.AccountManager, DefaultPolicy: req.DefaultPolicy, CreatedAt: now, UpdatedAt: now}
-	inserted, err := s.Store.InsertCustomer(ctx, cust)
+	cust, status, err := s.putCustomer(c.Request().Context(), req)
 	if err != nil {
 		return err
 	}
-	if inserted {
-		return c.JSON(http.StatusCreated, customerView(cust))
-	}
-	existing, err := s.Store.GetCustomer(ctx, req.ID)
-	if err != nil {
-		return err
-	}
-	if existing.Name != req.Name || existing.Email != req.Email || existing.Phone != req.Phone || existing.Timezone != req.Timezone || existing.Locale != req.Locale ||
-		existing.AccountManager != req.AccountManager || existing.DefaultPolicy != req.DefaultPolicy {
-		return conflict("id", "id: customer %q already exists with other details", req.ID)
-	}
-	return c.JSON(http.StatusOK, customerView(existing))
+	return c.JSON(status, customerView(cust))
 }
 
 func (s *Server) getCustomer(c echo.Context) error {

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -160,58 +159,11 @@ func (s *Server) createInvoice(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	v, err := s.validateInvoice(ctx, req)
+	inv, status, err := s.putInvoice(ctx, req, false)
 	if err != nil {
 		return err
 	}
-	if existing, err := s.Store.GetInvoiceByNumber(ctx, v.number); err == nil {
-		return s.existingInvoice(c, existing)
-	} else if !errors.Is(err, db.ErrNotFound) {
-		return err
-	}
-	now := s.now()
-	id := uuid.Must(uuid.NewV7()).String()
-	inv := &db.Invoice{
-		ID: id, Number: v.number, CustomerID: v.customerID, AmountMinor: v.amountMinor, BalanceMinor: v.amountMinor,
-		Currency: v.currency, IssuedAt: v.issuedAt, DueAt: v.dueAt, Stage: invoice.StageIssued,
-		PolicyName: v.policy.Name, PolicyVersion: v.policy.Version, WorkflowID: workflows.WorkflowID(id),
-		CreatedAt: now, UpdatedAt: now,
-	}
-	inserted, err := s.Store.InsertInvoice(ctx, inv)
-	if err != nil {
-		return err
-	}
-	if !inserted { // a concurrent request took the number first
-		existing, err := s.Store.GetInvoiceByNumber(ctx, v.number)
-		if err != nil {
-			return err
-		}
-		return s.existingInvoice(c, existing)
-	}
-	if err := s.startWorkflow(ctx, inv, v.customer, v.policy); err != nil {
-		if derr := s.Store.DeleteInvoice(context.WithoutCancel(ctx), inv.ID); derr != nil {
-			s.log().Error("invoice kept without a workflow", "invoice_id", inv.ID, "error", derr)
-		}
-		return unavailable("could not start the invoice's workflow; nothing was stored, try again: %v", err)
-	}
-	s.log().Info("invoice created", "invoice_id", inv.ID, "number", inv.Number, "workflow_id", inv.WorkflowID)
-	return c.JSON(http.StatusCreated, s.view(ctx, inv))
-}
-
-// existingInvoice answers a repeated POST with the stored invoice, making
-// sure its workflow runs (it heals a crash between storing and starting).
-func (s *Server) existingInvoice(c echo.Context, inv *db.Invoice) error {
-	ctx := c.Request().Context()
-	if inv.ClosedAt == nil {
-		p, ok := s.policyVersion(ctx, inv.PolicyName, inv.PolicyVersion)
-		cust, err := s.Store.GetCustomer(ctx, inv.CustomerID)
-		if ok && err == nil {
-			if err := s.startWorkflow(ctx, inv, cust, p); err != nil {
-				return unavailable("invoice exists but its workflow could not be checked: %v", err)
-			}
-		}
-	}
-	return c.JSON(http.StatusOK, s.view(ctx, inv))
+	return c.JSON(status, s.view(ctx, inv))
 }
 
 // startWorkflow starts the invoice's workflow, or finds it already started:

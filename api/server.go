@@ -50,9 +50,10 @@ func (s *Server) Handler() *echo.Echo {
 			return next(c)
 		}
 	})
-	e.Use(s.authenticate(), s.rateLimit(), s.idempotency())
+	e.Use(s.authenticate(), s.rateLimit(), s.validateRequests(), s.idempotency())
 
 	s.webhookRoutes(e)
+	s.specRoutes(e)
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 
@@ -73,6 +74,7 @@ func (s *Server) Handler() *echo.Echo {
 	v1.POST("/tasks/:id/complete", s.completeTask)
 	s.commandRoutes(v1)
 	s.communicationRoutes(v1)
+	s.importRoutes(v1)
 	return e
 }
 

@@ -45,7 +45,7 @@ type Options struct {
 	// APIKey is the admin key to accept (COLLECTIONS_API_KEY); empty: one is
 	// created on first start and kept in DataDir/api-key.
 	APIKey string
-	Log         *slog.Logger
+	Log    *slog.Logger
 }
 
 // Stack is a running dev stack.
