@@ -51,6 +51,23 @@ func messageFlags() []cli.Flag {
 	}
 }
 
+// withStore runs a command's action with the process logger and the
+// migrated store of the database the command names.
+func withStore(action func(ctx context.Context, cmd *cli.Command, log *slog.Logger, store *db.Store) error) cli.ActionFunc {
+	return func(ctx context.Context, cmd *cli.Command) error {
+		log, err := logger(cmd)
+		if err != nil {
+			return err
+		}
+		store, closer, err := openStore(ctx, cmd, log)
+		if err != nil {
+			return err
+		}
+		defer closer.Close()
+		return action(ctx, cmd, log, store)
+	}
+}
+
 // openStore opens and migrates the database the command names; close the
 // returned database when done.
 func openStore(ctx context.Context, cmd *cli.Command, log *slog.Logger) (*db.Store, io.Closer, error) {
@@ -82,16 +99,7 @@ func apiCommand() *cli.Command {
 			&cli.StringFlag{Name: "http-addr", Value: "127.0.0.1:8080", Usage: "where the API listens", Sources: cli.EnvVars("HTTP_ADDR")},
 			policiesFlag(),
 		}, append(temporalFlags(), messageFlags()...)...),
-		Action: func(ctx context.Context, cmd *cli.Command) error {
-			log, err := logger(cmd)
-			if err != nil {
-				return err
-			}
-			store, closer, err := openStore(ctx, cmd, log)
-			if err != nil {
-				return err
-			}
-			defer closer.Close()
+		Action: withStore(func(ctx context.Context, cmd *cli.Command, log *slog.Logger, store *db.Store) error {
 			if err := app.LoadPolicies(ctx, store, cmd.String("policies-dir"), log); err != nil {
 				return err
 			}
@@ -108,7 +116,7 @@ func apiCommand() *cli.Command {
 			return app.ServeAPI(ctx, cmd.String("http-addr"), srv, func(a net.Addr) {
 				log.Info("API listening", "url", "http://"+a.String())
 			})
-		},
+		}),
 	}
 }
 
@@ -117,16 +125,7 @@ func workerCommand() *cli.Command {
 		Name:  "worker",
 		Usage: "run the Temporal worker (workflows and activities) against an external Temporal and database",
 		Flags: append(append([]cli.Flag{databaseFlag()}, temporalFlags()...), messageFlags()...),
-		Action: func(ctx context.Context, cmd *cli.Command) error {
-			log, err := logger(cmd)
-			if err != nil {
-				return err
-			}
-			store, closer, err := openStore(ctx, cmd, log)
-			if err != nil {
-				return err
-			}
-			defer closer.Close()
+		Action: withStore(func(ctx context.Context, cmd *cli.Command, log *slog.Logger, store *db.Store) error {
 			tc := temporalConfig(cmd)
 			c, err := app.DialTemporal(ctx, tc, log)
 			if err != nil {
@@ -146,7 +145,7 @@ func workerCommand() *cli.Command {
 			log.Info("worker draining")
 			w.Stop()
 			return nil
-		},
+		}),
 	}
 }
 
@@ -212,16 +211,7 @@ func previewCommand() *cli.Command {
 			&cli.StringFlag{Name: "step", Usage: "a step of the invoice's policy (e.g. remind)", Required: true},
 			&cli.StringFlag{Name: "channel", Usage: "email or sms (default: the step's first channel)"},
 		}, messageFlags()...),
-		Action: func(ctx context.Context, cmd *cli.Command) error {
-			log, err := logger(cmd)
-			if err != nil {
-				return err
-			}
-			store, closer, err := openStore(ctx, cmd, log)
-			if err != nil {
-				return err
-			}
-			defer closer.Close()
+		Action: withStore(func(ctx context.Context, cmd *cli.Command, log *slog.Logger, store *db.Store) error {
 			inv, err := store.GetInvoice(ctx, cmd.String("invoice"))
 			if err != nil {
 				return err
@@ -252,7 +242,7 @@ func previewCommand() *cli.Command {
 			}
 			fmt.Printf("\n%s\n", r.Body)
 			return nil
-		},
+		}),
 	}
 }
 
@@ -270,16 +260,7 @@ func keysCommand() *cli.Command {
 					&cli.StringFlag{Name: "name", Usage: "who or what uses the key", Required: true},
 					&cli.StringFlag{Name: "role", Value: db.RoleReadWrite, Usage: "read-write, read-only or admin"},
 				},
-				Action: func(ctx context.Context, cmd *cli.Command) error {
-					log, err := logger(cmd)
-					if err != nil {
-						return err
-					}
-					store, closer, err := openStore(ctx, cmd, log)
-					if err != nil {
-						return err
-					}
-					defer closer.Close()
+				Action: withStore(func(ctx context.Context, cmd *cli.Command, log *slog.Logger, store *db.Store) error {
 					secret, rec, err := api.NewKey(cmd.String("name"), cmd.String("role"), time.Now().UTC())
 					if err != nil {
 						return fmt.Errorf("--role: %w", err)
@@ -290,22 +271,13 @@ func keysCommand() *cli.Command {
 					fmt.Printf("%s\n", secret)
 					fmt.Fprintf(os.Stderr, "created key %s (%s, %s); store it now, it is not shown again\n", rec.Prefix, rec.Name, rec.Role)
 					return nil
-				},
+				}),
 			},
 			{
 				Name:  "list",
 				Usage: "list keys (prefix, name, role, state)",
 				Flags: []cli.Flag{databaseFlag()},
-				Action: func(ctx context.Context, cmd *cli.Command) error {
-					log, err := logger(cmd)
-					if err != nil {
-						return err
-					}
-					store, closer, err := openStore(ctx, cmd, log)
-					if err != nil {
-						return err
-					}
-					defer closer.Close()
+				Action: withStore(func(ctx context.Context, cmd *cli.Command, log *slog.Logger, store *db.Store) error {
 					keys, err := store.ListAPIKeys(ctx)
 					if err != nil {
 						return err
@@ -318,28 +290,19 @@ func keysCommand() *cli.Command {
 						fmt.Printf("%s\t%s\t%s\t%s\t%s\n", k.ID, k.Prefix, k.Name, k.Role, state)
 					}
 					return nil
-				},
+				}),
 			},
 			{
 				Name:      "revoke",
 				Usage:     "revoke a key by id or prefix",
 				ArgsUsage: "ID|PREFIX",
 				Flags:     []cli.Flag{databaseFlag()},
-				Action: func(ctx context.Context, cmd *cli.Command) error {
+				Action: withStore(func(ctx context.Context, cmd *cli.Command, _ *slog.Logger, store *db.Store) error {
 					if cmd.Args().Len() != 1 {
 						return errors.New("name the key to revoke by its id or prefix")
 					}
-					log, err := logger(cmd)
-					if err != nil {
-						return err
-					}
-					store, closer, err := openStore(ctx, cmd, log)
-					if err != nil {
-						return err
-					}
-					defer closer.Close()
 					return store.RevokeAPIKey(ctx, cmd.Args().First(), time.Now().UTC())
-				},
+				}),
 			},
 		},
 	}
