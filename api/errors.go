@@ -101,11 +101,18 @@ func decode(c echo.Context, v any) error {
 		case errors.As(err, &maxErr):
 			return &Error{Status: http.StatusRequestEntityTooLarge, Code: CodeTooLarge, Field: "body", Message: fmt.Sprintf("body: larger than %d bytes", maxErr.Limit)}
 		case errors.As(err, &typeErr):
-			return invalid(typeErr.Field, "must be a %s", jsonType(typeErr.Type.Kind().String()))
+			field := typeErr.Field
+			if field == "" { // the body itself is of the wrong type ([] or "x")
+				field = "body"
+			}
+			return invalid(field, "must be a %s", jsonType(typeErr.Type.Kind().String()))
 		case errors.As(err, &syntaxErr):
 			return invalid("body", "malformed JSON at offset %d", syntaxErr.Offset)
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			if field == "" {
+				return invalid("body", "a field with an empty name")
+			}
 			return invalid(field, "unknown field")
 		case err.Error() == "EOF":
 			return invalid("body", "a JSON object is required")
