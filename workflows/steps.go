@@ -56,6 +56,19 @@ func supersedable(s policy.Step) bool {
 	return a == policy.ActionMessage || a == policy.ActionConfirmDelivery
 }
 
+// nextContact is the first of steps that contacts the customer or ends the
+// chase: only such a step, already due, makes an earlier one stale. A
+// delivery check is about the notice before it and never supersedes it.
+func nextContact(steps []occurrence) *occurrence {
+	for i := range steps {
+		switch steps[i].Step.ActionOf() {
+		case policy.ActionMessage, policy.ActionEscalate, policy.ActionAgency:
+			return &steps[i]
+		}
+	}
+	return nil
+}
+
 func firm(s policy.Step) bool {
 	return s.Tone == policy.Firm || s.Tone == policy.Final || s.ActionOf() == policy.ActionEscalate || s.ActionOf() == policy.ActionAgency
 }
@@ -86,10 +99,10 @@ func (w *run) nextStep(ctx workflow.Context) error {
 	if err != nil || !reached {
 		return err
 	}
-	if len(steps) > 1 && supersedable(o.Step) && !steps[1].due.After(workflow.Now(ctx)) {
+	if later := nextContact(steps[1:]); later != nil && supersedable(o.Step) && !later.due.After(workflow.Now(ctx)) {
 		w.markDone(o.Key)
 		w.event(ctx, invoice.Event{Kind: invoice.EventSuperseded, Step: o.Key,
-			Detail: "already overdue when step " + steps[1].Key + " fell due"})
+			Detail: "already overdue when step " + later.Key + " fell due"})
 		return nil
 	}
 	return w.carryOut(ctx, o)
