@@ -188,3 +188,27 @@ func (s *Server) updateCustomer(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, customerView(cust))
 }
+
+// listCustomers lists customers by id, a page at a time (?cursor=&limit=).
+func (s *Server) listCustomers(c echo.Context) error {
+	n, err := queryLimit(c)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		n = 100
+	}
+	list, err := s.Store.ListCustomers(c.Request().Context(), c.QueryParam("cursor"), n)
+	if err != nil {
+		return err
+	}
+	out := make([]CustomerView, 0, len(list))
+	for i := range list {
+		out = append(out, customerView(&list[i]))
+	}
+	page := map[string]any{"customers": out}
+	if len(list) == n {
+		page["next_cursor"] = list[len(list)-1].ID
+	}
+	return c.JSON(http.StatusOK, page)
+}

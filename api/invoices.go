@@ -261,12 +261,28 @@ func storedView(inv *db.Invoice) InvoiceView {
 
 func (s *Server) listInvoices(c echo.Context) error {
 	ctx := c.Request().Context()
-	f := db.InvoiceFilter{CustomerID: c.QueryParam("customer_id"), Stage: invoice.Stage(c.QueryParam("stage"))}
-	if l := c.QueryParam("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > 500 {
-			return invalid("limit", "must be a whole number from 1 to 500")
+	f := db.InvoiceFilter{CustomerID: c.QueryParam("customer_id"), Stage: invoice.Stage(c.QueryParam("stage")),
+		Manager: c.QueryParam("manager"), Before: c.QueryParam("cursor"), Now: s.now(), Limit: 100}
+	if cur := c.QueryParam("currency"); cur != "" {
+		code, err := money.Currency(cur)
+		if err != nil {
+			return invalid("currency", "%v", err)
 		}
+		f.Currency = code
+	}
+	switch c.QueryParam("overdue") {
+	case "":
+	case "true", "false":
+		v := c.QueryParam("overdue") == "true"
+		f.Overdue = &v
+	default:
+		return invalid("overdue", "must be true or false")
+	}
+	n, err := queryLimit(c)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
 		f.Limit = n
 	}
 	list, err := s.Store.ListInvoices(ctx, f)
@@ -283,5 +299,22 @@ func (s *Server) listInvoices(c echo.Context) error {
 		}
 		out = append(out, v)
 	}
-	return c.JSON(http.StatusOK, map[string]any{"invoices": out})
+	page := map[string]any{"invoices": out}
+	if len(list) == f.Limit {
+		page["next_cursor"] = list[len(list)-1].ID
+	}
+	return c.JSON(http.StatusOK, page)
+}
+
+// queryLimit reads ?limit= (1 to 500); 0 when absent.
+func queryLimit(c echo.Context) (int, error) {
+	l := c.QueryParam("limit")
+	if l == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(l)
+	if err != nil || n < 1 || n > 500 {
+		return 0, invalid("limit", "must be a whole number from 1 to 500")
+	}
+	return n, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -127,13 +126,11 @@ func (s *Server) runUpdate(ctx context.Context, inv *db.Invoice, name, updateID 
 
 func (s *Server) listOutbox(c echo.Context) error {
 	f := db.MessageFilter{InvoiceID: c.QueryParam("invoice_id")}
-	if l := c.QueryParam("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > 500 {
-			return invalid("limit", "must be a whole number from 1 to 500")
-		}
-		f.Limit = n
+	n, err := queryLimit(c)
+	if err != nil {
+		return err
 	}
+	f.Limit = n
 	msgs, err := s.Store.ListMessages(c.Request().Context(), f)
 	if err != nil {
 		return err

@@ -59,6 +59,7 @@ func (s *Server) Handler() *echo.Echo {
 
 	v1 := e.Group("/v1")
 	v1.POST("/customers", s.createCustomer)
+	v1.GET("/customers", s.listCustomers)
 	v1.GET("/customers/:id", s.getCustomer)
 	v1.POST("/invoices", s.createInvoice)
 	v1.GET("/invoices", s.listInvoices)

@@ -3,7 +3,6 @@ package api
 import (
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -42,13 +41,11 @@ func (s *Server) listTasks(c echo.Context) error {
 	if f.Status != "" && f.Status != db.TaskOpen && f.Status != db.TaskDone {
 		return invalid("status", "must be open or done")
 	}
-	if l := c.QueryParam("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > 500 {
-			return invalid("limit", "must be a whole number from 1 to 500")
-		}
-		f.Limit = n
+	n, err := queryLimit(c)
+	if err != nil {
+		return err
 	}
+	f.Limit = n
 	list, err := s.Store.ListTasks(c.Request().Context(), f)
 	if err != nil {
 		return err

@@ -31,7 +31,7 @@ type Customer struct {
 
 // Invoice is one receivable, chased by the workflow named WorkflowID.
 type Invoice struct {
-	bun.BaseModel `bun:"table:invoices"`
+	bun.BaseModel `bun:"table:invoices,alias:inv"`
 
 	ID            string          `bun:"id,pk"`
 	Number        string          `bun:"number,notnull"`

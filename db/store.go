@@ -96,23 +96,59 @@ func (s *Store) DeleteInvoice(ctx context.Context, id string) error {
 type InvoiceFilter struct {
 	CustomerID string
 	Stage      invoice.Stage
-	Limit      int
+	Manager    string // the customer's account manager
+	Currency   string
+	// Overdue, when set, keeps open invoices past their due date at Now
+	// (true) or all the others (false).
+	Overdue *bool
+	Now     time.Time
+	// Before is a cursor: only invoices created before this id (ids are
+	// UUIDv7, ordered by creation).
+	Before string
+	Limit  int
 }
 
 // ListInvoices returns invoices, newest first.
 func (s *Store) ListInvoices(ctx context.Context, f InvoiceFilter) ([]Invoice, error) {
 	var out []Invoice
-	q := s.db.NewSelect().Model(&out).Order("created_at DESC", "id DESC").Limit(limit(f.Limit))
+	q := s.db.NewSelect().Model(&out).Order("inv.id DESC").Limit(limit(f.Limit))
 	if f.CustomerID != "" {
-		q = q.Where("customer_id = ?", f.CustomerID)
+		q = q.Where("inv.customer_id = ?", f.CustomerID)
 	}
 	if f.Stage != "" {
-		q = q.Where("stage = ?", f.Stage)
+		q = q.Where("inv.stage = ?", f.Stage)
+	}
+	if f.Currency != "" {
+		q = q.Where("inv.currency = ?", f.Currency)
+	}
+	if f.Manager != "" {
+		q = q.Where("inv.customer_id IN (?)", s.db.NewSelect().Model((*Customer)(nil)).Column("id").Where("account_manager = ?", f.Manager))
+	}
+	if f.Overdue != nil {
+		if *f.Overdue {
+			q = q.Where("inv.closed_at IS NULL AND inv.due_at < ?", f.Now)
+		} else {
+			q = q.Where("NOT (inv.closed_at IS NULL AND inv.due_at < ?)", f.Now)
+		}
+	}
+	if f.Before != "" {
+		q = q.Where("inv.id < ?", f.Before)
 	}
 	if err := q.Scan(ctx); err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// ListCustomers returns customers by id, after the cursor id when given.
+func (s *Store) ListCustomers(ctx context.Context, after string, lim int) ([]Customer, error) {
+	var out []Customer
+	q := s.db.NewSelect().Model(&out).Order("id").Limit(limit(lim))
+	if after != "" {
+		q = q.Where("id > ?", after)
+	}
+	err := q.Scan(ctx)
+	return out, err
 }
 
 func limit(n int) int64 {

@@ -189,6 +189,31 @@ func TestLifecycleThroughTheAPI(t *testing.T) {
 		}
 	})
 
+	// Lists page by cursor and filter by manager, currency and overdue.
+	count := func(path string) (int, any) {
+		page := c.must("GET", path, nil, 200)
+		return len(page["invoices"].([]any)), page["next_cursor"]
+	}
+	n, cursor := count("/v1/invoices?limit=3")
+	if n != 3 || cursor == nil {
+		t.Fatalf("first page: %d invoices, cursor %v", n, cursor)
+	}
+	if n, next := count("/v1/invoices?limit=3&cursor=" + cursor.(string)); n != 1 || next != nil {
+		t.Fatalf("second page: %d invoices, cursor %v", n, next)
+	}
+	for path, want := range map[string]int{
+		"/v1/invoices?manager=mia@ar.test": 4, "/v1/invoices?manager=nobody": 0,
+		"/v1/invoices?currency=eur": 4, "/v1/invoices?overdue=true": 0, "/v1/invoices?overdue=false": 4,
+	} {
+		if n, _ := count(path); n != want {
+			t.Fatalf("%s: %d invoices, want %d", path, n, want)
+		}
+	}
+	c.must("GET", "/v1/invoices?currency=XYZ", nil, 400)
+	if cs := c.must("GET", "/v1/customers", nil, 200)["customers"].([]any); len(cs) != 1 {
+		t.Fatalf("customers: %v", cs)
+	}
+
 	// Every history replays against the current code.
 	replayer := worker.NewWorkflowReplayer()
 	replayer.RegisterWorkflowWithOptions(workflows.Invoice, workflow.RegisterOptions{Name: workflows.InvoiceWorkflowName})
