@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -89,9 +88,7 @@ func (s *Server) invoiceCommunications(c echo.Context) error {
 
 func (s *Server) customerCommunications(c echo.Context) error {
 	ctx := c.Request().Context()
-	if _, err := s.Store.GetCustomer(ctx, c.Param("id")); errors.Is(err, db.ErrNotFound) {
-		return notFound("customer %q not found", c.Param("id"))
-	} else if err != nil {
+	if _, err := s.pathCustomer(c); err != nil {
 		return err
 	}
 	msgs, err := s.Store.CustomerMessages(ctx, c.Param("id"), 500)

@@ -130,10 +130,7 @@ func (s *Server) createCustomer(c echo.Context) error {
 }
 
 func (s *Server) getCustomer(c echo.Context) error {
-	cust, err := s.Store.GetCustomer(c.Request().Context(), c.Param("id"))
-	if errors.Is(err, db.ErrNotFound) {
-		return notFound("customer %q not found", c.Param("id"))
-	}
+	cust, err := s.pathCustomer(c)
 	if err != nil {
 		return err
 	}

@@ -76,6 +76,7 @@ func (s *Server) Handler() *echo.Echo {
 	s.commandRoutes(v1)
 	s.communicationRoutes(v1)
 	s.importRoutes(v1)
+	s.noteRoutes(v1)
 	return e
 }
 

@@ -231,3 +231,17 @@ type PaymentEvent struct {
 	Detail      string    `bun:"detail,notnull"`
 	ReceivedAt  time.Time `bun:"received_at,notnull"`
 }
+
+// Note is a person's record of a call, a letter or other correspondence
+// about a customer, and optionally one of their invoices.
+type Note struct {
+	bun.BaseModel `bun:"table:notes"`
+
+	ID         string    `bun:"id,pk"`
+	CustomerID string    `bun:"customer_id,notnull"`
+	InvoiceID  string    `bun:"invoice_id,notnull"` // empty for a note about the customer
+	Kind       string    `bun:"kind,notnull"`       // call, email, letter, meeting, other
+	Body       string    `bun:"body,notnull"`
+	Author     string    `bun:"author,notnull"`
+	CreatedAt  time.Time `bun:"created_at,notnull"`
+}

@@ -666,3 +666,22 @@ func (s *Store) DeletePaymentEvent(ctx context.Context, id string) error {
 	_, err := s.db.NewDelete().Model((*PaymentEvent)(nil)).Where("id = ?", id).Exec(ctx)
 	return err
 }
+
+// InsertNote stores a note.
+func (s *Store) InsertNote(ctx context.Context, n *Note) error {
+	_, err := s.db.NewInsert().Model(n).Exec(ctx)
+	return err
+}
+
+// ListNotes returns a customer's notes (or one invoice's), newest first.
+func (s *Store) ListNotes(ctx context.Context, customerID, invoiceID string) ([]Note, error) {
+	var out []Note
+	q := s.db.NewSelect().Model(&out).Order("created_at DESC", "id DESC").Limit(500)
+	if invoiceID != "" {
+		q = q.Where("invoice_id = ?", invoiceID)
+	} else {
+		q = q.Where("customer_id = ?", customerID)
+	}
+	err := q.Scan(ctx)
+	return out, err
+}

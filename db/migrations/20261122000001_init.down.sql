@@ -1,3 +1,5 @@
+DROP TABLE notes;
+--bun:split
 DROP TABLE payment_events;
 --bun:split
 DROP TABLE idempotency_keys;

@@ -161,3 +161,15 @@ CREATE TABLE payment_events (
     received_at   TIMESTAMPTZ  NOT NULL,
     UNIQUE (source, event_id)
 );
+--bun:split
+CREATE TABLE notes (
+    id           VARCHAR(64)  PRIMARY KEY,
+    customer_id  VARCHAR(128) NOT NULL REFERENCES customers (id),
+    invoice_id   VARCHAR(64)  NOT NULL DEFAULT '',
+    kind         VARCHAR(16)  NOT NULL,
+    body         TEXT         NOT NULL,
+    author       VARCHAR(200) NOT NULL DEFAULT '',
+    created_at   TIMESTAMPTZ  NOT NULL
+);
+--bun:split
+CREATE INDEX notes_customer_idx ON notes (customer_id, created_at);

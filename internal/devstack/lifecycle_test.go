@@ -214,6 +214,18 @@ func TestLifecycleThroughTheAPI(t *testing.T) {
 		t.Fatalf("customers: %v", cs)
 	}
 
+	// Notes: call logs per invoice and per customer.
+	someInvoice := paths["interrupts_paid"]
+	c.must("POST", "/v1/invoices/"+someInvoice+"/notes", map[string]string{"kind": "call", "body": "Spoke to AP, paying Friday", "author": "mia"}, 201)
+	c.must("POST", "/v1/customers/acme/notes", map[string]string{"kind": "letter", "body": "Sent statement of account"}, 201)
+	c.must("POST", "/v1/customers/acme/notes", map[string]string{"kind": "fax", "body": "?"}, 400)
+	if notes := c.must("GET", "/v1/customers/acme/notes", nil, 200)["notes"].([]any); len(notes) != 2 {
+		t.Fatalf("customer notes: %v", notes)
+	}
+	if notes := c.must("GET", "/v1/invoices/"+someInvoice+"/notes", nil, 200)["notes"].([]any); len(notes) != 1 {
+		t.Fatalf("invoice notes: %v", notes)
+	}
+
 	// Every history replays against the current code.
 	replayer := worker.NewWorkflowReplayer()
 	replayer.RegisterWorkflowWithOptions(workflows.Invoice, workflow.RegisterOptions{Name: workflows.InvoiceWorkflowName})
