@@ -32,6 +32,8 @@ type WebhookConfig struct {
 	PublicBaseURL string
 	// PaymentsSecret signs POST /webhooks/payments (PAYMENTS_WEBHOOK_SECRET).
 	PaymentsSecret string
+	// StripeSecret is the signing secret of the Stripe endpoint (STRIPE_WEBHOOK_SECRET).
+	StripeSecret string
 }
 
 func (s *Server) webhookRoutes(e *echo.Echo) {
@@ -39,6 +41,7 @@ func (s *Server) webhookRoutes(e *echo.Echo) {
 	e.POST("/webhooks/twilio/status", s.twilioStatus)
 	e.POST("/webhooks/twilio/inbound", s.twilioInbound)
 	e.POST("/webhooks/payments", s.paymentsWebhook)
+	e.POST("/webhooks/stripe", s.stripeWebhook)
 }
 
 func unauthorized(format string, args ...any) *Error {
@@ -359,21 +362,39 @@ func (s *Server) paymentsWebhook(c echo.Context) error {
 			return err
 		}
 	}
-	ctx := c.Request().Context()
-	ev := &db.PaymentEvent{ID: uuid.Must(uuid.NewV7()).String(), Source: "payments", EventID: p.EventID,
+	ev := &db.PaymentEvent{Source: "payments", EventID: p.EventID,
 		InvoiceRef: cmp.Or(p.InvoiceID, p.InvoiceNumber), AmountMinor: amount, Currency: cur, Reference: p.Reference, ReceivedAt: received}
+	return s.takePayment(c, ev, p.InvoiceID, p.InvoiceNumber)
+}
+
+// takePayment keeps a reported payment once per (source, event id) with
+// what became of it, and hands an applicable one to the invoice's workflow
+// as a signal. Whatever the outcome it answers 200, so a processor never
+// retries into a loop; only a failure to deliver the signal is a 503, after
+// which the event is forgotten so the processor's retry comes back.
+func (s *Server) takePayment(c echo.Context, ev *db.PaymentEvent, invoiceID, invoiceNumber string) error {
+	ctx := c.Request().Context()
+	ev.ID = uuid.Must(uuid.NewV7()).String()
 	var inv *db.Invoice
-	if p.InvoiceID != "" {
-		inv, err = s.Store.GetInvoice(ctx, p.InvoiceID)
-	} else {
-		inv, err = s.Store.GetInvoiceByNumber(ctx, p.InvoiceNumber)
+	var err error
+	switch {
+	case invoiceID != "":
+		inv, err = s.Store.GetInvoice(ctx, invoiceID)
+	case invoiceNumber != "":
+		inv, err = s.Store.GetInvoiceByNumber(ctx, invoiceNumber)
+	default:
+		err = db.ErrNotFound
 	}
 	switch {
+	case ev.Status != "": // decided by the caller (a refund, for instance)
+		if inv != nil {
+			ev.InvoiceID = inv.ID
+		}
 	case errors.Is(err, db.ErrNotFound):
-		ev.Status, ev.Detail = db.PaymentEventUnmatched, "no invoice "+ev.InvoiceRef
+		ev.Status, ev.Detail = db.PaymentEventUnmatched, "no invoice "+cmp.Or(ev.InvoiceRef, "named")
 	case err != nil:
 		return err
-	case inv.Currency != cur:
+	case inv.Currency != ev.Currency:
 		ev.InvoiceID, ev.Status, ev.Detail = inv.ID, db.PaymentEventCurrencyMismatch, "invoice is in "+inv.Currency
 	case inv.ClosedAt != nil:
 		ev.InvoiceID, ev.Status, ev.Detail = inv.ID, db.PaymentEventInvoiceClosed, "invoice is "+string(inv.Stage)
@@ -385,21 +406,19 @@ func (s *Server) paymentsWebhook(c echo.Context) error {
 		return err
 	}
 	if !first {
-		return c.JSON(http.StatusOK, map[string]any{"event_id": p.EventID, "status": "duplicate"})
+		return c.JSON(http.StatusOK, map[string]any{"event_id": ev.EventID, "status": "duplicate"})
 	}
 	if ev.Status == db.PaymentEventAccepted {
 		if err := s.Temporal.SignalWorkflow(ctx, inv.WorkflowID, "", workflows.SignalPayment, workflows.PaymentReceived{
-			Reference: p.Reference, AmountMinor: amount, Currency: cur, ReceivedAt: received, Source: "payments webhook",
+			Reference: ev.Reference, AmountMinor: ev.AmountMinor, Currency: ev.Currency, ReceivedAt: ev.ReceivedAt, Source: ev.Source,
 		}); err != nil {
-			// The event is kept; without the signal it must be retried, so
-			// forget it and let the processor's retry come back.
 			_ = s.Store.DeletePaymentEvent(context.WithoutCancel(ctx), ev.ID)
 			return unavailable("payment not delivered to the invoice, retry: %v", err)
 		}
 	} else {
-		s.log().Warn("payment not applied", "event_id", p.EventID, "status", ev.Status, "detail", ev.Detail)
+		s.log().Warn("payment not applied", "source", ev.Source, "event_id", ev.EventID, "status", ev.Status, "detail", ev.Detail)
 	}
-	return c.JSON(http.StatusOK, map[string]any{"event_id": p.EventID, "status": ev.Status, "detail": ev.Detail})
+	return c.JSON(http.StatusOK, map[string]any{"event_id": ev.EventID, "status": ev.Status, "detail": ev.Detail})
 }
 
 // PaymentEventView is a reported payment and what became of it.

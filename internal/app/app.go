@@ -207,5 +207,6 @@ func WebhooksFromEnv() api.WebhookConfig {
 		TwilioAuthToken:   os.Getenv("TWILIO_AUTH_TOKEN"),
 		PublicBaseURL:     os.Getenv("PUBLIC_BASE_URL"),
 		PaymentsSecret:    os.Getenv("PAYMENTS_WEBHOOK_SECRET"),
+		StripeSecret:      os.Getenv("STRIPE_WEBHOOK_SECRET"),
 	}
 }

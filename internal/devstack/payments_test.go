@@ -6,11 +6,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stripe/stripe-go/v84/webhook"
 
 	"github.com/collections-engine/collections/api"
 	"github.com/collections-engine/collections/internal/devstack"
@@ -108,5 +111,65 @@ func TestPaymentWebhooksAreVerifiedAppliedOnceAndNeverLost(t *testing.T) {
 	if status, out := postPayment(t, s.APIURL, map[string]string{"event_id": "evt-5", "type": "payment.succeeded", "invoice_id": id,
 		"amount": "1.00", "currency": "EUR", "reference": "ch_3"}, time.Now(), paymentsSecret); status != 200 || out["status"] != "invoice_closed" {
 		t.Fatalf("payment for a closed invoice: %d %v", status, out)
+	}
+}
+
+const stripeSecret = "whsec_stripe_test_secret"
+
+func postStripe(t *testing.T, base string, event map[string]any, secret string, at time.Time) (int, map[string]any) {
+	t.Helper()
+	raw, _ := json.Marshal(event)
+	req, _ := http.NewRequest("POST", base+"/webhooks/stripe", bytes.NewReader(raw))
+	sig := webhook.ComputeSignature(at, raw, secret)
+	req.Header.Set("Stripe-Signature", fmt.Sprintf("t=%d,v1=%s", at.Unix(), hex.EncodeToString(sig)))
+	return doJSON(t, req)
+}
+
+func TestStripePaymentsAreVerifiedAndCountedOnce(t *testing.T) {
+	s := startStack(t, t.TempDir(), "", false, func(o *devstack.Options) {
+		o.Webhooks = api.WebhookConfig{StripeSecret: stripeSecret}
+	})
+	defer s.Stop()
+	c := client{t: t, base: s.APIURL, key: s.APIKey}
+	fastPolicy(c)
+	c.must("POST", "/v1/customers", map[string]string{"id": "acme", "name": "Acme", "email": "ap@acme.test", "timezone": "UTC"}, 201)
+	id := newInvoice(c, "STRIPE-1")
+	intent := map[string]any{"id": "evt_1", "object": "event", "type": "payment_intent.succeeded", "api_version": "2020-08-27",
+		"data": map[string]any{"object": map[string]any{"id": "pi_1", "object": "payment_intent", "amount_received": 25000,
+			"currency": "eur", "metadata": map[string]string{"invoice_id": id}}}}
+	if status, _ := postStripe(t, s.APIURL, intent, "whsec_wrong", time.Now()); status != 401 {
+		t.Fatalf("wrong signature: %d", status)
+	}
+	if status, _ := postStripe(t, s.APIURL, intent, stripeSecret, time.Now().Add(-time.Hour)); status != 401 {
+		t.Fatalf("stale signature: %d", status)
+	}
+	for i := range 3 {
+		status, out := postStripe(t, s.APIURL, intent, stripeSecret, time.Now())
+		if status != 200 || (i == 0 && out["status"] != "accepted") || (i > 0 && out["status"] != "duplicate") {
+			t.Fatalf("delivery %d: %d %v", i+1, status, out)
+		}
+	}
+	// The checkout session of the same payment names the same intent: counted once.
+	session := map[string]any{"id": "evt_2", "object": "event", "type": "checkout.session.completed",
+		"data": map[string]any{"object": map[string]any{"id": "cs_1", "object": "checkout.session", "amount_total": 25000,
+			"currency": "eur", "payment_status": "paid", "payment_intent": "pi_1", "metadata": map[string]string{"invoice_id": id}}}}
+	if status, out := postStripe(t, s.APIURL, session, stripeSecret, time.Now()); status != 200 || out["status"] != "accepted" {
+		t.Fatalf("session: %d %v", status, out)
+	}
+	refund := map[string]any{"id": "evt_3", "object": "event", "type": "charge.refunded",
+		"data": map[string]any{"object": map[string]any{"id": "ch_1", "object": "charge", "amount_refunded": 500,
+			"currency": "eur", "metadata": map[string]string{"invoice_id": id}}}}
+	if status, out := postStripe(t, s.APIURL, refund, stripeSecret, time.Now()); status != 200 || out["status"] != "refund_not_applied" {
+		t.Fatalf("refund: %d %v", status, out)
+	}
+	eventually(t, 20*time.Second, "the Stripe payment on the invoice", func() bool {
+		return c.must("GET", "/v1/invoices/"+id, nil, 200)["balance"] == "750.00"
+	})
+	time.Sleep(500 * time.Millisecond) // the session's signal, if it were counted, would land by now
+	if bal := c.must("GET", "/v1/invoices/"+id, nil, 200)["balance"]; bal != "750.00" {
+		t.Fatalf("the same payment counted twice: balance %v", bal)
+	}
+	if events := c.must("GET", "/v1/payment-events", nil, 200)["payment_events"].([]any); len(events) != 3 {
+		t.Fatalf("payment events kept: %d", len(events))
 	}
 }
