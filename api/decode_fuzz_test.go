@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -21,7 +22,8 @@ func FuzzDecodeRequests(f *testing.F) {
 	}
 	e := echo.New()
 	f.Fuzz(func(t *testing.T, body string) {
-		var targets = []any{&InvoiceRequest{}, &CustomerRequest{}, &PaymentRequest{}, &PromiseRequest{}, &CustomerPatch{}}
+		var targets = []any{&InvoiceRequest{}, &CustomerRequest{}, &PaymentRequest{}, &PromiseRequest{}, &CustomerPatch{},
+			&PaymentWebhook{}, &DecisionRequest{}, &NoteRequest{}}
 		for _, v := range targets {
 			req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
 			c := e.NewContext(req, httptest.NewRecorder())
@@ -34,5 +36,19 @@ func FuzzDecodeRequests(f *testing.F) {
 				t.Fatalf("body %q: %T %v", body, err, err)
 			}
 		}
+	})
+}
+
+// FuzzStripeObject: whatever object a verified Stripe event carries, reading
+// it never panics.
+func FuzzStripeObject(f *testing.F) {
+	f.Add(`{"id":"pi_1","amount_received":100,"currency":"eur","metadata":{"invoice_id":"x"}}`)
+	f.Add(`{"payment_intent":{"id":"pi_1"},"metadata":null}`)
+	f.Add(`[]`)
+	f.Fuzz(func(t *testing.T, raw string) {
+		var obj stripeObject
+		_ = json.Unmarshal([]byte(raw), &obj)
+		var pi string
+		_ = json.Unmarshal(obj.PaymentIntent, &pi)
 	})
 }
