@@ -157,9 +157,11 @@ func TestProviderWebhooksAreVerifiedAndTakenInOnce(t *testing.T) {
 	if status != 200 || tally["accepted"] != float64(2) || tally["unmatched"] != float64(1) {
 		t.Fatalf("first delivery: %d %v", status, tally)
 	}
-	status, tally = sg.post(t, s.APIURL, batch, time.Now(), true)
-	if status != 200 || tally["duplicates"] != float64(3) || tally["accepted"] != float64(0) {
-		t.Fatalf("the same batch again: %d %v", status, tally)
+	for range 4 { // the same batch five times in all: taken in once
+		status, tally = sg.post(t, s.APIURL, batch, time.Now(), true)
+		if status != 200 || tally["duplicates"] != float64(3) || tally["accepted"] != float64(0) {
+			t.Fatalf("the same batch again: %d %v", status, tally)
+		}
 	}
 	comms := c.must("GET", "/v1/invoices/"+id+"/communications", nil, 200)["communications"].([]any)
 	var history []string
