@@ -17,73 +17,73 @@ var sample = templates.Data{CustomerName: "Acme GmbH", InvoiceNumber: "INV-7", A
 	DueDate: "Monday, 7 December 2026", Terms: "net 30 days", DaysOverdue: 16, PaymentLink: "https://pay.test/INV-7?a=1&b=<2>",
 	Sender: "Test AR, ar@test.example, +49 30 1234", Deadline: "Friday, 1 January 2027"}
 
+// eachRendered renders every template of the policies on every channel
+// with the sample data.
+func eachRendered(t *testing.T, fn func(ch, name string, r templates.Rendered)) *templates.Set {
+	t.Helper()
+	set, err := templates.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range policy.Templates {
+		for _, ch := range []string{"email", "sms"} {
+			r, err := set.Render("en", ch, name, sample)
+			if err != nil {
+				t.Fatalf("%s/%s: %v", ch, name, err)
+			}
+			fn(ch, name, r)
+		}
+	}
+	return set
+}
+
 // Every template of the standard policy, on every channel, against its
 // golden file: a change to a message is a reviewed change to a file.
 func TestTemplatesMatchTheirGoldenFiles(t *testing.T) {
-	set, err := templates.Load("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range policy.Templates {
-		for _, ch := range []string{"email", "sms"} {
-			r, err := set.Render("en", ch, name, sample)
-			if err != nil {
-				t.Fatalf("%s/%s: %v", ch, name, err)
+	eachRendered(t, func(ch, name string, r templates.Rendered) {
+		got := "Subject: " + r.Subject + "\n\n" + r.Body + "\n---- html ----\n" + r.HTML
+		if ch == "sms" {
+			got = r.Body + "\n"
+		}
+		golden := filepath.Join("testdata", "golden", ch+"_"+name+".golden")
+		if *update {
+			if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
+				t.Fatal(err)
 			}
-			got := "Subject: " + r.Subject + "\n\n" + r.Body + "\n---- html ----\n" + r.HTML
-			if ch == "sms" {
-				got = r.Body + "\n"
-			}
-			golden := filepath.Join("testdata", "golden", ch+"_"+name+".golden")
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./templates -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("%s/%s differs from %s:\n%s", ch, name, golden, got)
+			if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+				t.Fatal(err)
 			}
 		}
-	}
+		want, err := os.ReadFile(golden)
+		if err != nil {
+			t.Fatalf("%v (run go test ./templates -update to create it)", err)
+		}
+		if got != string(want) {
+			t.Errorf("%s/%s differs from %s:\n%s", ch, name, golden, got)
+		}
+	})
 }
 
 func TestEveryPolicyTemplateStatesWhatTheCustomerNeeds(t *testing.T) {
-	set, err := templates.Load("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range policy.Templates {
-		for _, ch := range []string{"email", "sms"} {
-			r, err := set.Render("en", ch, name, sample)
-			if err != nil {
-				t.Fatalf("%s/%s: %v", ch, name, err)
+	set := eachRendered(t, func(ch, name string, r templates.Rendered) {
+		if !strings.Contains(r.Body, "INV-7") || !strings.Contains(r.Body, "https://pay.test/INV-7") {
+			t.Errorf("%s/%s lacks the invoice number or payment link:\n%s", ch, name, r.Body)
+		}
+		if ch == "email" {
+			if r.Subject == "" || !strings.Contains(r.Body, "Acme GmbH") || !strings.Contains(r.Body, "Test AR") {
+				t.Errorf("email/%s: subject %q, body:\n%s", name, r.Subject, r.Body)
 			}
-			if !strings.Contains(r.Body, "INV-7") || !strings.Contains(r.Body, "https://pay.test/INV-7") {
-				t.Errorf("%s/%s lacks the invoice number or payment link:\n%s", ch, name, r.Body)
-			}
-			if ch == "email" {
-				if r.Subject == "" || !strings.Contains(r.Body, "Acme GmbH") || !strings.Contains(r.Body, "Test AR") {
-					t.Errorf("email/%s: subject %q, body:\n%s", name, r.Subject, r.Body)
-				}
-				if !strings.Contains(r.HTML, "<p>") || !strings.Contains(r.HTML, "&amp;b=%3c2%3e") || strings.Contains(r.HTML, "<2>") {
-					t.Errorf("email/%s: the HTML part must escape what it shows:\n%s", name, r.HTML)
-				}
-			}
-			if ch == "sms" && len(r.Body) > 320 {
-				t.Errorf("sms/%s is %d characters: more than two SMS segments", name, len(r.Body))
-			}
-			if name != "invoice" && !strings.Contains(r.Body, "EUR 600.00") {
-				t.Errorf("%s/%s must state the balance still owed", ch, name)
+			if !strings.Contains(r.HTML, "<p>") || !strings.Contains(r.HTML, "&amp;b=%3c2%3e") || strings.Contains(r.HTML, "<2>") {
+				t.Errorf("email/%s: the HTML part must escape what it shows:\n%s", name, r.HTML)
 			}
 		}
-	}
+		if ch == "sms" && len(r.Body) > 320 {
+			t.Errorf("sms/%s is %d characters: more than two SMS segments", name, len(r.Body))
+		}
+		if name != "invoice" && !strings.Contains(r.Body, "EUR 600.00") {
+			t.Errorf("%s/%s must state the balance still owed", ch, name)
+		}
+	})
 	if _, err := set.Render("en", "email", "nope", sample); err == nil {
 		t.Fatal("unknown template rendered")
 	}
