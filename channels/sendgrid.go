@@ -121,6 +121,9 @@ func (*SendGrid) Provider() string { return "sendgrid" }
 // String describes the sender without its API key.
 func (s *SendGrid) String() string { return s.describe }
 
+// GoString keeps the API key out of %#v as well.
+func (s *SendGrid) GoString() string { return s.describe }
+
 // Send posts m to /v3/mail/send and returns SendGrid's X-Message-Id.
 //
 // 2xx is success; 400, 401, 403 and 413 (and any other 4xx but 408 and 429)

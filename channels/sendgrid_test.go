@@ -228,14 +228,24 @@ func TestSendGridKeyNeverInErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = s2.Send(context.Background(), testMessage())
+	assertUnreachable(t, s2, testMessage(), testSendGridKey, s2, SendGridConfig{APIKey: testSendGridKey})
+}
+
+// assertUnreachable checks that a provider that cannot be reached is a
+// retryable error that does not contain the secret, and that formatting
+// the sender or its configuration in any way hides the secret.
+func assertUnreachable(t *testing.T, s Sender, m Message, secret string, formatted ...any) {
+	t.Helper()
+	_, err := s.Send(context.Background(), m)
 	if err == nil || IsPermanent(err) {
 		t.Fatalf("network error: want retryable, got %v", err)
 	}
-	assertNoSecret(t, err, testSendGridKey)
-	for _, v := range []string{fmt.Sprint(s2), fmt.Sprintf("%+v", s2), fmt.Sprintf("%#v", SendGridConfig{APIKey: testSendGridKey})} {
-		if strings.Contains(v, testSendGridKey) {
-			t.Errorf("formatted value leaks the key: %s", v)
+	assertNoSecret(t, err, secret)
+	for _, v := range formatted {
+		for _, text := range []string{fmt.Sprint(v), fmt.Sprintf("%+v", v), fmt.Sprintf("%#v", v)} {
+			if strings.Contains(text, secret) {
+				t.Errorf("formatted value leaks the secret: %s", text)
+			}
 		}
 	}
 }

@@ -145,6 +145,9 @@ func (*Twilio) Provider() string { return "twilio" }
 // String describes the sender without its auth token.
 func (t *Twilio) String() string { return t.describe }
 
+// GoString keeps the auth token out of %#v as well.
+func (t *Twilio) GoString() string { return t.describe }
+
 // Send creates a Message resource and returns its SID (SM...).
 //
 // A To that is not E.164 is refused without calling Twilio, as Permanent.
