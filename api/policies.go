@@ -40,13 +40,19 @@ func parsePolicy(c echo.Context) (policy.Policy, error) {
 	}
 	p, err := policy.Parse(raw)
 	if err != nil {
-		field, _, _ := strings.Cut(err.Error(), ":")
-		if strings.ContainsAny(field, " \"") {
-			field = "body"
-		}
-		return p, &Error{Status: http.StatusBadRequest, Code: CodeInvalid, Field: field, Message: err.Error()}
+		return p, policyError(err)
 	}
 	return p, nil
+}
+
+// policyError turns a policy's parse or validation error, which starts with
+// the field path ("steps[2].template: ..."), into a 400 naming that field.
+func policyError(err error) *Error {
+	field, _, _ := strings.Cut(err.Error(), ":")
+	if strings.ContainsAny(field, " \"") {
+		field = "body"
+	}
+	return &Error{Status: http.StatusBadRequest, Code: CodeInvalid, Field: field, Message: err.Error()}
 }
 
 // createPolicy stores a new version of a policy: the next number after the
@@ -68,8 +74,7 @@ func (s *Server) createPolicy(c echo.Context) error {
 	}
 	p.Version = next
 	if err := p.Validate(); err != nil {
-		field, _, _ := strings.Cut(err.Error(), ":")
-		return &Error{Status: http.StatusBadRequest, Code: CodeInvalid, Field: field, Message: err.Error()}
+		return policyError(err)
 	}
 	doc, err := json.Marshal(p)
 	if err != nil {

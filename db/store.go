@@ -207,18 +207,23 @@ func (s *Store) RecordPayment(ctx context.Context, p *Payment, now time.Time) (b
 		if err := tx.NewSelect().Model(&inv).Column("amount_minor").Where("id = ?", p.InvoiceID).Scan(ctx); err != nil {
 			return notFound(err, "invoice", p.InvoiceID)
 		}
-		var paid int64
-		if err := tx.NewSelect().Model((*Payment)(nil)).ColumnExpr("COALESCE(SUM(amount_minor), 0)").
-			Where("invoice_id = ?", p.InvoiceID).Scan(ctx, &paid); err != nil {
-			return fmt.Errorf("sum payments: %w", err)
-		}
-		balance = inv.AmountMinor - paid
-		_, err = tx.NewUpdate().Model((*Invoice)(nil)).
-			Set("balance_minor = ?", balance).
-			Where("id = ?", p.InvoiceID).Exec(ctx)
+		balance, err = setBalance(ctx, tx, p.InvoiceID, inv.AmountMinor)
 		return err
 	})
 	return balance, duplicate, err
+}
+
+// setBalance recomputes an invoice's balance inside a transaction: its
+// amount less every payment recorded against it.
+func setBalance(ctx context.Context, tx bun.Tx, invoiceID string, amount int64) (int64, error) {
+	var paid int64
+	if err := tx.NewSelect().Model((*Payment)(nil)).ColumnExpr("COALESCE(SUM(amount_minor), 0)").
+		Where("invoice_id = ?", invoiceID).Scan(ctx, &paid); err != nil {
+		return 0, fmt.Errorf("sum payments: %w", err)
+	}
+	balance := amount - paid
+	_, err := tx.NewUpdate().Model((*Invoice)(nil)).Set("balance_minor = ?", balance).Where("id = ?", invoiceID).Exec(ctx)
+	return balance, err
 }
 
 // ListPayments returns an invoice's payments, oldest first.
@@ -301,13 +306,7 @@ func (s *Store) AdjustAmount(ctx context.Context, invoiceID string, newAmount in
 		if n, _ := res.RowsAffected(); n == 0 {
 			return notFound(sql.ErrNoRows, "invoice", invoiceID)
 		}
-		var paid int64
-		if err := tx.NewSelect().Model((*Payment)(nil)).ColumnExpr("COALESCE(SUM(amount_minor), 0)").
-			Where("invoice_id = ?", invoiceID).Scan(ctx, &paid); err != nil {
-			return err
-		}
-		balance = newAmount - paid
-		_, err = tx.NewUpdate().Model((*Invoice)(nil)).Set("balance_minor = ?", balance).Where("id = ?", invoiceID).Exec(ctx)
+		balance, err = setBalance(ctx, tx, invoiceID, newAmount)
 		return err
 	})
 	return balance, err
