@@ -20,7 +20,6 @@ import (
 	htmltemplate "html/template"
 	"io/fs"
 	"os"
-	"path"
 	"strings"
 	"text/template"
 )
@@ -114,12 +113,6 @@ func (s *Set) load(src fs.FS) error {
 		}
 		return nil
 	})
-}
-
-// Has reports whether a template exists for a channel in English.
-func (s *Set) Has(channel, name string) bool {
-	_, ok := s.text[path.Join(DefaultLocale, channel, name)]
-	return ok
 }
 
 // Render renders template name for a channel in a locale (falling back to
