@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/collections-engine/collections/db"
 	"github.com/collections-engine/collections/invoice"
 	"github.com/collections-engine/collections/money"
+	"github.com/collections-engine/collections/outbound"
 	"github.com/collections-engine/collections/policy"
 	"github.com/collections-engine/collections/templates"
 )
@@ -40,6 +42,12 @@ type Activities struct {
 	AgencyAddress string
 	Clock         func() time.Time
 	Log           *slog.Logger
+	// Dispatch hands a queued webhook delivery to its sender (a
+	// WebhookDelivery workflow); nil leaves deliveries queued.
+	Dispatch func(ctx context.Context, deliveryID string) error
+	// HTTP posts webhook deliveries; nil means a client with a 10-second
+	// timeout.
+	HTTP *http.Client
 }
 
 func (a *Activities) now() time.Time {
@@ -254,9 +262,24 @@ func (a *Activities) RecordPayment(ctx context.Context, in PaymentInput) (Paymen
 }
 
 // SaveStatus writes the workflow's status of an invoice to the database, so
-// the API can answer for closed workflows and list invoices by stage.
+// the API can answer for closed workflows and list invoices by stage. In the
+// same transaction it queues what subscribers should hear (outbound.Events),
+// then hands the queued deliveries to their sender.
 func (a *Activities) SaveStatus(ctx context.Context, st invoice.Status) error {
-	return nonRetryable(a.Store.SaveStatus(ctx, st, a.now()))
+	queued, err := a.Store.SaveStatusWithEvents(ctx, st, a.now(), outbound.Events)
+	if err != nil {
+		return nonRetryable(err)
+	}
+	return a.dispatch(ctx, queued)
+}
+
+// RefundInput is a refund against one invoice (see db.Refund).
+type RefundInput = db.Refund
+
+// RecordRefund stores a refund once and returns the balance afterwards.
+func (a *Activities) RecordRefund(ctx context.Context, in RefundInput) (db.RefundResult, error) {
+	res, err := a.Store.RecordRefund(ctx, in, a.now())
+	return res, nonRetryable(err)
 }
 
 func (a *Activities) log(ctx context.Context) *slog.Logger {

@@ -178,26 +178,32 @@ func (s *Server) startWorkflow(ctx context.Context, inv *db.Invoice, cust *db.Cu
 		StaticSummary:            fmt.Sprintf("Invoice %s · customer %s · %s", inv.Number, inv.CustomerID, amount),
 		StaticDetails: fmt.Sprintf("**Invoice:** %s  \n**Customer:** %s  \n**Amount:** %s  \n**Issued:** %s  \n**Due:** %s  \n**Policy:** %s v%d",
 			inv.Number, inv.CustomerID, amount, inv.IssuedAt.Format("2006-01-02"), inv.DueAt.Format("2006-01-02"), p.Name, p.Version),
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			workflows.SAStage.ValueSet(string(invoice.StageIssued)),
-			workflows.SACustomerID.ValueSet(inv.CustomerID),
-			workflows.SAAmountDueMinor.ValueSet(inv.BalanceMinor),
-			workflows.SACurrency.ValueSet(inv.Currency),
-			workflows.SADueDate.ValueSet(inv.DueAt),
-			workflows.SAPolicyName.ValueSet(p.Name),
-			workflows.SAAccountManager.ValueSet(cust.AccountManager),
-		),
 	}
-	_, err := s.Temporal.ExecuteWorkflow(ctx, opts, workflows.InvoiceWorkflowName, workflows.InvoiceInput{
+	in := workflows.InvoiceInput{
 		InvoiceID: inv.ID, Number: inv.Number, CustomerID: inv.CustomerID, AmountMinor: inv.AmountMinor,
 		Currency: inv.Currency, IssuedAt: inv.IssuedAt, DueAt: inv.DueAt, Policy: p,
 		Timezone: cust.Timezone, AccountManager: cust.AccountManager,
-	})
+	}
+	opts.TypedSearchAttributes = searchAttributes(in, invoice.StageIssued, inv.BalanceMinor, inv.DueAt)
+	_, err := s.Temporal.ExecuteWorkflow(ctx, opts, workflows.InvoiceWorkflowName, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
 		return nil // it ran and closed already
 	}
 	return err
+}
+
+// searchAttributes are an invoice workflow's search attributes at its start.
+func searchAttributes(in workflows.InvoiceInput, stage invoice.Stage, balance int64, due time.Time) temporal.SearchAttributes {
+	return temporal.NewSearchAttributes(
+		workflows.SAStage.ValueSet(string(stage)),
+		workflows.SACustomerID.ValueSet(in.CustomerID),
+		workflows.SAAmountDueMinor.ValueSet(balance),
+		workflows.SACurrency.ValueSet(in.Currency),
+		workflows.SADueDate.ValueSet(due),
+		workflows.SAPolicyName.ValueSet(in.Policy.Name),
+		workflows.SAAccountManager.ValueSet(in.AccountManager),
+	)
 }
 
 func (s *Server) getInvoice(c echo.Context) error {

@@ -77,6 +77,7 @@ func (s *Server) Handler() *echo.Echo {
 	s.communicationRoutes(v1)
 	s.importRoutes(v1)
 	s.noteRoutes(v1)
+	s.subscriptionRoutes(v1)
 	return e
 }
 

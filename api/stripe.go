@@ -64,8 +64,10 @@ func (s *Server) stripeWebhook(c echo.Context) error {
 	if obj.Created == 0 {
 		received = s.now()
 	}
-	ev := &db.PaymentEvent{Source: "stripe", EventID: event.ID, Currency: cur, Reference: obj.ID, ReceivedAt: received,
+	ev := &db.PaymentEvent{Source: "stripe", Kind: db.PaymentKindPayment, EventID: event.ID, Currency: cur, Reference: obj.ID, ReceivedAt: received,
 		InvoiceRef: cmp.Or(obj.Metadata["invoice_id"], obj.Metadata["invoice_number"])}
+	var paymentIntent string
+	_ = json.Unmarshal(obj.PaymentIntent, &paymentIntent) // absent, or expanded: the metadata names the invoice then
 	switch string(event.Type) {
 	case "payment_intent.succeeded":
 		ev.AmountMinor = obj.AmountReceived
@@ -76,20 +78,22 @@ func (s *Server) stripeWebhook(c echo.Context) error {
 		ev.AmountMinor = obj.AmountTotal
 		// A session and its payment intent may both be reported: the
 		// intent's id is the reference, so the payment counts once.
-		var pi string
-		if json.Unmarshal(obj.PaymentIntent, &pi) == nil && pi != "" {
-			ev.Reference = pi
-		}
+		ev.Reference = cmp.Or(paymentIntent, ev.Reference)
 	case "charge.refunded":
-		// Reopening a paid invoice is not built yet: the refund is kept for
-		// a person to act on, never lost.
-		ev.AmountMinor = obj.AmountRefunded
-		ev.Status, ev.Detail = "refund_not_applied", "refunds are recorded for reconciliation; the balance is not reopened automatically"
+		// amount_refunded is the charge's total refunded so far: the
+		// workflow applies what exceeds the refunds already recorded for
+		// this charge. Without metadata the charge's payment intent (the
+		// payment's reference) finds the invoice.
+		ev.Kind, ev.AmountMinor = db.PaymentKindRefund, obj.AmountRefunded
+		if ev.AmountMinor <= 0 {
+			ev.Status, ev.Detail = "ignored", "no amount"
+		}
+		return s.takePayment(c, ev, obj.Metadata["invoice_id"], strings.TrimSpace(obj.Metadata["invoice_number"]), paymentIntent, true)
 	default:
 		return c.JSON(http.StatusOK, map[string]any{"event_id": event.ID, "status": "ignored", "detail": "event type " + string(event.Type) + " is not used"})
 	}
 	if ev.AmountMinor <= 0 && ev.Status == "" {
 		ev.Status, ev.Detail = "ignored", "no amount"
 	}
-	return s.takePayment(c, ev, obj.Metadata["invoice_id"], strings.TrimSpace(obj.Metadata["invoice_number"]))
+	return s.takePayment(c, ev, obj.Metadata["invoice_id"], strings.TrimSpace(obj.Metadata["invoice_number"]), "", false)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/collections-engine/collections/db"
+	"github.com/collections-engine/collections/invoice"
 	"github.com/collections-engine/collections/money"
 	"github.com/collections-engine/collections/webhooks"
 	"github.com/collections-engine/collections/workflows"
@@ -299,8 +300,10 @@ func (s *Server) twilioInbound(c echo.Context) error {
 // unix timestamp in X-Collections-Timestamp; older than five minutes is
 // refused as a replay.
 type PaymentWebhook struct {
-	EventID       string `json:"event_id"` // unique per event: a repeat is ignored
-	Type          string `json:"type"`     // payment.succeeded
+	EventID string `json:"event_id"` // unique per event: a repeat is ignored
+	Type    string `json:"type"`     // payment.succeeded, or payment.refunded for money returned
+	// For a refund, Amount is this refund's amount and Reference the
+	// refund's id at the processor.
 	InvoiceID     string `json:"invoice_id"`
 	InvoiceNumber string `json:"invoice_number"` // either this or invoice_id
 	Amount        string `json:"amount"`
@@ -341,8 +344,8 @@ func (s *Server) paymentsWebhook(c echo.Context) error {
 	switch {
 	case strings.TrimSpace(p.EventID) == "":
 		return invalid("event_id", "is required")
-	case p.Type != "payment.succeeded":
-		return invalid("type", "must be payment.succeeded")
+	case p.Type != "payment.succeeded" && p.Type != "payment.refunded":
+		return invalid("type", "must be payment.succeeded or payment.refunded")
 	case strings.TrimSpace(p.Reference) == "":
 		return invalid("reference", "is required")
 	case p.InvoiceID == "" && p.InvoiceNumber == "":
@@ -362,19 +365,26 @@ func (s *Server) paymentsWebhook(c echo.Context) error {
 			return err
 		}
 	}
-	ev := &db.PaymentEvent{Source: "payments", EventID: p.EventID,
+	kind := db.PaymentKindPayment
+	if p.Type == "payment.refunded" {
+		kind = db.PaymentKindRefund
+	}
+	ev := &db.PaymentEvent{Source: "payments", Kind: kind, EventID: p.EventID,
 		InvoiceRef: cmp.Or(p.InvoiceID, p.InvoiceNumber), AmountMinor: amount, Currency: cur, Reference: p.Reference, ReceivedAt: received}
-	return s.takePayment(c, ev, p.InvoiceID, p.InvoiceNumber)
+	return s.takePayment(c, ev, p.InvoiceID, p.InvoiceNumber, "", false)
 }
 
-// takePayment keeps a reported payment once per (source, event id) with
-// what became of it, and hands an applicable one to the invoice's workflow
-// as a signal. Whatever the outcome it answers 200, so a processor never
-// retries into a loop; only a failure to deliver the signal is a 503, after
-// which the event is forgotten so the processor's retry comes back.
-func (s *Server) takePayment(c echo.Context, ev *db.PaymentEvent, invoiceID, invoiceNumber string) error {
+// takePayment keeps a reported payment or refund once per (source, event
+// id) with what became of it, and hands an applicable one to the invoice's
+// workflow as a signal. Whatever the outcome it answers 200, so a processor
+// never retries into a loop; only a failure to deliver the signal is a 503,
+// after which the event is forgotten so the processor's retry comes back.
+// A refund may name only the original payment (paymentRef) to find its
+// invoice, and applies to a paid invoice too: it reopens it.
+func (s *Server) takePayment(c echo.Context, ev *db.PaymentEvent, invoiceID, invoiceNumber, paymentRef string, cumulative bool) error {
 	ctx := c.Request().Context()
 	ev.ID = uuid.Must(uuid.NewV7()).String()
+	refund := ev.Kind == db.PaymentKindRefund
 	var inv *db.Invoice
 	var err error
 	switch {
@@ -382,21 +392,23 @@ func (s *Server) takePayment(c echo.Context, ev *db.PaymentEvent, invoiceID, inv
 		inv, err = s.Store.GetInvoice(ctx, invoiceID)
 	case invoiceNumber != "":
 		inv, err = s.Store.GetInvoiceByNumber(ctx, invoiceNumber)
+	case refund && paymentRef != "":
+		inv, err = s.Store.InvoiceForPayment(ctx, paymentRef)
 	default:
 		err = db.ErrNotFound
 	}
 	switch {
-	case ev.Status != "": // decided by the caller (a refund, for instance)
+	case ev.Status != "": // decided by the caller
 		if inv != nil {
 			ev.InvoiceID = inv.ID
 		}
 	case errors.Is(err, db.ErrNotFound):
-		ev.Status, ev.Detail = db.PaymentEventUnmatched, "no invoice "+cmp.Or(ev.InvoiceRef, "named")
+		ev.Status, ev.Detail = db.PaymentEventUnmatched, "no invoice "+cmp.Or(ev.InvoiceRef, paymentRef, "named")
 	case err != nil:
 		return err
 	case inv.Currency != ev.Currency:
 		ev.InvoiceID, ev.Status, ev.Detail = inv.ID, db.PaymentEventCurrencyMismatch, "invoice is in "+inv.Currency
-	case inv.ClosedAt != nil:
+	case inv.ClosedAt != nil && !(refund && inv.Stage == invoice.StagePaid):
 		ev.InvoiceID, ev.Status, ev.Detail = inv.ID, db.PaymentEventInvoiceClosed, "invoice is "+string(inv.Stage)
 	default:
 		ev.InvoiceID, ev.Status = inv.ID, db.PaymentEventAccepted
@@ -409,14 +421,20 @@ func (s *Server) takePayment(c echo.Context, ev *db.PaymentEvent, invoiceID, inv
 		return c.JSON(http.StatusOK, map[string]any{"event_id": ev.EventID, "status": "duplicate"})
 	}
 	if ev.Status == db.PaymentEventAccepted {
-		if err := s.Temporal.SignalWorkflow(ctx, inv.WorkflowID, "", workflows.SignalPayment, workflows.PaymentReceived{
-			Reference: ev.Reference, AmountMinor: ev.AmountMinor, Currency: ev.Currency, ReceivedAt: ev.ReceivedAt, Source: ev.Source,
-		}); err != nil {
+		if refund {
+			err = s.signalRefund(ctx, inv, workflows.RefundReceived{Reference: ev.Reference, AmountMinor: ev.AmountMinor,
+				Cumulative: cumulative, Currency: ev.Currency, ReceivedAt: ev.ReceivedAt, Source: ev.Source})
+		} else {
+			err = s.Temporal.SignalWorkflow(ctx, inv.WorkflowID, "", workflows.SignalPayment, workflows.PaymentReceived{
+				Reference: ev.Reference, AmountMinor: ev.AmountMinor, Currency: ev.Currency, ReceivedAt: ev.ReceivedAt, Source: ev.Source,
+			})
+		}
+		if err != nil {
 			_ = s.Store.DeletePaymentEvent(context.WithoutCancel(ctx), ev.ID)
-			return unavailable("payment not delivered to the invoice, retry: %v", err)
+			return unavailable("%s not delivered to the invoice, retry: %v", ev.Kind, err)
 		}
 	} else {
-		s.log().Warn("payment not applied", "source", ev.Source, "event_id", ev.EventID, "status", ev.Status, "detail", ev.Detail)
+		s.log().Warn(ev.Kind+" not applied", "source", ev.Source, "event_id", ev.EventID, "status", ev.Status, "detail", ev.Detail)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"event_id": ev.EventID, "status": ev.Status, "detail": ev.Detail})
 }
@@ -425,6 +443,7 @@ func (s *Server) takePayment(c echo.Context, ev *db.PaymentEvent, invoiceID, inv
 type PaymentEventView struct {
 	EventID    string    `json:"event_id"`
 	Source     string    `json:"source"`
+	Kind       string    `json:"kind"` // payment or refund
 	InvoiceID  string    `json:"invoice_id,omitempty"`
 	InvoiceRef string    `json:"invoice_ref"`
 	Amount     string    `json:"amount"`
@@ -444,7 +463,7 @@ func (s *Server) listPaymentEvents(c echo.Context) error {
 	}
 	out := make([]PaymentEventView, 0, len(list))
 	for _, e := range list {
-		out = append(out, PaymentEventView{EventID: e.EventID, Source: e.Source, InvoiceID: e.InvoiceID, InvoiceRef: e.InvoiceRef,
+		out = append(out, PaymentEventView{EventID: e.EventID, Source: e.Source, Kind: e.Kind, InvoiceID: e.InvoiceID, InvoiceRef: e.InvoiceRef,
 			Amount: money.FormatAmount(e.AmountMinor, e.Currency), Currency: e.Currency, Reference: e.Reference,
 			Status: e.Status, Detail: e.Detail, ReceivedAt: e.ReceivedAt})
 	}

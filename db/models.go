@@ -1,6 +1,8 @@
 package db
 
 import (
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -49,9 +51,13 @@ type Invoice struct {
 	ClosedAt      *time.Time      `bun:"closed_at"`
 	CreatedAt     time.Time       `bun:"created_at,notnull"`
 	UpdatedAt     time.Time       `bun:"updated_at,notnull"`
+	// EventsPublished counts the timeline events already offered to
+	// webhook subscribers.
+	EventsPublished int `bun:"events_published,notnull"`
 }
 
-// Payment is money received against an invoice, unique per (invoice, reference).
+// Payment is money received against an invoice, unique per (invoice,
+// reference). A refund is a payment with a negative amount.
 type Payment struct {
 	bun.BaseModel `bun:"table:payments"`
 
@@ -213,6 +219,12 @@ const (
 	PaymentEventInvoiceClosed    = "invoice_closed"    // the invoice was already paid, cancelled ...
 )
 
+// Payment event kinds.
+const (
+	PaymentKindPayment = "payment"
+	PaymentKindRefund  = "refund"
+)
+
 // PaymentEvent is every payment a processor or bank feed reported, whatever
 // became of it: none is lost, and the ones that could not be applied are
 // there to be reconciled by a person.
@@ -221,6 +233,7 @@ type PaymentEvent struct {
 
 	ID          string    `bun:"id,pk"`
 	Source      string    `bun:"source,notnull"`
+	Kind        string    `bun:"kind,notnull"` // payment or refund
 	EventID     string    `bun:"event_id,notnull"`
 	InvoiceID   string    `bun:"invoice_id,notnull"`
 	InvoiceRef  string    `bun:"invoice_ref,notnull"` // as the processor named it
@@ -244,4 +257,61 @@ type Note struct {
 	Body       string    `bun:"body,notnull"`
 	Author     string    `bun:"author,notnull"`
 	CreatedAt  time.Time `bun:"created_at,notnull"`
+}
+
+// WebhookSubscription is a URL that receives the events it names, signed
+// with its secret.
+type WebhookSubscription struct {
+	bun.BaseModel `bun:"table:webhook_subscriptions"`
+
+	ID          string    `bun:"id,pk"`
+	URL         string    `bun:"url,notnull"`
+	Events      string    `bun:"events,notnull"` // comma-separated event types
+	Secret      string    `bun:"secret,notnull"`
+	Description string    `bun:"description,notnull"`
+	Active      bool      `bun:"active,notnull"`
+	CreatedAt   time.Time `bun:"created_at,notnull"`
+}
+
+// Wants reports whether the subscription takes an event type.
+func (s *WebhookSubscription) Wants(eventType string) bool {
+	return s.Active && slices.Contains(strings.Split(s.Events, ","), eventType)
+}
+
+// Webhook delivery states.
+const (
+	DeliveryPending   = "pending"   // not yet accepted by the subscriber; attempts continue
+	DeliveryDelivered = "delivered" // the subscriber answered 2xx
+	DeliveryFailed    = "failed"    // every attempt failed
+)
+
+// WebhookDelivery is one event for one subscription, unique per
+// (subscription, event).
+type WebhookDelivery struct {
+	bun.BaseModel `bun:"table:webhook_deliveries"`
+
+	ID             string     `bun:"id,pk"`
+	SubscriptionID string     `bun:"subscription_id,notnull"`
+	EventID        string     `bun:"event_id,notnull"`
+	EventType      string     `bun:"event_type,notnull"`
+	InvoiceID      string     `bun:"invoice_id,notnull"`
+	Payload        string     `bun:"payload,notnull"`
+	Status         string     `bun:"status,notnull"`
+	Attempts       int        `bun:"attempts,notnull"`
+	LastError      string     `bun:"last_error,notnull"`
+	CreatedAt      time.Time  `bun:"created_at,notnull"`
+	DispatchedAt   *time.Time `bun:"dispatched_at"`
+	DeliveredAt    *time.Time `bun:"delivered_at"`
+}
+
+// WebhookAttempt is one try at a delivery.
+type WebhookAttempt struct {
+	bun.BaseModel `bun:"table:webhook_attempts"`
+
+	DeliveryID string    `bun:"delivery_id,pk"`
+	Attempt    int       `bun:"attempt,pk"`
+	StartedAt  time.Time `bun:"started_at,notnull"`
+	DurationMS int64     `bun:"duration_ms,notnull"`
+	StatusCode int       `bun:"status_code,notnull"`
+	Error      string    `bun:"error,notnull"`
 }

@@ -162,20 +162,8 @@ func limit(n int) int64 {
 // its timeline, and when it closed. It never moves the balance, which only
 // payments change.
 func (s *Store) SaveStatus(ctx context.Context, st invoice.Status, now time.Time) error {
-	res, err := s.db.NewUpdate().Model((*Invoice)(nil)).
-		Set("stage = ?", st.Stage).
-		Set("status = ?", &st).
-		Set("closed_at = ?", st.ClosedAt).
-		Set("updated_at = ?", now).
-		Where("id = ?", st.InvoiceID).
-		Exec(ctx)
-	if err != nil {
-		return fmt.Errorf("save status: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return notFound(sql.ErrNoRows, "invoice", st.InvoiceID)
-	}
-	return nil
+	_, err := s.SaveStatusWithEvents(ctx, st, now, nil)
+	return err
 }
 
 // RecordPayment stores a payment once per (invoice, reference) and returns

@@ -51,6 +51,8 @@ const (
 	EventTaskCompleted     = "task_completed"
 	EventPayment           = "payment"
 	EventPaid              = "paid"
+	EventRefund            = "refund"   // money returned to the customer: the balance grows again
+	EventReopened          = "reopened" // a refund reopened a paid invoice
 	EventDisputeOpened     = "dispute_opened"
 	EventDisputeResolved   = "dispute_resolved"
 	EventDisputeOverdue    = "dispute_overdue"

@@ -17,11 +17,12 @@ import (
 	"github.com/collections-engine/collections/workflows"
 )
 
-// New returns a worker on the collections task queue with the invoice
-// workflow and the activities registered. Start it with Start or Run.
+// New returns a worker on the collections task queue with the invoice and
+// webhook-delivery workflows and the activities registered. Start it with Start or Run.
 func New(c client.Client, acts *activities.Activities, opts sdkworker.Options) sdkworker.Worker {
 	w := sdkworker.New(c, workflows.TaskQueue, opts)
 	w.RegisterWorkflowWithOptions(workflows.Invoice, workflow.RegisterOptions{Name: workflows.InvoiceWorkflowName})
+	w.RegisterWorkflowWithOptions(workflows.WebhookDelivery, workflow.RegisterOptions{Name: workflows.WebhookDeliveryWorkflowName})
 	w.RegisterActivity(acts)
 	return w
 }

@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/collections-engine/collections/activities"
+	"github.com/collections-engine/collections/db"
 	"github.com/collections-engine/collections/invoice"
 	"github.com/collections-engine/collections/money"
 	"github.com/collections-engine/collections/policy"
@@ -380,6 +381,7 @@ func (w *run) listenForSignals(ctx workflow.Context) {
 	tasks := workflow.GetSignalChannel(ctx, SignalTaskCompleted)
 	delivery := workflow.GetSignalChannel(ctx, SignalDelivery)
 	payments := workflow.GetSignalChannel(ctx, SignalPayment)
+	refunds := workflow.GetSignalChannel(ctx, SignalRefund)
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
 			sel := workflow.NewSelector(ctx)
@@ -388,6 +390,13 @@ func (w *run) listenForSignals(ctx workflow.Context) {
 				c.Receive(ctx, &p)
 				w.inFlight++
 				w.paymentReceived(ctx, p)
+				w.inFlight--
+			})
+			sel.AddReceive(refunds, func(c workflow.ReceiveChannel, _ bool) {
+				var r RefundReceived
+				c.Receive(ctx, &r)
+				w.inFlight++
+				w.refundReceived(ctx, r)
 				w.inFlight--
 			})
 			sel.AddReceive(agency, func(c workflow.ReceiveChannel, _ bool) {
@@ -420,7 +429,7 @@ func (w *run) listenForSignals(ctx workflow.Context) {
 			sel.Select(ctx)
 		}
 	})
-	w.signals = []workflow.ReceiveChannel{agency, tasks, delivery, payments}
+	w.signals = []workflow.ReceiveChannel{agency, tasks, delivery, payments, refunds}
 }
 
 // signalsDrained reports that no reported fact is waiting to be taken in.
@@ -487,4 +496,72 @@ func (w *run) paymentReceived(ctx workflow.Context, p PaymentReceived) {
 	if err := w.applyPayment(ctx, p.Reference, p.AmountMinor, p.ReceivedAt, detail); err != nil {
 		w.log.Error("reported payment not recorded", "Reference", p.Reference, "Error", err)
 	}
+}
+
+// refundReceived takes in money returned to the customer, once per refund:
+// the balance grows again, and a paid invoice reopens where it stood when it
+// closed, its chasing resumed. An invoice closed any other way (cancelled,
+// written off, with the agency) keeps its end; the refund is on its
+// timeline for a person.
+func (w *run) refundReceived(ctx workflow.Context, r RefundReceived) {
+	if err := w.money.Lock(ctx); err != nil {
+		return
+	}
+	defer w.money.Unlock()
+	in := activities.RefundInput{InvoiceID: w.in.InvoiceID, Reference: r.Reference, AmountMinor: r.AmountMinor,
+		Cumulative: r.Cumulative, Currency: r.Currency, ReceivedAt: r.ReceivedAt}
+	key := db.RefundKey(in)
+	notApplied := func(why string) {
+		w.event(ctx, invoice.Event{Kind: invoice.EventRefund, Reference: r.Reference, AmountMinor: r.AmountMinor,
+			Outcome: "not applied", Detail: why})
+		w.publish(ctx)
+	}
+	switch {
+	case slices.Contains(w.s.References, key):
+		return
+	case r.Currency != w.in.Currency || r.AmountMinor <= 0:
+		notApplied(fmt.Sprintf("%s refund of %d reported by %s", r.Currency, r.AmountMinor, r.Source))
+		return
+	case w.closed() && w.s.Stage != invoice.StagePaid:
+		notApplied(fmt.Sprintf("reported by %s after the invoice was %s", r.Source, w.s.Stage))
+		return
+	}
+	var res db.RefundResult
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 10 * time.Second, ScheduleToCloseTimeout: 24 * time.Hour, Summary: "record refund " + r.Reference,
+	}), a.RecordRefund, in).Get(ctx, &res); err != nil {
+		w.log.Error("reported refund not recorded", "Reference", r.Reference, "Error", err)
+		return
+	}
+	w.s.References = append(w.s.References, key)
+	if res.Duplicate {
+		return
+	}
+	w.s.BalanceMinor = res.BalanceMinor
+	w.event(ctx, invoice.Event{Kind: invoice.EventRefund, Reference: r.Reference, AmountMinor: res.AppliedMinor,
+		BalanceMinor: w.balance(), Detail: "reported by " + r.Source})
+	if w.closed() && w.s.BalanceMinor > 0 {
+		w.reopen(ctx)
+	}
+	w.changed()
+	w.publish(ctx)
+}
+
+// reopen takes a paid invoice back to the stage it closed from.
+func (w *run) reopen(ctx workflow.Context) {
+	stage := w.s.BeforeClose
+	switch { // an interrupt the payment ended no longer holds
+	case stage == invoice.StagePromised && w.s.Promise == nil, stage == invoice.StagePaused && !w.s.Paused,
+		stage == invoice.StageDisputed && w.s.Dispute == nil:
+		stage, w.s.Resume = w.s.Resume, ""
+	}
+	if stage == "" || stage.Closed() {
+		stage = invoice.StageNotified
+		if workflow.Now(ctx).After(w.s.DueAt) {
+			stage = invoice.StageInquired
+		}
+	}
+	w.s.ClosedAt, w.s.Stage, w.s.BeforeClose = nil, stage, ""
+	w.event(ctx, invoice.Event{Kind: invoice.EventReopened, BalanceMinor: w.balance(),
+		Detail: "a refund reopened the balance; chasing resumes from " + string(stage)})
 }

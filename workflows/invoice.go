@@ -63,6 +63,9 @@ type State struct {
 	Bounces      []Delivery // channels that bounced and await the fallback
 	Counter      int        // numbers promises and tasks, for idempotency keys
 	ClosedAt     *time.Time
+	// BeforeClose is the stage the invoice was in when it closed: where a
+	// refund that reopens it takes it back to.
+	BeforeClose invoice.Stage
 }
 
 // historyLimit is the history length past which a run continues as new, well
@@ -116,6 +119,13 @@ func (w *run) setup(ctx workflow.Context) error {
 	}); err != nil {
 		return err
 	}
+	if err := workflow.SetQueryHandler(ctx, QueryReopen, func() (InvoiceInput, error) {
+		in, st := w.in, w.s
+		in.State = &st
+		return in, nil
+	}); err != nil {
+		return err
+	}
 	if err := w.registerUpdates(ctx); err != nil {
 		return err
 	}
@@ -128,9 +138,33 @@ func (w *run) run(ctx workflow.Context) (invoice.Status, error) {
 		w.event(ctx, invoice.Event{Kind: invoice.EventStarted,
 			Detail: fmt.Sprintf("policy %s v%d", w.in.Policy.Name, w.in.Policy.Version)})
 	}
+	for {
+		if err := w.chase(ctx); err != nil {
+			return invoice.Status{}, err
+		}
+		// Let the interrupt that closed the invoice finish answering its
+		// caller, and take in any reported fact still waiting: a refund
+		// reopens a paid invoice, here or in the run a refund starts.
+		if err := workflow.Await(ctx, func() bool {
+			return workflow.AllHandlersFinished(ctx) && w.inFlight == 0 && w.signalsDrained()
+		}); err != nil {
+			return invoice.Status{}, err
+		}
+		if w.closed() {
+			break
+		}
+	}
+	w.next = nil
+	w.publish(ctx)
+	return w.status(), nil
+}
+
+// chase carries out the policy, and answers what interrupts it, until the
+// invoice closes (or the run continues as new).
+func (w *run) chase(ctx workflow.Context) error {
 	for !w.closed() {
 		if w.historyTooLong(ctx) {
-			return invoice.Status{}, w.continueAsNew(ctx)
+			return w.continueAsNew(ctx)
 		}
 		var err error
 		switch {
@@ -150,16 +184,10 @@ func (w *run) run(ctx workflow.Context) (invoice.Status, error) {
 			err = w.nextStep(ctx)
 		}
 		if err != nil {
-			return invoice.Status{}, err
+			return err
 		}
 	}
-	// Let the interrupt that closed the invoice finish answering its caller.
-	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) && w.inFlight == 0 }); err != nil {
-		return invoice.Status{}, err
-	}
-	w.next = nil
-	w.publish(ctx)
-	return w.status(), nil
+	return nil
 }
 
 // sleepUntil waits until at, or until an interrupt changes the course (gen)
@@ -216,7 +244,7 @@ func (w *run) closed() bool { return w.s.ClosedAt != nil }
 func (w *run) close(ctx workflow.Context, stage invoice.Stage) {
 	now := workflow.Now(ctx)
 	w.s.ClosedAt = &now
-	w.s.Stage = stage
+	w.s.BeforeClose, w.s.Stage = w.s.Stage, stage
 	w.next = nil
 	w.gen++
 }

@@ -135,3 +135,15 @@ type PaymentReceived struct {
 	ReceivedAt  time.Time
 	Source      string
 }
+
+// RefundReceived is money a processor or bank feed returned to the
+// customer: a fact, applied once (see db.Refund for Cumulative). It grows
+// the balance again and reopens an invoice that was paid.
+type RefundReceived struct {
+	Reference   string
+	AmountMinor int64
+	Cumulative  bool
+	Currency    string
+	ReceivedAt  time.Time
+	Source      string
+}

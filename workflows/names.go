@@ -11,8 +11,12 @@ const TaskQueue = "collections"
 // Workflow, query, update and signal names: the contract between the API,
 // the worker and running workflows. Renaming one breaks running invoices.
 const (
-	InvoiceWorkflowName = "Invoice"
-	QueryStatus         = "status"
+	InvoiceWorkflowName         = "Invoice"
+	WebhookDeliveryWorkflowName = "WebhookDelivery"
+	QueryStatus                 = "status"
+	// QueryReopen returns the input that continues a closed invoice in a
+	// new run: its policy and its whole state.
+	QueryReopen = "reopen-input"
 
 	// Updates: commands that need an answer, each with a validator.
 	UpdatePayment        = "record-payment"
@@ -31,6 +35,7 @@ const (
 	SignalTaskCompleted = "task-completed"
 	SignalDelivery      = "delivery"
 	SignalPayment       = "payment-received" // a processor's or bank feed's report
+	SignalRefund        = "refund-received"  // money returned to the customer
 )
 
 // WorkflowID is the id of an invoice's workflow, derived from the invoice so

@@ -29,6 +29,7 @@ import (
 	"github.com/collections-engine/collections/policy"
 	"github.com/collections-engine/collections/templates"
 	"github.com/collections-engine/collections/worker"
+	"github.com/collections-engine/collections/workflows"
 )
 
 // TemporalConfig says how to reach Temporal.
@@ -158,10 +159,14 @@ func NewActivities(store *db.Store, msg MessageConfig, log *slog.Logger) (*activ
 }
 
 // StartWorker registers the search attributes and starts the worker; stop
-// it with its Stop method.
+// it with its Stop method. Webhook deliveries the activities queue are sent
+// by workflows on the same client.
 func StartWorker(ctx context.Context, c client.Client, namespace string, acts *activities.Activities, log *slog.Logger) (sdkworker.Worker, error) {
 	if err := worker.EnsureSearchAttributes(ctx, c, namespace, log); err != nil {
 		return nil, err
+	}
+	if acts.Dispatch == nil {
+		acts.Dispatch = workflows.Dispatcher(c, workflows.DeliveryRetry{})
 	}
 	w := worker.New(c, acts, sdkworker.Options{})
 	if err := w.Start(); err != nil {

@@ -112,6 +112,55 @@ func TestPaymentWebhooksAreVerifiedAppliedOnceAndNeverLost(t *testing.T) {
 		"amount": "1.00", "currency": "EUR", "reference": "ch_3"}, time.Now(), paymentsSecret); status != 200 || out["status"] != "invoice_closed" {
 		t.Fatalf("payment for a closed invoice: %d %v", status, out)
 	}
+
+	// Refunds. Returning the over-payment leaves the invoice paid; returning
+	// more reopens it in a new run of its workflow, where chasing resumes.
+	refund := func(event, ref, amount string) {
+		t.Helper()
+		status, out := postPayment(t, s.APIURL, map[string]string{"event_id": event, "type": "payment.refunded", "invoice_id": id,
+			"amount": amount, "currency": "EUR", "reference": ref}, time.Now(), paymentsSecret)
+		if status != 200 || out["status"] != "accepted" {
+			t.Fatalf("refund %s: %d %v", event, status, out)
+		}
+	}
+	refund("evt-6", "re_1", "100.00")
+	eventually(t, 20*time.Second, "the over-payment refunded", func() bool {
+		return c.must("GET", "/v1/invoices/"+id, nil, 200)["balance"] == "0.00"
+	})
+	if inv := c.must("GET", "/v1/invoices/"+id, nil, 200); inv["stage"] != "paid" {
+		t.Fatalf("refunding the over-payment reopened the invoice: %v", inv["stage"])
+	}
+	for range 3 { // a refund reported again changes nothing
+		if status, out := postPayment(t, s.APIURL, map[string]string{"event_id": "evt-6", "type": "payment.refunded", "invoice_id": id,
+			"amount": "100.00", "currency": "EUR", "reference": "re_1"}, time.Now(), paymentsSecret); status != 200 || out["status"] != "duplicate" {
+			t.Fatalf("repeated refund: %d %v", status, out)
+		}
+	}
+	refund("evt-7", "re_2", "250.00")
+	eventually(t, 30*time.Second, "the refund to reopen the invoice", func() bool {
+		inv := c.must("GET", "/v1/invoices/"+id, nil, 200)
+		return inv["balance"] == "250.00" && inv["stage"] != "paid" && inv["closed_at"] == nil
+	})
+	inv = c.must("GET", "/v1/invoices/"+id, nil, 200)
+	kinds := []string{}
+	for _, e := range inv["timeline"].([]any) {
+		kinds = append(kinds, e.(map[string]any)["kind"].(string))
+	}
+	if !strings.Contains(strings.Join(kinds, ","), "paid,refund,refund,reopened") {
+		t.Fatalf("timeline after the refunds: %v", kinds)
+	}
+	// The reopened invoice takes payments again and closes again.
+	over["event_id"], over["reference"], over["amount"] = "evt-8", "ch_4", "250.00"
+	if status, out := postPayment(t, s.APIURL, over, time.Now(), paymentsSecret); status != 200 || out["status"] != "accepted" {
+		t.Fatalf("payment on the reopened invoice: %d %v", status, out)
+	}
+	waitClosed(t, s, id)
+	if inv := c.must("GET", "/v1/invoices/"+id, nil, 200); inv["stage"] != "paid" || inv["balance"] != "0.00" {
+		t.Fatalf("after paying the reopened invoice: %v %v", inv["stage"], inv["balance"])
+	}
+	if refunds := c.must("GET", "/v1/payment-events", nil, 200)["payment_events"].([]any); len(refunds) != 8 {
+		t.Fatalf("payment events kept: %d", len(refunds))
+	}
 }
 
 const stripeSecret = "whsec_stripe_test_secret"
@@ -156,12 +205,6 @@ func TestStripePaymentsAreVerifiedAndCountedOnce(t *testing.T) {
 	if status, out := postStripe(t, s.APIURL, session, stripeSecret, time.Now()); status != 200 || out["status"] != "accepted" {
 		t.Fatalf("session: %d %v", status, out)
 	}
-	refund := map[string]any{"id": "evt_3", "object": "event", "type": "charge.refunded",
-		"data": map[string]any{"object": map[string]any{"id": "ch_1", "object": "charge", "amount_refunded": 500,
-			"currency": "eur", "metadata": map[string]string{"invoice_id": id}}}}
-	if status, out := postStripe(t, s.APIURL, refund, stripeSecret, time.Now()); status != 200 || out["status"] != "refund_not_applied" {
-		t.Fatalf("refund: %d %v", status, out)
-	}
 	eventually(t, 20*time.Second, "the Stripe payment on the invoice", func() bool {
 		return c.must("GET", "/v1/invoices/"+id, nil, 200)["balance"] == "750.00"
 	})
@@ -169,7 +212,36 @@ func TestStripePaymentsAreVerifiedAndCountedOnce(t *testing.T) {
 	if bal := c.must("GET", "/v1/invoices/"+id, nil, 200)["balance"]; bal != "750.00" {
 		t.Fatalf("the same payment counted twice: balance %v", bal)
 	}
-	if events := c.must("GET", "/v1/payment-events", nil, 200)["payment_events"].([]any); len(events) != 3 {
+	// Refunds: a charge's amount_refunded is its running total. Without
+	// metadata, the charge's payment intent finds the invoice.
+	charge := func(event string, refunded int) map[string]any {
+		return map[string]any{"id": event, "object": "event", "type": "charge.refunded",
+			"data": map[string]any{"object": map[string]any{"id": "ch_1", "object": "charge", "amount_refunded": refunded,
+				"currency": "eur", "payment_intent": "pi_1"}}}
+	}
+	for _, tc := range []struct {
+		event    map[string]any
+		status   string
+		balance  string
+		describe string
+	}{
+		{charge("evt_3", 500), "accepted", "755.00", "a first refund of 5.00"},
+		{charge("evt_3", 500), "duplicate", "755.00", "the same event again"},
+		{charge("evt_4", 800), "accepted", "758.00", "the total grows to 8.00: 3.00 more"},
+		{charge("evt_5", 500), "accepted", "758.00", "an older total arriving late adds nothing"},
+	} {
+		if status, out := postStripe(t, s.APIURL, tc.event, stripeSecret, time.Now()); status != 200 || out["status"] != tc.status {
+			t.Fatalf("%s: %d %v", tc.describe, status, out)
+		}
+		eventually(t, 20*time.Second, tc.describe, func() bool {
+			return c.must("GET", "/v1/invoices/"+id, nil, 200)["balance"] == tc.balance
+		})
+	}
+	time.Sleep(500 * time.Millisecond) // a late total, if it were counted, would land by now
+	if bal := c.must("GET", "/v1/invoices/"+id, nil, 200)["balance"]; bal != "758.00" {
+		t.Fatalf("refunds counted twice: balance %v", bal)
+	}
+	if events := c.must("GET", "/v1/payment-events", nil, 200)["payment_events"].([]any); len(events) != 5 {
 		t.Fatalf("payment events kept: %d", len(events))
 	}
 }

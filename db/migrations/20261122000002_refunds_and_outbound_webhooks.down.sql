@@ -1,0 +1,9 @@
+DROP TABLE webhook_attempts;
+--bun:split
+DROP TABLE webhook_deliveries;
+--bun:split
+DROP TABLE webhook_subscriptions;
+--bun:split
+ALTER TABLE invoices DROP COLUMN events_published;
+--bun:split
+ALTER TABLE payment_events DROP COLUMN kind;
