@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -89,7 +90,7 @@ func (s *Server) createSubscription(c echo.Context) error {
 	}
 	for i, e := range req.Events {
 		if !slices.Contains(outbound.Types, e) {
-			return invalid("events", "events[%d] %q is not one of %s", i, e, strings.Join(outbound.Types, ", "))
+			return invalid(fmt.Sprintf("events[%d]", i), "%q is not one of %s", e, strings.Join(outbound.Types, ", "))
 		}
 	}
 	secret := make([]byte, 32)

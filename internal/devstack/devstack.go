@@ -45,7 +45,9 @@ type Options struct {
 	// APIKey is the admin key to accept (COLLECTIONS_API_KEY); empty: one is
 	// created on first start and kept in DataDir/api-key.
 	APIKey string
-	Log    *slog.Logger
+	// WebhookRetry paces outbound webhook deliveries (zero: the defaults).
+	WebhookRetry workflows.DeliveryRetry
+	Log          *slog.Logger
 }
 
 // Stack is a running dev stack.
@@ -121,6 +123,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
+	acts.Dispatch = workflows.Dispatcher(s.Client, o.WebhookRetry)
 	s.worker, err = app.StartWorker(ctx, s.Client, o.Namespace, acts, o.Log)
 	if err != nil {
 		return nil, err

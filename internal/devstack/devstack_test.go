@@ -84,6 +84,9 @@ func (c client) do(method, path string, body any) (int, map[string]any) {
 	defer res.Body.Close()
 	var out map[string]any
 	raw, _ := io.ReadAll(res.Body)
+	if res.StatusCode == http.StatusNoContent && len(raw) == 0 {
+		return res.StatusCode, nil
+	}
 	if err := json.Unmarshal(raw, &out); err != nil {
 		c.t.Fatalf("%s %s: %d, not JSON: %s", method, path, res.StatusCode, raw)
 	}
