@@ -13,6 +13,7 @@ import (
 	"golang.org/x/text/language"
 
 	"github.com/collections-engine/collections/db"
+	"github.com/collections-engine/collections/money"
 )
 
 // CustomerRequest is the body of POST /v1/customers.
@@ -28,8 +29,17 @@ type CustomerRequest struct {
 	// notify them (an email address, or a name).
 	AccountManager string `json:"account_manager"`
 	// DefaultPolicy is the policy this customer's invoices run on unless an
-	// invoice names one.
+	// invoice names one (the customer's segment).
 	DefaultPolicy string `json:"default_policy"`
+	// CreditLimit is how much the customer may owe, a decimal string in
+	// CreditCurrency; empty for none.
+	CreditLimit    string `json:"credit_limit"`
+	CreditCurrency string `json:"credit_currency"`
+	// PaymentTermsDays is the customer's terms (30 for "net 30"): an invoice
+	// posted without due_at is due this many days after issue.
+	PaymentTermsDays int `json:"payment_terms_days"`
+
+	creditLimitMinor *int64 // CreditLimit, parsed by validate
 }
 
 // CustomerView is a customer as the API shows it.
@@ -42,6 +52,9 @@ type CustomerView struct {
 	Locale         string    `json:"locale"`
 	AccountManager string    `json:"account_manager,omitempty"`
 	DefaultPolicy  string    `json:"default_policy,omitempty"`
+	CreditLimit    string    `json:"credit_limit,omitempty"`
+	CreditCurrency string    `json:"credit_currency,omitempty"`
+	PaymentTerms   int       `json:"payment_terms_days,omitempty"`
 	CreatedAt      time.Time `json:"created_at"`
 	UpdatedAt      time.Time `json:"updated_at"`
 }
@@ -84,7 +97,37 @@ func (r *CustomerRequest) validate() error {
 	if len(r.AccountManager) > 200 {
 		return invalid("account_manager", "is longer than 200 characters")
 	}
+	if r.PaymentTermsDays < 0 || r.PaymentTermsDays > 365 {
+		return invalid("payment_terms_days", "must be between 0 and 365")
+	}
+	if err := r.validCredit(); err != nil {
+		return err
+	}
 	return validTimezone("timezone", r.Timezone)
+}
+
+// validCredit checks the credit limit and its currency, which come together.
+func (r *CustomerRequest) validCredit() error {
+	r.CreditLimit, r.CreditCurrency = strings.TrimSpace(r.CreditLimit), strings.TrimSpace(r.CreditCurrency)
+	r.creditLimitMinor = nil
+	switch {
+	case r.CreditLimit == "" && r.CreditCurrency == "":
+		return nil
+	case r.CreditLimit == "":
+		return invalid("credit_limit", "is required with credit_currency")
+	case r.CreditCurrency == "":
+		return invalid("credit_currency", "is required with credit_limit (an ISO 4217 code such as EUR)")
+	}
+	cur, err := money.Currency(r.CreditCurrency)
+	if err != nil {
+		return invalid("credit_currency", "%v", err)
+	}
+	limit, err := money.ParseAmount(r.CreditLimit, cur)
+	if err != nil {
+		return invalid("credit_limit", "%v", err)
+	}
+	r.CreditCurrency, r.creditLimitMinor = cur, &limit
+	return nil
 }
 
 func validTimezone(field, tz string) error {
@@ -101,8 +144,28 @@ func validTimezone(field, tz string) error {
 }
 
 func customerView(c *db.Customer) CustomerView {
-	return CustomerView{ID: c.ID, Name: c.Name, Email: c.Email, Phone: c.Phone, Timezone: c.Timezone, Locale: c.Locale,
-		AccountManager: c.AccountManager, DefaultPolicy: c.DefaultPolicy, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+	v := CustomerView{ID: c.ID, Name: c.Name, Email: c.Email, Phone: c.Phone, Timezone: c.Timezone, Locale: c.Locale,
+		AccountManager: c.AccountManager, DefaultPolicy: c.DefaultPolicy, PaymentTerms: c.PaymentTermsDays,
+		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+	if c.CreditLimitMinor != nil {
+		v.CreditLimit, v.CreditCurrency = money.FormatAmount(*c.CreditLimitMinor, c.CreditCurrency), c.CreditCurrency
+	}
+	return v
+}
+
+// customerRequest is the request that would store c as it is.
+func customerRequest(c *db.Customer) CustomerRequest {
+	v := customerView(c)
+	return CustomerRequest{ID: c.ID, Name: c.Name, Email: c.Email, Phone: c.Phone, Timezone: c.Timezone, Locale: c.Locale,
+		AccountManager: c.AccountManager, DefaultPolicy: c.DefaultPolicy, CreditLimit: v.CreditLimit, CreditCurrency: v.CreditCurrency,
+		PaymentTermsDays: c.PaymentTermsDays}
+}
+
+// customer is the stored form of a validated request.
+func (r *CustomerRequest) customer(now time.Time) *db.Customer {
+	return &db.Customer{ID: r.ID, Name: r.Name, Email: r.Email, Phone: r.Phone, Timezone: r.Timezone, Locale: r.Locale,
+		AccountManager: r.AccountManager, DefaultPolicy: r.DefaultPolicy, CreditLimitMinor: r.creditLimitMinor,
+		CreditCurrency: r.CreditCurrency, PaymentTermsDays: r.PaymentTermsDays, CreatedAt: now, UpdatedAt: now}
 }
 
 func (s *Server) knownPolicy(ctx context.Context, field, name string) error {
@@ -146,6 +209,10 @@ type CustomerPatch struct {
 	Locale         *string `json:"locale"`
 	AccountManager *string `json:"account_manager"`
 	DefaultPolicy  *string `json:"default_policy"`
+	// CreditLimit and CreditCurrency change together; "" removes the limit.
+	CreditLimit      *string `json:"credit_limit"`
+	CreditCurrency   *string `json:"credit_currency"`
+	PaymentTermsDays *int    `json:"payment_terms_days"`
 }
 
 // updateCustomer changes contact details, the account manager or the default
@@ -164,13 +231,16 @@ func (s *Server) updateCustomer(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	req := CustomerRequest{ID: cust.ID, Name: cust.Name, Email: cust.Email, Phone: cust.Phone, Timezone: cust.Timezone, Locale: cust.Locale,
-		AccountManager: cust.AccountManager, DefaultPolicy: cust.DefaultPolicy}
+	req := customerRequest(cust)
 	for dst, src := range map[*string]*string{&req.Name: p.Name, &req.Email: p.Email, &req.Phone: p.Phone,
-		&req.Timezone: p.Timezone, &req.Locale: p.Locale, &req.AccountManager: p.AccountManager, &req.DefaultPolicy: p.DefaultPolicy} {
+		&req.Timezone: p.Timezone, &req.Locale: p.Locale, &req.AccountManager: p.AccountManager, &req.DefaultPolicy: p.DefaultPolicy,
+		&req.CreditLimit: p.CreditLimit, &req.CreditCurrency: p.CreditCurrency} {
 		if src != nil {
 			*dst = *src
 		}
+	}
+	if p.PaymentTermsDays != nil {
+		req.PaymentTermsDays = *p.PaymentTermsDays
 	}
 	if err := req.validate(); err != nil {
 		return err
@@ -178,8 +248,9 @@ func (s *Server) updateCustomer(c echo.Context) error {
 	if err := s.knownPolicy(ctx, "default_policy", req.DefaultPolicy); err != nil {
 		return err
 	}
-	cust.Name, cust.Email, cust.Phone, cust.Timezone, cust.Locale = req.Name, req.Email, req.Phone, req.Timezone, req.Locale
-	cust.AccountManager, cust.DefaultPolicy, cust.UpdatedAt = req.AccountManager, req.DefaultPolicy, s.now()
+	updated := req.customer(s.now())
+	updated.CreatedAt = cust.CreatedAt
+	cust = updated
 	if err := s.Store.UpdateCustomer(ctx, cust); err != nil {
 		return err
 	}

@@ -88,13 +88,23 @@ type importKind struct {
 }
 
 var customerImport = importKind{
-	name:     "customers",
-	columns:  []string{"id", "name", "email", "phone", "timezone", "locale", "account_manager", "default_policy"},
+	name: "customers",
+	columns: []string{"id", "name", "email", "phone", "timezone", "locale", "account_manager", "default_policy",
+		"credit_limit", "credit_currency", "payment_terms_days"},
 	required: []string{"id", "name", "email", "timezone"},
 	key:      "id",
 	put: func(s *Server, ctx context.Context, v func(string) string) (int, error) {
+		terms := 0
+		if t := strings.TrimSpace(v("payment_terms_days")); t != "" {
+			n, err := strconv.Atoi(t)
+			if err != nil {
+				return 0, invalid("payment_terms_days", "%q is not a whole number of days", t)
+			}
+			terms = n
+		}
 		_, status, err := s.putCustomer(ctx, CustomerRequest{ID: v("id"), Name: v("name"), Email: v("email"), Phone: v("phone"),
-			Timezone: v("timezone"), Locale: v("locale"), AccountManager: v("account_manager"), DefaultPolicy: v("default_policy")})
+			Timezone: v("timezone"), Locale: v("locale"), AccountManager: v("account_manager"), DefaultPolicy: v("default_policy"),
+			CreditLimit: v("credit_limit"), CreditCurrency: v("credit_currency"), PaymentTermsDays: terms})
 		return status, err
 	},
 }
@@ -102,7 +112,7 @@ var customerImport = importKind{
 var invoiceImport = importKind{
 	name:     "invoices",
 	columns:  []string{"number", "customer_id", "amount", "currency", "issued_at", "due_at", "policy"},
-	required: []string{"number", "customer_id", "amount", "currency", "issued_at", "due_at"},
+	required: []string{"number", "customer_id", "amount", "currency", "issued_at"}, // due_at may come from the customer's terms
 	key:      "number",
 	put: func(s *Server, ctx context.Context, v func(string) string) (int, error) {
 		_, status, err := s.putInvoice(ctx, InvoiceRequest{Number: v("number"), CustomerID: v("customer_id"), Amount: v("amount"),
@@ -406,9 +416,7 @@ func (s *Server) putCustomer(ctx context.Context, req CustomerRequest) (*db.Cust
 	if err := s.knownPolicy(ctx, "default_policy", req.DefaultPolicy); err != nil {
 		return nil, 0, err
 	}
-	now := s.now()
-	cust := &db.Customer{ID: req.ID, Name: req.Name, Email: req.Email, Phone: req.Phone, Timezone: req.Timezone, Locale: req.Locale,
-		AccountManager: req.AccountManager, DefaultPolicy: req.DefaultPolicy, CreatedAt: now, UpdatedAt: now}
+	cust := req.customer(s.now())
 	inserted, err := s.Store.InsertCustomer(ctx, cust)
 	if err != nil {
 		return nil, 0, err
@@ -420,8 +428,7 @@ func (s *Server) putCustomer(ctx context.Context, req CustomerRequest) (*db.Cust
 	if err != nil {
 		return nil, 0, err
 	}
-	if existing.Name != req.Name || existing.Email != req.Email || existing.Phone != req.Phone || existing.Timezone != req.Timezone || existing.Locale != req.Locale ||
-		existing.AccountManager != req.AccountManager || existing.DefaultPolicy != req.DefaultPolicy {
+	if stored := customerRequest(existing); stored.validate() != nil || !sameCustomer(stored, req) {
 		return nil, 0, conflict("id", "id: customer %q already exists with other details", req.ID)
 	}
 	return existing, http.StatusOK, nil
@@ -530,4 +537,15 @@ func invoiceDiff(inv *db.Invoice, v validInvoice, req InvoiceRequest) []string {
 		diff = append(diff, "policy")
 	}
 	return diff
+}
+
+// sameCustomer reports whether two validated requests describe the same
+// customer.
+func sameCustomer(a, b CustomerRequest) bool {
+	if (a.creditLimitMinor == nil) != (b.creditLimitMinor == nil) ||
+		(a.creditLimitMinor != nil && *a.creditLimitMinor != *b.creditLimitMinor) {
+		return false
+	}
+	a.creditLimitMinor, b.creditLimitMinor, a.CreditLimit, b.CreditLimit = nil, nil, "", ""
+	return a == b
 }

@@ -515,6 +515,9 @@ func TestImportColumnsMatchRequests(t *testing.T) {
 		var fields []string
 		typ := reflect.TypeOf(tc.req)
 		for i := range typ.NumField() {
+			if !typ.Field(i).IsExported() {
+				continue
+			}
 			name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
 			fields = append(fields, name)
 		}

@@ -110,11 +110,14 @@ func (s *Server) validateInvoice(ctx context.Context, r InvoiceRequest) (validIn
 	if v.issuedAt, err = parseTime("issued_at", r.IssuedAt); err != nil {
 		return v, err
 	}
-	if v.dueAt, err = parseTime("due_at", r.DueAt); err != nil {
-		return v, err
-	}
-	if v.dueAt.Before(v.issuedAt) {
-		return v, invalid("due_at", "is before issued_at")
+	noDueDate := strings.TrimSpace(r.DueAt) == ""
+	if !noDueDate {
+		if v.dueAt, err = parseTime("due_at", r.DueAt); err != nil {
+			return v, err
+		}
+		if v.dueAt.Before(v.issuedAt) {
+			return v, invalid("due_at", "is before issued_at")
+		}
 	}
 	cust, err := s.Store.GetCustomer(ctx, strings.TrimSpace(r.CustomerID))
 	if errors.Is(err, db.ErrNotFound) {
@@ -123,6 +126,12 @@ func (s *Server) validateInvoice(ctx context.Context, r InvoiceRequest) (validIn
 	}
 	if err != nil {
 		return v, err
+	}
+	if noDueDate { // the customer's payment terms decide
+		if cust.PaymentTermsDays == 0 {
+			return v, invalid("due_at", "is required, in RFC 3339 form, unless the customer has payment_terms_days")
+		}
+		v.dueAt = v.issuedAt.AddDate(0, 0, cust.PaymentTermsDays)
 	}
 	// The invoice's own policy, else the customer's, else the server's.
 	name := cmp.Or(r.Policy, cust.DefaultPolicy, s.DefaultPolicy, "standard")

@@ -26,9 +26,15 @@ type Customer struct {
 	AccountManager string `bun:"account_manager,notnull"`
 	// DefaultPolicy is the policy this customer's invoices run on unless an
 	// invoice names one; empty means the server's default.
-	DefaultPolicy string    `bun:"default_policy,notnull"`
-	CreatedAt     time.Time `bun:"created_at,notnull"`
-	UpdatedAt     time.Time `bun:"updated_at,notnull"`
+	DefaultPolicy string `bun:"default_policy,notnull"`
+	// CreditLimitMinor is how much the customer may owe, in CreditCurrency;
+	// nil when no limit was set.
+	CreditLimitMinor *int64 `bun:"credit_limit_minor"`
+	CreditCurrency   string `bun:"credit_currency,notnull"`
+	// PaymentTermsDays is the customer's terms (30 for "net 30"); 0: none.
+	PaymentTermsDays int       `bun:"payment_terms_days,notnull"`
+	CreatedAt        time.Time `bun:"created_at,notnull"`
+	UpdatedAt        time.Time `bun:"updated_at,notnull"`
 }
 
 // Invoice is one receivable, chased by the workflow named WorkflowID.

@@ -1,4 +1,4 @@
--- Refunds and outbound webhooks. A new file rather than an edit of the first:
+-- Refunds, outbound webhooks, and customers' credit terms. A new file rather than an edit of the first:
 -- databases that ran the first migration get these changes too.
 --
 -- A reported payment event is a payment or a refund.
@@ -7,6 +7,15 @@ ALTER TABLE payment_events ADD COLUMN kind VARCHAR(16) NOT NULL DEFAULT 'payment
 -- How many timeline events of each invoice have been offered to webhook
 -- subscribers, so a retried status save offers none twice.
 ALTER TABLE invoices ADD COLUMN events_published INTEGER NOT NULL DEFAULT 0;
+--bun:split
+-- A customer's credit limit (in its currency; NULL: none set) and payment
+-- terms in days (0: none; an invoice without a due date is due this many
+-- days after issue).
+ALTER TABLE customers ADD COLUMN credit_limit_minor BIGINT;
+--bun:split
+ALTER TABLE customers ADD COLUMN credit_currency VARCHAR(3) NOT NULL DEFAULT '';
+--bun:split
+ALTER TABLE customers ADD COLUMN payment_terms_days INTEGER NOT NULL DEFAULT 0;
 --bun:split
 CREATE TABLE webhook_subscriptions (
     id          VARCHAR(64)   PRIMARY KEY,

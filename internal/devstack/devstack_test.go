@@ -273,6 +273,11 @@ func TestBadInputIsA4xxNamingTheField(t *testing.T) {
 		{"due before issue", "/v1/invoices", good(map[string]any{"due_at": "2026-10-01T00:00:00Z"}), 400, "due_at"},
 		{"unknown policy", "/v1/invoices", good(map[string]any{"policy": "gentle"}), 400, "policy"},
 		{"unknown customer", "/v1/invoices", good(map[string]any{"customer_id": "ghost"}), 422, "customer_id"},
+		{"no due date and no terms", "/v1/invoices", good(map[string]any{"due_at": nil}), 400, "due_at"},
+		{"credit limit without currency", "/v1/customers", map[string]any{"id": "x", "name": "X", "email": "a@b.test", "timezone": "UTC", "credit_limit": "500.00"}, 400, "credit_currency"},
+		{"over-precise credit limit", "/v1/customers", map[string]any{"id": "x", "name": "X", "email": "a@b.test", "timezone": "UTC", "credit_limit": "500.001", "credit_currency": "EUR"}, 400, "credit_limit"},
+		{"terms as a string", "/v1/customers", map[string]any{"id": "x", "name": "X", "email": "a@b.test", "timezone": "UTC", "payment_terms_days": "30"}, 400, "payment_terms_days"},
+		{"terms over a year", "/v1/customers", map[string]any{"id": "x", "name": "X", "email": "a@b.test", "timezone": "UTC", "payment_terms_days": 400}, 400, "payment_terms_days"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -290,6 +295,24 @@ func TestBadInputIsA4xxNamingTheField(t *testing.T) {
 	}
 	c.must("GET", "/v1/invoices/nope", nil, 404)
 	c.must("GET", "/v1/no-such-route", nil, 404)
+
+	// Credit terms: a limit in its currency, and payment terms that date an
+	// invoice posted without a due date.
+	termed := c.must("POST", "/v1/customers", map[string]any{"id": "beta", "name": "Beta", "email": "ap@beta.test", "timezone": "UTC",
+		"credit_limit": "5000", "credit_currency": "EUR", "payment_terms_days": 45}, 201)
+	if termed["credit_limit"] != "5000.00" || termed["credit_currency"] != "EUR" || termed["payment_terms_days"] != float64(45) {
+		t.Fatalf("customer with terms: %v", termed)
+	}
+	c.must("POST", "/v1/customers", map[string]any{"id": "beta", "name": "Beta", "email": "ap@beta.test", "timezone": "UTC",
+		"credit_limit": "5000.00", "credit_currency": "eur", "payment_terms_days": 45}, 200) // the same customer again
+	inv := c.must("POST", "/v1/invoices", good(map[string]any{"number": "INV-T", "customer_id": "beta", "due_at": nil}), 201)
+	if inv["due_at"] != "2026-12-16T00:00:00Z" {
+		t.Fatalf("due date from net-45 terms: %v", inv["due_at"])
+	}
+	patched := c.must("PATCH", "/v1/customers/beta", map[string]any{"credit_limit": "", "credit_currency": "", "payment_terms_days": 30}, 200)
+	if _, has := patched["credit_limit"]; has || patched["payment_terms_days"] != float64(30) {
+		t.Fatalf("limit removed, terms changed: %v", patched)
+	}
 }
 
 // A restart of `dev` keeps every invoice and fires the timers that came due
