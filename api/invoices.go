@@ -178,20 +178,27 @@ func (s *Server) startWorkflow(ctx context.Context, inv *db.Invoice, cust *db.Cu
 		StaticSummary:            fmt.Sprintf("Invoice %s · customer %s · %s", inv.Number, inv.CustomerID, amount),
 		StaticDetails: fmt.Sprintf("**Invoice:** %s  \n**Customer:** %s  \n**Amount:** %s  \n**Issued:** %s  \n**Due:** %s  \n**Policy:** %s v%d",
 			inv.Number, inv.CustomerID, amount, inv.IssuedAt.Format("2006-01-02"), inv.DueAt.Format("2006-01-02"), p.Name, p.Version),
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			workflows.SAStage.ValueSet(string(invoice.StageIssued)),
-			workflows.SACustomerID.ValueSet(inv.CustomerID),
-			workflows.SAAmountDueMinor.ValueSet(inv.BalanceMinor),
-			workflows.SACurrency.ValueSet(inv.Currency),
-			workflows.SADueDate.ValueSet(inv.DueAt),
-			workflows.SAPolicyName.ValueSet(p.Name),
-			workflows.SAAccountManager.ValueSet(cust.AccountManager),
-		),
 	}
+	// Search attributes are indexed in clear: with the payloads encrypted,
+	// the amount stays out of them (the summary and details above are
+	// payloads, encrypted with the rest).
+	hideAmounts := s.Codec != nil
+	attrs := []temporal.SearchAttributeUpdate{
+		workflows.SAStage.ValueSet(string(invoice.StageIssued)),
+		workflows.SACustomerID.ValueSet(inv.CustomerID),
+		workflows.SACurrency.ValueSet(inv.Currency),
+		workflows.SADueDate.ValueSet(inv.DueAt),
+		workflows.SAPolicyName.ValueSet(p.Name),
+		workflows.SAAccountManager.ValueSet(cust.AccountManager),
+	}
+	if !hideAmounts {
+		attrs = append(attrs, workflows.SAAmountDueMinor.ValueSet(inv.BalanceMinor))
+	}
+	opts.TypedSearchAttributes = temporal.NewSearchAttributes(attrs...)
 	_, err := s.Temporal.ExecuteWorkflow(ctx, opts, workflows.InvoiceWorkflowName, workflows.InvoiceInput{
 		InvoiceID: inv.ID, Number: inv.Number, CustomerID: inv.CustomerID, AmountMinor: inv.AmountMinor,
 		Currency: inv.Currency, IssuedAt: inv.IssuedAt, DueAt: inv.DueAt, Policy: p,
-		Timezone: cust.Timezone, AccountManager: cust.AccountManager,
+		Timezone: cust.Timezone, AccountManager: cust.AccountManager, HideAmounts: hideAmounts,
 	})
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
