@@ -74,7 +74,7 @@ func isOpen(path string) bool {
 func (s *Server) authenticate() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			if isOpen(c.Request().URL.Path) {
+			if isOpen(c.Request().URL.Path) || s.codecUIRequest(c.Request()) {
 				return next(c)
 			}
 			auth := c.Request().Header.Get("Authorization")
@@ -89,7 +89,11 @@ func (s *Server) authenticate() echo.MiddlewareFunc {
 			if err != nil {
 				return unavailable("could not check the API key: %v", err)
 			}
-			if key.Role == db.RoleReadOnly && c.Request().Method != http.MethodGet && c.Request().Method != http.MethodHead {
+			// The codec endpoints are POSTs that change nothing: any role may
+			// decode (and encode) payloads.
+			readOnly := c.Request().Method == http.MethodGet || c.Request().Method == http.MethodHead ||
+				strings.HasPrefix(c.Request().URL.Path, codecPrefix)
+			if key.Role == db.RoleReadOnly && !readOnly {
 				return &Error{Status: http.StatusForbidden, Code: "forbidden", Message: "this API key is read-only"}
 			}
 			c.Set(ctxAPIKey, key)

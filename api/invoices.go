@@ -188,10 +188,13 @@ func (s *Server) startWorkflow(ctx context.Context, inv *db.Invoice, cust *db.Cu
 		StaticDetails: fmt.Sprintf("**Invoice:** %s  \n**Customer:** %s  \n**Amount:** %s  \n**Issued:** %s  \n**Due:** %s  \n**Policy:** %s v%d",
 			inv.Number, inv.CustomerID, amount, inv.IssuedAt.Format("2006-01-02"), inv.DueAt.Format("2006-01-02"), p.Name, p.Version),
 	}
+	// Search attributes are indexed in clear: with the payloads encrypted,
+	// the amount stays out of them (the summary and details above are
+	// payloads, encrypted with the rest).
 	in := workflows.InvoiceInput{
 		InvoiceID: inv.ID, Number: inv.Number, CustomerID: inv.CustomerID, AmountMinor: inv.AmountMinor,
 		Currency: inv.Currency, IssuedAt: inv.IssuedAt, DueAt: inv.DueAt, Policy: p,
-		Timezone: cust.Timezone, AccountManager: cust.AccountManager,
+		Timezone: cust.Timezone, AccountManager: cust.AccountManager, HideAmounts: s.Codec != nil,
 	}
 	opts.TypedSearchAttributes = searchAttributes(in, invoice.StageIssued, inv.BalanceMinor, inv.DueAt)
 	_, err := s.Temporal.ExecuteWorkflow(ctx, opts, workflows.InvoiceWorkflowName, in)
@@ -202,17 +205,21 @@ func (s *Server) startWorkflow(ctx context.Context, inv *db.Invoice, cust *db.Cu
 	return err
 }
 
-// searchAttributes are an invoice workflow's search attributes at its start.
+// searchAttributes are an invoice workflow's search attributes at its start:
+// without the amount when the payloads are encrypted (HideAmounts).
 func searchAttributes(in workflows.InvoiceInput, stage invoice.Stage, balance int64, due time.Time) temporal.SearchAttributes {
-	return temporal.NewSearchAttributes(
+	attrs := []temporal.SearchAttributeUpdate{
 		workflows.SAStage.ValueSet(string(stage)),
 		workflows.SACustomerID.ValueSet(in.CustomerID),
-		workflows.SAAmountDueMinor.ValueSet(balance),
 		workflows.SACurrency.ValueSet(in.Currency),
 		workflows.SADueDate.ValueSet(due),
 		workflows.SAPolicyName.ValueSet(in.Policy.Name),
 		workflows.SAAccountManager.ValueSet(in.AccountManager),
-	)
+	}
+	if !in.HideAmounts {
+		attrs = append(attrs, workflows.SAAmountDueMinor.ValueSet(balance))
+	}
+	return temporal.NewSearchAttributes(attrs...)
 }
 
 func (s *Server) getInvoice(c echo.Context) error {

@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/collections-engine/collections/db"
 )
@@ -27,6 +28,17 @@ type Server struct {
 	Webhooks WebhookConfig
 	// RateLimit is the requests a second each API key may make (default 50).
 	RateLimit float64
+	// Codec, when set, is the payload codec the workflows' payloads are
+	// encrypted with: the codec endpoints serve it, and amounts stay out of
+	// the search attributes (they are indexed in clear).
+	Codec converter.PayloadCodec
+	// CodecCORSOrigins are the browser origins (scheme://host:port) allowed
+	// to call the codec endpoints: the Temporal Web UI's (CODEC_CORS_ORIGINS).
+	CodecCORSOrigins []string
+	// CodecUIOrigin is the origin of the Web UI that dev embeds, which may
+	// call the codec endpoints without a key (it has no login to get one
+	// from, and shows everything to whoever opens it). Empty outside dev.
+	CodecUIOrigin string
 	// DefaultPolicy is used when an invoice names none ("standard" if empty).
 	DefaultPolicy string
 	Log           *slog.Logger
@@ -50,10 +62,12 @@ func (s *Server) Handler() *echo.Echo {
 			return next(c)
 		}
 	})
+	e.Use(s.codecCORS())
 	e.Use(s.authenticate(), s.rateLimit(), s.validateRequests(), s.idempotency())
 
 	s.webhookRoutes(e)
 	s.specRoutes(e)
+	s.codecRoutes(e)
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 

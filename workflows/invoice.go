@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/collections-engine/collections/activities"
@@ -37,6 +38,10 @@ type InvoiceInput struct {
 	AccountManager string
 	// Policy is the policy this invoice runs on, fixed at its start.
 	Policy policy.Policy
+	// HideAmounts keeps amounts out of the search attributes, which Temporal
+	// indexes in clear even when payloads are encrypted (set when the
+	// payload codec is on).
+	HideAmounts bool
 	// State carries everything over a continue-as-new; nil on the first run.
 	State *State
 }
@@ -319,8 +324,15 @@ func (w *run) publish(ctx workflow.Context) {
 		}
 	}
 	workflow.SetCurrentDetails(ctx, details)
-	if err := workflow.UpsertTypedSearchAttributes(ctx,
-		SAStage.ValueSet(string(w.s.Stage)), SAAmountDueMinor.ValueSet(w.s.BalanceMinor), SADueDate.ValueSet(w.s.DueAt)); err != nil {
+	// The details go out encrypted with the payloads (a query answer); the
+	// search attributes do not, so the amount stays out of them when the
+	// payloads are encrypted.
+	updates := []temporal.SearchAttributeUpdate{SAStage.ValueSet(string(w.s.Stage))}
+	if !w.in.HideAmounts {
+		updates = append(updates, SAAmountDueMinor.ValueSet(w.s.BalanceMinor))
+	}
+	updates = append(updates, SADueDate.ValueSet(w.s.DueAt))
+	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
 		w.log.Warn("search attributes not updated", "Error", err)
 	}
 	if err := workflow.ExecuteActivity(w.shortActivity(ctx, "save status"), a.SaveStatus, w.status()).Get(ctx, nil); err != nil {

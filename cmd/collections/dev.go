@@ -30,7 +30,7 @@ func devCommand() *cli.Command {
 			&cli.StringFlag{Name: "database-url", Usage: "application database: a postgres:// URL; default a SQLite file in the data dir", Sources: cli.EnvVars("DATABASE_URL")},
 			&cli.StringFlag{Name: "api-key", Usage: "the admin API key to accept; default: one created on first start, kept in the data dir", Sources: cli.EnvVars("COLLECTIONS_API_KEY")},
 			policiesFlag(),
-		}, messageFlags()...),
+		}, append(messageFlags(), codecFlags(true, "default: on when keys are given")...)...),
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			log, err := logger(cmd)
 			if err != nil {
@@ -40,11 +40,20 @@ func devCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			stack, err := devstack.Start(ctx, devstack.Options{
+			pc, err := loadCodec(cmd, log, false)
+			if err != nil {
+				return err
+			}
+			o := devstack.Options{
 				DataDir: dataDir, HTTPAddr: cmd.String("http-addr"), TemporalAddr: cmd.String("temporal-addr"),
 				UIAddr: cmd.String("ui-addr"), DatabaseURL: cmd.String("database-url"), PoliciesDir: cmd.String("policies-dir"),
 				Messages: messageConfig(cmd), Webhooks: app.WebhooksFromEnv(), APIKey: cmd.String("api-key"), Log: log,
-			})
+				CodecCORSOrigins: corsOrigins(cmd),
+			}
+			if pc != nil {
+				o.Codec = pc // a nil *codec.Codec would be a non-nil interface
+			}
+			stack, err := devstack.Start(ctx, o)
 			if err != nil {
 				return err
 			}

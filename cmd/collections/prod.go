@@ -16,6 +16,7 @@ import (
 
 	"github.com/collections-engine/collections/activities"
 	"github.com/collections-engine/collections/api"
+	"github.com/collections-engine/collections/codec"
 	"github.com/collections-engine/collections/db"
 	"github.com/collections-engine/collections/internal/app"
 	"github.com/collections-engine/collections/internal/policies"
@@ -41,6 +42,53 @@ func temporalFlags() []cli.Flag {
 		&cli.StringFlag{Name: "temporal-tls-server-name", Usage: "server name to verify", Sources: cli.EnvVars("TEMPORAL_TLS_SERVER_NAME")},
 		&cli.StringFlag{Name: "temporal-api-key", Usage: "Temporal Cloud API key", Sources: cli.EnvVars("TEMPORAL_API_KEY")},
 	}
+}
+
+// codecFlags are the payload encryption settings; cors adds the browser
+// origins allowed to call the API's codec endpoints.
+func codecFlags(cors bool, defaultMode string) []cli.Flag {
+	flags := []cli.Flag{
+		&cli.StringFlag{Name: "codec", Usage: "encrypt workflow payloads: on or off (" + defaultMode + ")", Sources: cli.EnvVars(codec.EnvMode)},
+		&cli.StringFlag{Name: "codec-keys", Usage: "encryption keys, comma-separated keyid:base64(32 bytes); the first encrypts, all decrypt", Sources: cli.EnvVars(codec.EnvKeys)},
+		&cli.StringFlag{Name: "codec-keys-file", Usage: "a file of keyid:base64key lines (the first encrypts; # comments)", Sources: cli.EnvVars(codec.EnvKeysFile)},
+	}
+	if cors {
+		flags = append(flags, &cli.StringSliceFlag{Name: "codec-cors-origins", Usage: "browser origins (the Temporal Web UI's, e.g. http://localhost:8233) allowed to call /codec, comma-separated", Sources: cli.EnvVars("CODEC_CORS_ORIGINS")})
+	}
+	return flags
+}
+
+// loadCodec returns the codec the command's settings ask for, nil when
+// encryption is off. defaultOn: the production commands refuse to start
+// without keys unless told COLLECTIONS_CODEC=off.
+func loadCodec(cmd *cli.Command, log *slog.Logger, defaultOn bool) (*codec.Codec, error) {
+	c, err := codec.Settings{Mode: cmd.String("codec"), Keys: cmd.String("codec-keys"), KeysFile: cmd.String("codec-keys-file")}.Load(defaultOn)
+	if err != nil {
+		return nil, err
+	}
+	if c == nil {
+		level := slog.LevelInfo // dev's default
+		if defaultOn {
+			level = slog.LevelWarn
+		}
+		log.Log(context.Background(), level, "payload encryption is off: workflow histories hold customer data in clear", "setting", codec.EnvMode)
+	} else {
+		log.Info("payload encryption on", "active_key", c.ActiveKeyID(), "keys", len(c.KeyIDs()))
+	}
+	return c, nil
+}
+
+// corsOrigins splits the comma lists CODEC_CORS_ORIGINS may hold.
+func corsOrigins(cmd *cli.Command) []string {
+	var out []string
+	for _, v := range cmd.StringSlice("codec-cors-origins") {
+		for _, o := range strings.Split(v, ",") {
+			if o = strings.TrimSpace(o); o != "" {
+				out = append(out, o)
+			}
+		}
+	}
+	return out
 }
 
 func messageFlags() []cli.Flag {
@@ -98,12 +146,20 @@ func apiCommand() *cli.Command {
 			databaseFlag(),
 			&cli.StringFlag{Name: "http-addr", Value: "127.0.0.1:8080", Usage: "where the API listens", Sources: cli.EnvVars("HTTP_ADDR")},
 			policiesFlag(),
-		}, append(temporalFlags(), messageFlags()...)...),
+		}, append(append(temporalFlags(), messageFlags()...), codecFlags(true, "default on: keys required")...)...),
 		Action: withStore(func(ctx context.Context, cmd *cli.Command, log *slog.Logger, store *db.Store) error {
 			if err := app.LoadPolicies(ctx, store, cmd.String("policies-dir"), log); err != nil {
 				return err
 			}
-			c, err := app.DialTemporal(ctx, temporalConfig(cmd), log)
+			pc, err := loadCodec(cmd, log, true)
+			if err != nil {
+				return err
+			}
+			tc := temporalConfig(cmd)
+			if pc != nil {
+				tc.Codec = pc
+			}
+			c, err := app.DialTemporal(ctx, tc, log)
 			if err != nil {
 				return err
 			}
@@ -112,7 +168,11 @@ func apiCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			srv := &api.Server{Store: store, Temporal: c, Log: log, Previewer: activities.Previewer{Activities: previewer}, Webhooks: app.WebhooksFromEnv()}
+			srv := &api.Server{Store: store, Temporal: c, Log: log, Previewer: activities.Previewer{Activities: previewer}, Webhooks: app.WebhooksFromEnv(),
+				CodecCORSOrigins: corsOrigins(cmd)}
+			if pc != nil {
+				srv.Codec = pc
+			}
 			return app.ServeAPI(ctx, cmd.String("http-addr"), srv, func(a net.Addr) {
 				log.Info("API listening", "url", "http://"+a.String())
 			})
@@ -124,9 +184,16 @@ func workerCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "worker",
 		Usage: "run the Temporal worker (workflows and activities) against an external Temporal and database",
-		Flags: append(append([]cli.Flag{databaseFlag()}, temporalFlags()...), messageFlags()...),
+		Flags: append(append(append([]cli.Flag{databaseFlag()}, temporalFlags()...), messageFlags()...), codecFlags(false, "default on: keys required")...),
 		Action: withStore(func(ctx context.Context, cmd *cli.Command, log *slog.Logger, store *db.Store) error {
+			pc, err := loadCodec(cmd, log, true)
+			if err != nil {
+				return err
+			}
 			tc := temporalConfig(cmd)
+			if pc != nil {
+				tc.Codec = pc
+			}
 			c, err := app.DialTemporal(ctx, tc, log)
 			if err != nil {
 				return err

@@ -19,7 +19,9 @@ import (
 
 	"github.com/uptrace/bun"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/collections-engine/collections/activities"
@@ -42,6 +44,9 @@ type TemporalConfig struct {
 	TLSServerName string
 	TLS           bool   // use TLS even without certificates (Temporal Cloud with an API key)
 	APIKey        string // Temporal Cloud API key
+	// Codec, when set, encrypts every payload the client writes to Temporal
+	// and decrypts what it reads (see package codec); nil stores them in clear.
+	Codec converter.PayloadCodec
 }
 
 // MessageConfig shapes outgoing messages.
@@ -76,6 +81,9 @@ func DialTemporal(ctx context.Context, cfg TemporalConfig, log *slog.Logger) (cl
 		return nil, err
 	}
 	opts.ConnectionOptions.TLS = tlsConf
+	if cfg.Codec != nil {
+		opts.DataConverter, opts.FailureConverter = Converters(cfg.Codec)
+	}
 	if cfg.APIKey != "" {
 		opts.Credentials = client.NewAPIKeyStaticCredentials(cfg.APIKey)
 	}
@@ -95,6 +103,16 @@ func DialTemporal(ctx context.Context, cfg TemporalConfig, log *slog.Logger) (cl
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// Converters are the data and failure converters of a client whose payloads
+// go through codec: the failure converter moves error messages and stack
+// traces into the encoded attributes, so that an error quoting customer data
+// is encrypted too (the Web UI shows them once decoded through the codec
+// endpoint).
+func Converters(codec converter.PayloadCodec) (converter.DataConverter, converter.FailureConverter) {
+	dc := converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), codec)
+	return dc, temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{DataConverter: dc, EncodeCommonAttributes: true})
 }
 
 func (cfg TemporalConfig) tlsConfig() (*tls.Config, error) {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/uptrace/bun"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/collections-engine/collections/activities"
@@ -47,7 +48,13 @@ type Options struct {
 	APIKey string
 	// WebhookRetry paces outbound webhook deliveries (zero: the defaults).
 	WebhookRetry workflows.DeliveryRetry
-	Log          *slog.Logger
+	// Codec, when set, encrypts every payload the stack writes to Temporal;
+	// the API serves it at /codec, and the Web UI decodes through it.
+	Codec converter.PayloadCodec
+	// CodecCORSOrigins are more browser origins allowed to call /codec
+	// (the embedded Web UI's own origin always is).
+	CodecCORSOrigins []string
+	Log              *slog.Logger
 }
 
 // Stack is a running dev stack.
@@ -86,10 +93,15 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		}
 	}()
 	o.Log.Info("starting embedded Temporal server", "address", o.TemporalAddr, "data_dir", o.DataDir)
+	var uiCodec string
+	if o.Codec != nil && o.UIAddr != "" {
+		uiCodec = browserURL(o.HTTPAddr) + "/codec"
+	}
 	s.server, err = devserver.Start(devserver.Options{
 		DatabaseFile:     filepath.Join(o.DataDir, "temporal.db"),
 		FrontendAddr:     o.TemporalAddr,
 		UIAddr:           o.UIAddr,
+		UICodecEndpoint:  uiCodec,
 		Namespace:        o.Namespace,
 		SearchAttributes: workflows.SearchAttributes,
 		Log:              o.Log,
@@ -100,7 +112,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if o.UIAddr != "" {
 		s.UIURL = "http://" + o.UIAddr
 	}
-	s.Client, err = app.DialTemporal(ctx, app.TemporalConfig{Address: o.TemporalAddr, Namespace: o.Namespace}, o.Log)
+	s.Client, err = app.DialTemporal(ctx, app.TemporalConfig{Address: o.TemporalAddr, Namespace: o.Namespace, Codec: o.Codec}, o.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +144,14 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	s.stopAPI = cancel
 	s.apiDone = make(chan struct{})
 	ready := make(chan net.Addr, 1)
-	srv := &api.Server{Store: store, Temporal: s.Client, Log: o.Log, Previewer: activities.Previewer{Activities: acts}, Webhooks: o.Webhooks, RateLimit: o.RateLimit}
+	srv := &api.Server{Store: store, Temporal: s.Client, Log: o.Log, Previewer: activities.Previewer{Activities: acts}, Webhooks: o.Webhooks, RateLimit: o.RateLimit,
+		Codec: o.Codec, CodecCORSOrigins: o.CodecCORSOrigins}
+	if o.Codec != nil && o.UIAddr != "" {
+		// The embedded UI has no login, so no API key to send: its origin
+		// may use /codec without one.
+		srv.CodecUIOrigin = browserURL(o.UIAddr)
+		srv.CodecCORSOrigins = append([]string{srv.CodecUIOrigin}, o.CodecCORSOrigins...)
+	}
 	go func() {
 		defer close(s.apiDone)
 		s.apiErr = app.ServeAPI(apiCtx, o.HTTPAddr, srv, func(a net.Addr) { ready <- a })
@@ -146,6 +165,20 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		return nil, fmt.Errorf("HTTP API did not start on %s", o.HTTPAddr)
 	}
 	return s, nil
+}
+
+// browserURL is the http URL a browser on this machine reaches addr at
+// (a wildcard host is reached on the loopback address).
+func browserURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr
+	}
+	switch host {
+	case "", "0.0.0.0", "::":
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // Done is closed when the API server stops; Err then says why.
