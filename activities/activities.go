@@ -17,7 +17,9 @@ import (
 
 	"github.com/collections-engine/collections/channels"
 	"github.com/collections-engine/collections/db"
+	"github.com/collections-engine/collections/internal/logging"
 	"github.com/collections-engine/collections/invoice"
+	"github.com/collections-engine/collections/metrics"
 	"github.com/collections-engine/collections/money"
 	"github.com/collections-engine/collections/policy"
 	"github.com/collections-engine/collections/templates"
@@ -40,6 +42,9 @@ type Activities struct {
 	AgencyAddress string
 	Clock         func() time.Time
 	Log           *slog.Logger
+	// Metrics counts messages sent and failed and their lateness
+	// (optional).
+	Metrics *metrics.Metrics
 }
 
 func (a *Activities) now() time.Time {
@@ -108,6 +113,7 @@ type SendResult struct {
 // sends again under the same message id, which providers receive as a custom
 // argument for deduplication.
 func (a *Activities) SendStepMessage(ctx context.Context, in SendInput) (SendResult, error) {
+	ctx = logging.WithInvoice(ctx, in.InvoiceID)
 	inv, err := a.Store.GetInvoice(ctx, in.InvoiceID)
 	if err != nil {
 		return SendResult{}, nonRetryable(err)
@@ -259,11 +265,10 @@ func (a *Activities) SaveStatus(ctx context.Context, st invoice.Status) error {
 	return nonRetryable(a.Store.SaveStatus(ctx, st, a.now()))
 }
 
+// log is the activities' logger; its *Context methods add the invoice_id
+// and workflow_id of the context's invoice and activity.
 func (a *Activities) log(ctx context.Context) *slog.Logger {
-	if a.Log != nil {
-		return a.Log
-	}
-	return slog.Default()
+	return logging.Wrap(a.Log)
 }
 
 // Previewer renders messages with the activities' templates and data. It is

@@ -71,6 +71,7 @@ func (s *Server) stripeWebhook(c echo.Context) error {
 		ev.AmountMinor = obj.AmountReceived
 	case "checkout.session.completed":
 		if obj.PaymentStatus != "paid" {
+			webhookResult(c, "ignored", 1)
 			return c.JSON(http.StatusOK, map[string]any{"event_id": event.ID, "status": "ignored", "detail": "session not paid"})
 		}
 		ev.AmountMinor = obj.AmountTotal
@@ -86,6 +87,7 @@ func (s *Server) stripeWebhook(c echo.Context) error {
 		ev.AmountMinor = obj.AmountRefunded
 		ev.Status, ev.Detail = "refund_not_applied", "refunds are recorded for reconciliation; the balance is not reopened automatically"
 	default:
+		webhookResult(c, "ignored", 1)
 		return c.JSON(http.StatusOK, map[string]any{"event_id": event.ID, "status": "ignored", "detail": "event type " + string(event.Type) + " is not used"})
 	}
 	if ev.AmountMinor <= 0 && ev.Status == "" {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/uptrace/bun"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	sdklog "go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
 
@@ -26,6 +27,7 @@ import (
 	"github.com/collections-engine/collections/api"
 	"github.com/collections-engine/collections/channels"
 	"github.com/collections-engine/collections/db"
+	"github.com/collections-engine/collections/internal/logging"
 	"github.com/collections-engine/collections/policy"
 	"github.com/collections-engine/collections/templates"
 	"github.com/collections-engine/collections/worker"
@@ -41,6 +43,11 @@ type TemporalConfig struct {
 	TLSServerName string
 	TLS           bool   // use TLS even without certificates (Temporal Cloud with an API key)
 	APIKey        string // Temporal Cloud API key
+
+	// Metrics receives the SDK's metrics and Interceptors see every call
+	// (tracing); see Telemetry.Temporal. Both optional.
+	Metrics      client.MetricsHandler
+	Interceptors []interceptor.ClientInterceptor
 }
 
 // MessageConfig shapes outgoing messages.
@@ -68,7 +75,10 @@ func DialTemporal(ctx context.Context, cfg TemporalConfig, log *slog.Logger) (cl
 	opts := client.Options{
 		HostPort:  cfg.Address,
 		Namespace: cfg.Namespace,
-		Logger:    sdklog.NewStructuredLogger(log.With("component", "temporal-sdk")),
+		Logger:    sdklog.NewStructuredLogger(logging.Wrap(log).With("component", "temporal-sdk")),
+
+		MetricsHandler: cfg.Metrics,
+		Interceptors:   cfg.Interceptors,
 	}
 	tlsConf, err := cfg.tlsConfig()
 	if err != nil {
@@ -127,6 +137,7 @@ func (cfg TemporalConfig) tlsConfig() (*tls.Config, error) {
 // environment (see channels.ConfigFromEnv); without them, through the dev
 // outbox, so the product runs offline.
 func NewActivities(store *db.Store, msg MessageConfig, log *slog.Logger) (*activities.Activities, error) {
+	log = logging.Wrap(log)
 	tmpl, err := templates.Load(msg.TemplatesDir)
 	if err != nil {
 		return nil, err

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 
@@ -46,6 +47,9 @@ type Options struct {
 	// created on first start and kept in DataDir/api-key.
 	APIKey string
 	Log    *slog.Logger
+	// Tracer traces the API, the client and the worker; nil: from the
+	// environment (OTEL_EXPORTER_OTLP_ENDPOINT), off without it.
+	Tracer trace.TracerProvider
 }
 
 // Stack is a running dev stack.
@@ -58,12 +62,13 @@ type Stack struct {
 	Client       client.Client
 	DB           *bun.DB
 
-	server  *devserver.Server
-	worker  sdkworker.Worker
-	stopAPI context.CancelFunc
-	apiDone chan struct{} // closed when the API server has returned
-	apiErr  error
-	log     *slog.Logger
+	server    *devserver.Server
+	telemetry *app.Telemetry
+	worker    sdkworker.Worker
+	stopAPI   context.CancelFunc
+	apiDone   chan struct{} // closed when the API server has returned
+	apiErr    error
+	log       *slog.Logger
 }
 
 // Start brings the stack up and returns once the API accepts requests.
@@ -98,7 +103,14 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if o.UIAddr != "" {
 		s.UIURL = "http://" + o.UIAddr
 	}
-	s.Client, err = app.DialTemporal(ctx, app.TemporalConfig{Address: o.TemporalAddr, Namespace: o.Namespace}, o.Log)
+	if s.telemetry, err = app.NewTelemetry(ctx, o.Tracer, o.Log); err != nil {
+		return nil, err
+	}
+	tc, err := s.telemetry.Temporal(app.TemporalConfig{Address: o.TemporalAddr, Namespace: o.Namespace})
+	if err != nil {
+		return nil, err
+	}
+	s.Client, err = app.DialTemporal(ctx, tc, o.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -121,6 +133,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
+	acts.Metrics = s.telemetry.Metrics
 	s.worker, err = app.StartWorker(ctx, s.Client, o.Namespace, acts, o.Log)
 	if err != nil {
 		return nil, err
@@ -130,6 +143,9 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	s.apiDone = make(chan struct{})
 	ready := make(chan net.Addr, 1)
 	srv := &api.Server{Store: store, Temporal: s.Client, Log: o.Log, Previewer: activities.Previewer{Activities: acts}, Webhooks: o.Webhooks, RateLimit: o.RateLimit}
+	if err := s.telemetry.API(srv, store, o.Log); err != nil {
+		return nil, err
+	}
 	go func() {
 		defer close(s.apiDone)
 		s.apiErr = app.ServeAPI(apiCtx, o.HTTPAddr, srv, func(a net.Addr) { ready <- a })
@@ -169,6 +185,12 @@ func (s *Stack) Stop() {
 	if s.Client != nil {
 		s.Client.Close()
 		s.Client = nil
+	}
+	if s.telemetry != nil {
+		if err := s.telemetry.Close(context.Background()); err != nil {
+			s.log.Warn("telemetry not flushed", "error", err)
+		}
+		s.telemetry = nil
 	}
 	if s.server != nil {
 		s.server.Stop()
