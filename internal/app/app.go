@@ -20,7 +20,6 @@ import (
 	"github.com/uptrace/bun"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/interceptor"
-	sdklog "go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/collections-engine/collections/activities"
@@ -75,7 +74,7 @@ func DialTemporal(ctx context.Context, cfg TemporalConfig, log *slog.Logger) (cl
 	opts := client.Options{
 		HostPort:  cfg.Address,
 		Namespace: cfg.Namespace,
-		Logger:    sdklog.NewStructuredLogger(logging.Wrap(log).With("component", "temporal-sdk")),
+		Logger:    logging.SDK(log.With("component", "temporal-sdk")),
 
 		MetricsHandler: cfg.Metrics,
 		Interceptors:   cfg.Interceptors,

@@ -7,9 +7,11 @@ package logging
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"strings"
 
 	"go.temporal.io/sdk/activity"
+	sdklog "go.temporal.io/sdk/log"
 )
 
 // Field names shared by every log line about an invoice.
@@ -83,7 +85,7 @@ func (h *handler) Handle(ctx context.Context, r slog.Record) error {
 	c := *h
 	if ctx != nil {
 		if extra, ok := ctx.Value(ctxKey{}).([]slog.Attr); ok {
-			attrs = append(extra, attrs...)
+			attrs = slices.Concat(extra, attrs) // never append to the shared slice
 		}
 		if activity.IsActivity(ctx) {
 			attrs = append(attrs, slog.String(WorkflowID, activity.GetInfo(ctx).WorkflowExecution.ID))
@@ -127,4 +129,10 @@ func (h *handler) rename(attrs []slog.Attr) []slog.Attr {
 		out = append(out, slog.String(InvoiceID, strings.TrimPrefix(wfID, workflowPrefix)))
 	}
 	return out
+}
+
+// SDK is the Temporal SDK's logger writing to l through Wrap, so the SDK's
+// lines name the invoice and workflow like ours.
+func SDK(l *slog.Logger) sdklog.Logger {
+	return sdklog.NewStructuredLogger(Wrap(l))
 }
