@@ -18,7 +18,9 @@ import (
 
 	"github.com/collections-engine/collections/channels"
 	"github.com/collections-engine/collections/db"
+	"github.com/collections-engine/collections/internal/logging"
 	"github.com/collections-engine/collections/invoice"
+	"github.com/collections-engine/collections/metrics"
 	"github.com/collections-engine/collections/money"
 	"github.com/collections-engine/collections/outbound"
 	"github.com/collections-engine/collections/policy"
@@ -48,6 +50,9 @@ type Activities struct {
 	// HTTP posts webhook deliveries; nil means a client with a 10-second
 	// timeout.
 	HTTP *http.Client
+	// Metrics counts messages sent and failed and their lateness
+	// (optional).
+	Metrics *metrics.Metrics
 }
 
 func (a *Activities) now() time.Time {
@@ -116,6 +121,7 @@ type SendResult struct {
 // sends again under the same message id, which providers receive as a custom
 // argument for deduplication.
 func (a *Activities) SendStepMessage(ctx context.Context, in SendInput) (SendResult, error) {
+	ctx = logging.WithInvoice(ctx, in.InvoiceID)
 	inv, err := a.Store.GetInvoice(ctx, in.InvoiceID)
 	if err != nil {
 		return SendResult{}, nonRetryable(err)
@@ -282,11 +288,10 @@ func (a *Activities) RecordRefund(ctx context.Context, in RefundInput) (db.Refun
 	return res, nonRetryable(err)
 }
 
+// log is the activities' logger; its *Context methods add the invoice_id
+// and workflow_id of the context's invoice and activity.
 func (a *Activities) log(ctx context.Context) *slog.Logger {
-	if a.Log != nil {
-		return a.Log
-	}
-	return slog.Default()
+	return logging.Wrap(a.Log)
 }
 
 // Previewer renders messages with the activities' templates and data. It is

@@ -85,7 +85,7 @@ func (a *Activities) CreateTask(ctx context.Context, in TaskInput) (TaskResult, 
 		return TaskResult{}, err
 	}
 	if created {
-		a.log(ctx).Info("task created", "invoice_id", inv.ID, "task_id", t.ID, "kind", t.Kind, "assignee", t.Assignee)
+		a.log(ctx).InfoContext(ctx, "task created", "invoice_id", inv.ID, "task_id", t.ID, "kind", t.Kind, "assignee", t.Assignee)
 	}
 	if in.NotifyManager && strings.Contains(cust.AccountManager, "@") {
 		msg := &db.Message{ID: uuid.Must(uuid.NewV7()).String(), InvoiceID: inv.ID, CustomerID: cust.ID,
@@ -172,19 +172,23 @@ func (a *Activities) deliver(ctx context.Context, msg *db.Message, sender channe
 	if sender == nil {
 		err := fmt.Errorf("no sender for %s", msg.Channel)
 		stored.Status, stored.Detail = db.MessageFailed, err.Error()
+		a.Metrics.MessageFailed(stored.Channel)
 		return stored, a.finish(ctx, stored, db.MessageOutcome{Status: db.MessageFailed, Detail: stored.Detail}, "worker")
 	}
+	a.Metrics.ReminderLateness(a.now().Sub(stored.ScheduledAt))
 	providerID, err := sender.Send(ctx, channels.Message{ID: stored.ID, InvoiceID: stored.InvoiceID, Step: stored.Step,
 		Channel: policy.Channel(stored.Channel), To: stored.Recipient, Subject: stored.Subject, Body: stored.Body, HTML: stored.HTML})
 	if err != nil {
 		if channels.IsPermanent(err) {
 			stored.Status, stored.Detail = db.MessageFailed, truncate(err.Error(), 500)
+			a.Metrics.MessageFailed(stored.Channel)
 			return stored, a.finish(ctx, stored, db.MessageOutcome{Status: db.MessageFailed, Detail: stored.Detail, Provider: sender.Provider()}, sender.Provider())
 		}
 		return nil, err
 	}
 	sent := a.now()
 	stored.Status = db.MessageSent
+	a.Metrics.MessageSent(stored.Channel)
 	return stored, a.finish(ctx, stored, db.MessageOutcome{Status: db.MessageSent, Provider: sender.Provider(), ProviderMessageID: providerID, SentAt: &sent}, sender.Provider())
 }
 

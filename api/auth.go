@@ -63,7 +63,7 @@ const ctxAPIKey = "api_key"
 
 func isOpen(path string) bool {
 	switch path {
-	case "/healthz", "/readyz", "/openapi.yaml", "/docs":
+	case "/healthz", "/readyz", "/metrics", "/openapi.yaml", "/docs":
 		return true
 	}
 	return strings.HasPrefix(path, "/webhooks/")

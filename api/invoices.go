@@ -244,7 +244,7 @@ func (s *Server) view(ctx context.Context, inv *db.Invoice) InvoiceView {
 				st, source = &live, "workflow"
 			}
 		} else {
-			s.log().Debug("status query failed; using the saved status", "invoice_id", inv.ID, "error", err)
+			s.log().Debug("status query failed; using the saved status", "invoice_id", inv.ID, "workflow_id", inv.WorkflowID, "error", err)
 		}
 	}
 	v := storedView(inv)

@@ -56,7 +56,7 @@ func TestSpecLoads(t *testing.T) {
 
 func openPath(path string) bool {
 	switch path {
-	case "/healthz", "/readyz", "/openapi.yaml", "/docs":
+	case "/healthz", "/readyz", "/metrics", "/openapi.yaml", "/docs":
 		return true
 	}
 	return strings.HasPrefix(path, "/webhooks/")

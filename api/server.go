@@ -12,10 +12,13 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
 	"github.com/collections-engine/collections/db"
+	"github.com/collections-engine/collections/internal/tracing"
+	"github.com/collections-engine/collections/metrics"
 )
 
 // Server holds the API's dependencies.
@@ -43,6 +46,11 @@ type Server struct {
 	DefaultPolicy string
 	Log           *slog.Logger
 	Clock         func() time.Time
+	// Metrics, when set, records request latency and webhook events and is
+	// served at /metrics.
+	Metrics *metrics.Metrics
+	// Tracer, when set, starts a span for each request (see tracing.Echo).
+	Tracer trace.TracerProvider
 }
 
 // MaxBodyBytes bounds every request body.
@@ -55,7 +63,13 @@ func (s *Server) Handler() *echo.Echo {
 	e.HidePort = true
 	e.HTTPErrorHandler = s.errorHandler
 	e.Use(middleware.Recover())
+	if s.Tracer != nil {
+		e.Use(tracing.Echo(s.Tracer))
+	}
 	e.Use(s.requestLog())
+	if s.Metrics != nil {
+		e.Use(s.Metrics.Echo(), s.countWebhooks())
+	}
 	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, MaxBodyBytes)
@@ -70,6 +84,7 @@ func (s *Server) Handler() *echo.Echo {
 	s.codecRoutes(e)
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", echo.WrapHandler(s.Metrics.Handler()))
 
 	v1 := e.Group("/v1")
 	v1.POST("/customers", s.createCustomer)
@@ -117,9 +132,9 @@ func (s *Server) requestLog() echo.MiddlewareFunc {
 			if v.Status >= 500 {
 				level = slog.LevelError
 			}
-			s.log().LogAttrs(c.Request().Context(), level, "http",
+			s.log().LogAttrs(c.Request().Context(), level, "http", append([]slog.Attr{
 				slog.String("method", v.Method), slog.String("uri", v.URI),
-				slog.Int("status", v.Status), slog.Duration("latency", v.Latency))
+				slog.Int("status", v.Status), slog.Duration("latency", v.Latency)}, invoiceAttrs(c)...)...)
 			return nil
 		},
 	})

@@ -73,6 +73,7 @@ func (s *Server) stripeWebhook(c echo.Context) error {
 		ev.AmountMinor = obj.AmountReceived
 	case "checkout.session.completed":
 		if obj.PaymentStatus != "paid" {
+			webhookResult(c, "ignored", 1)
 			return c.JSON(http.StatusOK, map[string]any{"event_id": event.ID, "status": "ignored", "detail": "session not paid"})
 		}
 		ev.AmountMinor = obj.AmountTotal
@@ -90,6 +91,7 @@ func (s *Server) stripeWebhook(c echo.Context) error {
 		}
 		return s.takePayment(c, ev, obj.Metadata["invoice_id"], strings.TrimSpace(obj.Metadata["invoice_number"]), paymentIntent, true)
 	default:
+		webhookResult(c, "ignored", 1)
 		return c.JSON(http.StatusOK, map[string]any{"event_id": event.ID, "status": "ignored", "detail": "event type " + string(event.Type) + " is not used"})
 	}
 	if ev.AmountMinor <= 0 && ev.Status == "" {

@@ -106,6 +106,7 @@ func (s *Server) sendgridEvents(c echo.Context) error {
 		}
 		tally.Accepted++
 	}
+	tally.record(c)
 	return c.JSON(http.StatusOK, tally)
 }
 
@@ -152,7 +153,7 @@ func (s *Server) takeDeliveryEvent(ctx context.Context, msg *db.Message, source,
 	if err := s.Temporal.SignalWorkflow(ctx, inv.WorkflowID, "", workflows.SignalDelivery, workflows.Delivery{
 		Step: step, Channel: msg.Channel, Status: tell, Detail: detail,
 	}); err != nil {
-		s.log().Warn("delivery event not signalled", "invoice_id", inv.ID, "message_id", msg.ID, "error", err)
+		s.log().Warn("delivery event not signalled", "invoice_id", inv.ID, "workflow_id", inv.WorkflowID, "message_id", msg.ID, "error", err)
 	}
 	return nil
 }
@@ -197,11 +198,13 @@ func (s *Server) twilioStatus(c echo.Context) error {
 		return err
 	}
 	if !first {
+		webhookResult(c, "duplicate", 1)
 		return c.NoContent(http.StatusNoContent)
 	}
 	msg, err := s.Store.MessageByProviderID(ctx, "twilio", sid)
 	if errors.Is(err, db.ErrNotFound) {
 		s.log().Warn("twilio status for an unknown message", "sid", sid, "status", status)
+		webhookResult(c, "unmatched", 1)
 		return c.NoContent(http.StatusNoContent)
 	}
 	if err != nil {
@@ -241,6 +244,7 @@ func (s *Server) twilioInbound(c echo.Context) error {
 	}
 	twiml := func() error { return c.Blob(http.StatusOK, "text/xml", []byte("<Response></Response>")) }
 	if !first {
+		webhookResult(c, "duplicate", 1)
 		return twiml()
 	}
 	word := strings.ToUpper(strings.Trim(body, " .!"))
@@ -418,6 +422,7 @@ func (s *Server) takePayment(c echo.Context, ev *db.PaymentEvent, invoiceID, inv
 		return err
 	}
 	if !first {
+		webhookResult(c, "duplicate", 1)
 		return c.JSON(http.StatusOK, map[string]any{"event_id": ev.EventID, "status": "duplicate"})
 	}
 	if ev.Status == db.PaymentEventAccepted {
@@ -436,6 +441,7 @@ func (s *Server) takePayment(c echo.Context, ev *db.PaymentEvent, invoiceID, inv
 	} else {
 		s.log().Warn(ev.Kind+" not applied", "source", ev.Source, "event_id", ev.EventID, "status", ev.Status, "detail", ev.Detail)
 	}
+	webhookResult(c, ev.Status, 1)
 	return c.JSON(http.StatusOK, map[string]any{"event_id": ev.EventID, "status": ev.Status, "detail": ev.Detail})
 }
 

@@ -67,9 +67,9 @@ type Outbox struct{ Log *slog.Logger }
 func (Outbox) Provider() string { return "outbox" }
 
 // Send logs the message.
-func (o Outbox) Send(_ context.Context, m Message) (string, error) {
+func (o Outbox) Send(ctx context.Context, m Message) (string, error) {
 	if o.Log != nil {
-		o.Log.Info("outbox", "message_id", m.ID, "invoice_id", m.InvoiceID, "step", m.Step,
+		o.Log.InfoContext(ctx, "outbox", "message_id", m.ID, "invoice_id", m.InvoiceID, "step", m.Step,
 			"channel", string(m.Channel), "to", m.To, "subject", m.Subject, "body", m.Body)
 	}
 	return "outbox-" + m.ID, nil

@@ -14,6 +14,8 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/collections-engine/collections/internal/logging"
+
 	_ "time/tzdata" // time zones resolve the same on every machine
 )
 
@@ -54,7 +56,9 @@ func logger(cmd *cli.Command) (*slog.Logger, error) {
 	default:
 		return nil, fmt.Errorf("--log-format: %q is neither text nor json", cmd.String("log-format"))
 	}
-	l := slog.New(h)
+	// Lines about an invoice carry its invoice_id and workflow_id (see
+	// internal/logging), the Temporal SDK's included.
+	l := logging.Wrap(slog.New(h))
 	slog.SetDefault(l)
 	return l, nil
 }

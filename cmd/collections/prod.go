@@ -155,7 +155,15 @@ func apiCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			tc := temporalConfig(cmd)
+			tel, err := app.NewTelemetry(ctx, nil, log)
+			if err != nil {
+				return err
+			}
+			defer closeTelemetry(tel, log)
+			tc, err := tel.Temporal(temporalConfig(cmd))
+			if err != nil {
+				return err
+			}
 			if pc != nil {
 				tc.Codec = pc
 			}
@@ -173,6 +181,9 @@ func apiCommand() *cli.Command {
 			if pc != nil {
 				srv.Codec = pc
 			}
+			if err := tel.API(srv, store, log); err != nil {
+				return err
+			}
 			return app.ServeAPI(ctx, cmd.String("http-addr"), srv, func(a net.Addr) {
 				log.Info("API listening", "url", "http://"+a.String())
 			})
@@ -184,13 +195,23 @@ func workerCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "worker",
 		Usage: "run the Temporal worker (workflows and activities) against an external Temporal and database",
-		Flags: append(append(append([]cli.Flag{databaseFlag()}, temporalFlags()...), messageFlags()...), codecFlags(false, "default on: keys required")...),
+		Flags: append(append(append([]cli.Flag{databaseFlag(),
+			&cli.StringFlag{Name: "metrics-addr", Usage: "serve /metrics and /healthz here (e.g. 0.0.0.0:9090); off when empty", Sources: cli.EnvVars("METRICS_ADDR")},
+		}, temporalFlags()...), messageFlags()...), codecFlags(false, "default on: keys required")...),
 		Action: withStore(func(ctx context.Context, cmd *cli.Command, log *slog.Logger, store *db.Store) error {
 			pc, err := loadCodec(cmd, log, true)
 			if err != nil {
 				return err
 			}
-			tc := temporalConfig(cmd)
+			tel, err := app.NewTelemetry(ctx, nil, log)
+			if err != nil {
+				return err
+			}
+			defer closeTelemetry(tel, log)
+			tc, err := tel.Temporal(temporalConfig(cmd))
+			if err != nil {
+				return err
+			}
 			if pc != nil {
 				tc.Codec = pc
 			}
@@ -203,6 +224,16 @@ func workerCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			acts.Metrics = tel.Metrics
+			if addr := cmd.String("metrics-addr"); addr != "" {
+				go func() {
+					if err := app.ServeMetrics(ctx, addr, tel.Metrics, func(a net.Addr) {
+						log.Info("metrics listening", "url", "http://"+a.String()+"/metrics")
+					}); err != nil {
+						log.Error("metrics server stopped", "error", err)
+					}
+				}()
+			}
 			w, err := app.StartWorker(ctx, c, tc.Namespace, acts, log)
 			if err != nil {
 				return err
@@ -213,6 +244,15 @@ func workerCommand() *cli.Command {
 			w.Stop()
 			return nil
 		}),
+	}
+}
+
+// closeTelemetry flushes spans and metrics at exit.
+func closeTelemetry(tel *app.Telemetry, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := tel.Close(ctx); err != nil {
+		log.Warn("telemetry not flushed", "error", err)
 	}
 }
 

@@ -20,7 +20,7 @@ import (
 	"github.com/uptrace/bun"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
-	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/temporal"
 	sdkworker "go.temporal.io/sdk/worker"
 
@@ -28,6 +28,7 @@ import (
 	"github.com/collections-engine/collections/api"
 	"github.com/collections-engine/collections/channels"
 	"github.com/collections-engine/collections/db"
+	"github.com/collections-engine/collections/internal/logging"
 	"github.com/collections-engine/collections/policy"
 	"github.com/collections-engine/collections/templates"
 	"github.com/collections-engine/collections/worker"
@@ -47,6 +48,11 @@ type TemporalConfig struct {
 	// Codec, when set, encrypts every payload the client writes to Temporal
 	// and decrypts what it reads (see package codec); nil stores them in clear.
 	Codec converter.PayloadCodec
+
+	// Metrics receives the SDK's metrics and Interceptors see every call
+	// (tracing); see Telemetry.Temporal. Both optional.
+	Metrics      client.MetricsHandler
+	Interceptors []interceptor.ClientInterceptor
 }
 
 // MessageConfig shapes outgoing messages.
@@ -74,7 +80,10 @@ func DialTemporal(ctx context.Context, cfg TemporalConfig, log *slog.Logger) (cl
 	opts := client.Options{
 		HostPort:  cfg.Address,
 		Namespace: cfg.Namespace,
-		Logger:    sdklog.NewStructuredLogger(log.With("component", "temporal-sdk")),
+		Logger:    logging.SDK(log.With("component", "temporal-sdk")),
+
+		MetricsHandler: cfg.Metrics,
+		Interceptors:   cfg.Interceptors,
 	}
 	tlsConf, err := cfg.tlsConfig()
 	if err != nil {
@@ -146,6 +155,7 @@ func (cfg TemporalConfig) tlsConfig() (*tls.Config, error) {
 // environment (see channels.ConfigFromEnv); without them, through the dev
 // outbox, so the product runs offline.
 func NewActivities(store *db.Store, msg MessageConfig, log *slog.Logger) (*activities.Activities, error) {
+	log = logging.Wrap(log)
 	tmpl, err := templates.Load(msg.TemplatesDir)
 	if err != nil {
 		return nil, err

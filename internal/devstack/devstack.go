@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	sdkworker "go.temporal.io/sdk/worker"
@@ -55,6 +56,9 @@ type Options struct {
 	// (the embedded Web UI's own origin always is).
 	CodecCORSOrigins []string
 	Log              *slog.Logger
+	// Tracer traces the API, the client and the worker; nil: from the
+	// environment (OTEL_EXPORTER_OTLP_ENDPOINT), off without it.
+	Tracer trace.TracerProvider
 }
 
 // Stack is a running dev stack.
@@ -67,12 +71,13 @@ type Stack struct {
 	Client       client.Client
 	DB           *bun.DB
 
-	server  *devserver.Server
-	worker  sdkworker.Worker
-	stopAPI context.CancelFunc
-	apiDone chan struct{} // closed when the API server has returned
-	apiErr  error
-	log     *slog.Logger
+	server    *devserver.Server
+	telemetry *app.Telemetry
+	worker    sdkworker.Worker
+	stopAPI   context.CancelFunc
+	apiDone   chan struct{} // closed when the API server has returned
+	apiErr    error
+	log       *slog.Logger
 }
 
 // Start brings the stack up and returns once the API accepts requests.
@@ -112,7 +117,14 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if o.UIAddr != "" {
 		s.UIURL = "http://" + o.UIAddr
 	}
-	s.Client, err = app.DialTemporal(ctx, app.TemporalConfig{Address: o.TemporalAddr, Namespace: o.Namespace, Codec: o.Codec}, o.Log)
+	if s.telemetry, err = app.NewTelemetry(ctx, o.Tracer, o.Log); err != nil {
+		return nil, err
+	}
+	tc, err := s.telemetry.Temporal(app.TemporalConfig{Address: o.TemporalAddr, Namespace: o.Namespace, Codec: o.Codec})
+	if err != nil {
+		return nil, err
+	}
+	s.Client, err = app.DialTemporal(ctx, tc, o.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -136,6 +148,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		return nil, err
 	}
 	acts.Dispatch = workflows.Dispatcher(s.Client, o.WebhookRetry)
+	acts.Metrics = s.telemetry.Metrics
 	s.worker, err = app.StartWorker(ctx, s.Client, o.Namespace, acts, o.Log)
 	if err != nil {
 		return nil, err
@@ -151,6 +164,9 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		// may use /codec without one.
 		srv.CodecUIOrigin = browserURL(o.UIAddr)
 		srv.CodecCORSOrigins = append([]string{srv.CodecUIOrigin}, o.CodecCORSOrigins...)
+	}
+	if err := s.telemetry.API(srv, store, o.Log); err != nil {
+		return nil, err
 	}
 	go func() {
 		defer close(s.apiDone)
@@ -205,6 +221,12 @@ func (s *Stack) Stop() {
 	if s.Client != nil {
 		s.Client.Close()
 		s.Client = nil
+	}
+	if s.telemetry != nil {
+		if err := s.telemetry.Close(context.Background()); err != nil {
+			s.log.Warn("telemetry not flushed", "error", err)
+		}
+		s.telemetry = nil
 	}
 	if s.server != nil {
 		s.server.Stop()
