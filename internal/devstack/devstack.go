@@ -121,7 +121,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s.worker, err = app.StartWorker(ctx, s.Client, o.Namespace, acts, o.Log)
+	s.worker, err = app.StartWorker(ctx, s.Client, o.Namespace, acts, o.Log, sdkworker.Options{WorkerStopTimeout: 10 * time.Second})
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +132,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	srv := &api.Server{Store: store, Temporal: s.Client, Log: o.Log, Previewer: activities.Previewer{Activities: acts}, Webhooks: o.Webhooks, RateLimit: o.RateLimit}
 	go func() {
 		defer close(s.apiDone)
-		s.apiErr = app.ServeAPI(apiCtx, o.HTTPAddr, srv, func(a net.Addr) { ready <- a })
+		s.apiErr = app.ServeAPI(apiCtx, o.HTTPAddr, srv, 10*time.Second, func(a net.Addr) { ready <- a })
 	}()
 	select {
 	case addr := <-ready:
