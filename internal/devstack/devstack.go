@@ -45,7 +45,10 @@ type Options struct {
 	// APIKey is the admin key to accept (COLLECTIONS_API_KEY); empty: one is
 	// created on first start and kept in DataDir/api-key.
 	APIKey string
-	Log    *slog.Logger
+	// NoWorker leaves the worker out: tests that run workers of their own
+	// against the stack's Temporal (several at once, stopped at will).
+	NoWorker bool
+	Log      *slog.Logger
 }
 
 // Stack is a running dev stack.
@@ -121,9 +124,11 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s.worker, err = app.StartWorker(ctx, s.Client, o.Namespace, acts, o.Log, sdkworker.Options{WorkerStopTimeout: 10 * time.Second})
-	if err != nil {
-		return nil, err
+	if !o.NoWorker {
+		s.worker, err = app.StartWorker(ctx, s.Client, o.Namespace, acts, o.Log, sdkworker.Options{WorkerStopTimeout: 10 * time.Second})
+		if err != nil {
+			return nil, err
+		}
 	}
 	apiCtx, cancel := context.WithCancel(context.Background())
 	s.stopAPI = cancel
