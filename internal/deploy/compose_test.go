@@ -373,7 +373,7 @@ func TestComposeTemporal(t *testing.T) {
 		}
 	}
 	tmp := service(t, p, "temporal")
-	for k, v := range map[string]string{"DB": "postgres12", "POSTGRES_SEEDS": "postgres", "POSTGRES_USER": "temporal", "BIND_ON_IP": "0.0.0.0"} {
+	for k, v := range map[string]string{"DB": "postgres12", "POSTGRES_SEEDS": "postgres", "POSTGRES_USER": "temporal", "BIND_ON_IP": "0.0.0.0", "PROMETHEUS_ENDPOINT": "0.0.0.0:8000"} {
 		if got := env(tmp, k); got != v {
 			t.Errorf("temporal %s = %q, want %q", k, got, v)
 		}
