@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v3"
+	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/collections-engine/collections/activities"
 	"github.com/collections-engine/collections/api"
@@ -91,6 +92,11 @@ func corsOrigins(cmd *cli.Command) []string {
 	return out
 }
 
+func shutdownFlag() cli.Flag {
+	return &cli.DurationFlag{Name: "shutdown-timeout", Value: app.DefaultShutdownTimeout,
+		Usage: "after SIGTERM, how long in-flight requests (api) or running activities (worker) may take to finish", Sources: cli.EnvVars("SHUTDOWN_TIMEOUT")}
+}
+
 func messageFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "payment-link", Value: "https://pay.example.com/invoices/{number}", Usage: "payment URL template; {invoice_id} and {number} are replaced", Sources: cli.EnvVars("PAYMENT_LINK_TEMPLATE")},
@@ -146,6 +152,7 @@ func apiCommand() *cli.Command {
 			databaseFlag(),
 			&cli.StringFlag{Name: "http-addr", Value: "127.0.0.1:8080", Usage: "where the API listens", Sources: cli.EnvVars("HTTP_ADDR")},
 			policiesFlag(),
+			shutdownFlag(),
 		}, append(append(temporalFlags(), messageFlags()...), codecFlags(true, "default on: keys required")...)...),
 		Action: withStore(func(ctx context.Context, cmd *cli.Command, log *slog.Logger, store *db.Store) error {
 			if err := app.LoadPolicies(ctx, store, cmd.String("policies-dir"), log); err != nil {
@@ -184,7 +191,7 @@ func apiCommand() *cli.Command {
 			if err := tel.API(srv, store, log); err != nil {
 				return err
 			}
-			return app.ServeAPI(ctx, cmd.String("http-addr"), srv, func(a net.Addr) {
+			return app.ServeAPI(ctx, cmd.String("http-addr"), srv, cmd.Duration("shutdown-timeout"), func(a net.Addr) {
 				log.Info("API listening", "url", "http://"+a.String())
 			})
 		}),
@@ -195,7 +202,7 @@ func workerCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "worker",
 		Usage: "run the Temporal worker (workflows and activities) against an external Temporal and database",
-		Flags: append(append(append([]cli.Flag{databaseFlag(),
+		Flags: append(append(append([]cli.Flag{databaseFlag(), shutdownFlag(),
 			&cli.StringFlag{Name: "metrics-addr", Usage: "serve /metrics and /healthz here (e.g. 0.0.0.0:9090); off when empty", Sources: cli.EnvVars("METRICS_ADDR")},
 		}, temporalFlags()...), messageFlags()...), codecFlags(false, "default on: keys required")...),
 		Action: withStore(func(ctx context.Context, cmd *cli.Command, log *slog.Logger, store *db.Store) error {
@@ -234,14 +241,37 @@ func workerCommand() *cli.Command {
 					}
 				}()
 			}
-			w, err := app.StartWorker(ctx, c, tc.Namespace, acts, log)
+			// A fatal worker error (the namespace deleted, the credentials
+			// revoked) ends the process, so that its supervisor restarts it
+			// and it shows, instead of a process that no longer polls.
+			fatal := make(chan error, 1)
+			stopTimeout := cmd.Duration("shutdown-timeout")
+			w, err := app.StartWorker(ctx, c, tc.Namespace, acts, log, sdkworker.Options{
+				WorkerStopTimeout: stopTimeout,
+				OnFatalError: func(err error) {
+					select {
+					case fatal <- err:
+					default:
+					}
+				},
+			})
 			if err != nil {
 				return err
 			}
 			log.Info("worker running", "temporal", tc.Address, "namespace", tc.Namespace)
-			<-ctx.Done()
-			log.Info("worker draining")
+			select {
+			case <-ctx.Done():
+			case err := <-fatal:
+				log.Error("worker stopped on a fatal error", "error", err)
+				w.Stop()
+				return fmt.Errorf("worker: %w", err)
+			}
+			// Stop polling at once; running activities get stopTimeout to
+			// finish (a cut-off one is retried elsewhere), workflow tasks
+			// in progress complete or time out to another worker.
+			log.Info("worker draining", "timeout", stopTimeout)
 			w.Stop()
+			log.Info("worker stopped")
 			return nil
 		}),
 	}

@@ -186,26 +186,39 @@ func NewActivities(store *db.Store, msg MessageConfig, log *slog.Logger) (*activ
 	}, nil
 }
 
+// DefaultShutdownTimeout is how long a stopping process waits for running
+// activities (worker) or in-flight requests (API) before it stops anyway
+// (SHUTDOWN_TIMEOUT).
+const DefaultShutdownTimeout = 30 * time.Second
+
 // StartWorker registers the search attributes and starts the worker; stop
 // it with its Stop method. Webhook deliveries the activities queue are sent
-// by workflows on the same client.
-func StartWorker(ctx context.Context, c client.Client, namespace string, acts *activities.Activities, log *slog.Logger) (sdkworker.Worker, error) {
+// by workflows on the same client. Stop stops polling at once and then waits up to
+// opts.WorkerStopTimeout (DefaultShutdownTimeout when zero) for running
+// activities to finish before cancelling their contexts; an activity cut
+// off is retried by another worker, and every send is idempotent.
+func StartWorker(ctx context.Context, c client.Client, namespace string, acts *activities.Activities, log *slog.Logger, opts sdkworker.Options) (sdkworker.Worker, error) {
 	if err := worker.EnsureSearchAttributes(ctx, c, namespace, log); err != nil {
 		return nil, err
 	}
 	if acts.Dispatch == nil {
 		acts.Dispatch = workflows.Dispatcher(c, workflows.DeliveryRetry{})
 	}
-	w := worker.New(c, acts, sdkworker.Options{})
+	if opts.WorkerStopTimeout == 0 {
+		opts.WorkerStopTimeout = DefaultShutdownTimeout
+	}
+	w := worker.New(c, acts, opts)
 	if err := w.Start(); err != nil {
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
 	return w, nil
 }
 
-// ServeAPI serves the HTTP API on addr until ctx ends, then lets in-flight
-// requests finish. ready, if not nil, is called once the listener is open.
-func ServeAPI(ctx context.Context, addr string, srv *api.Server, ready func(net.Addr)) error {
+// ServeAPI serves the HTTP API on addr until ctx ends, then stops accepting
+// connections and lets in-flight requests finish, for up to shutdownTimeout
+// (DefaultShutdownTimeout when zero); requests still running then are cut
+// off. ready, if not nil, is called once the listener is open.
+func ServeAPI(ctx context.Context, addr string, srv *api.Server, shutdownTimeout time.Duration, ready func(net.Addr)) error {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("HTTP API: %w", err)
@@ -222,10 +235,14 @@ func ServeAPI(ctx context.Context, addr string, srv *api.Server, ready func(net.
 		return err
 	case <-ctx.Done():
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	if shutdownTimeout <= 0 {
+		shutdownTimeout = DefaultShutdownTimeout
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	if err := hs.Shutdown(shutdownCtx); err != nil {
-		return err
+		_ = hs.Close()
+		return fmt.Errorf("HTTP API: requests still running after %s: %w", shutdownTimeout, err)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err

@@ -55,10 +55,13 @@ type Options struct {
 	// CodecCORSOrigins are more browser origins allowed to call /codec
 	// (the embedded Web UI's own origin always is).
 	CodecCORSOrigins []string
-	Log              *slog.Logger
 	// Tracer traces the API, the client and the worker; nil: from the
 	// environment (OTEL_EXPORTER_OTLP_ENDPOINT), off without it.
 	Tracer trace.TracerProvider
+	// NoWorker leaves the worker out: tests that run workers of their own
+	// against the stack's Temporal (several at once, stopped at will).
+	NoWorker bool
+	Log      *slog.Logger
 }
 
 // Stack is a running dev stack.
@@ -149,9 +152,11 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	}
 	acts.Dispatch = workflows.Dispatcher(s.Client, o.WebhookRetry)
 	acts.Metrics = s.telemetry.Metrics
-	s.worker, err = app.StartWorker(ctx, s.Client, o.Namespace, acts, o.Log)
-	if err != nil {
-		return nil, err
+	if !o.NoWorker {
+		s.worker, err = app.StartWorker(ctx, s.Client, o.Namespace, acts, o.Log, sdkworker.Options{WorkerStopTimeout: 10 * time.Second})
+		if err != nil {
+			return nil, err
+		}
 	}
 	apiCtx, cancel := context.WithCancel(context.Background())
 	s.stopAPI = cancel
@@ -170,7 +175,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	}
 	go func() {
 		defer close(s.apiDone)
-		s.apiErr = app.ServeAPI(apiCtx, o.HTTPAddr, srv, func(a net.Addr) { ready <- a })
+		s.apiErr = app.ServeAPI(apiCtx, o.HTTPAddr, srv, 10*time.Second, func(a net.Addr) { ready <- a })
 	}()
 	select {
 	case addr := <-ready:
