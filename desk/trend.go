@@ -121,7 +121,7 @@ func Analyse(paid []PaidInvoice, rule TrendRule) Behaviour {
 		return b
 	}
 	p := mean(prior)
-	change := r - p
+	change := math.Round((r-p)*10) / 10
 	b.PriorMeanDaysLate, b.ChangeDays = &p, &change
 	switch {
 	case change > rule.ThresholdDays:
