@@ -18,6 +18,7 @@ import (
 
 	"github.com/collections-engine/collections/channels"
 	"github.com/collections-engine/collections/db"
+	"github.com/collections-engine/collections/desk"
 	"github.com/collections-engine/collections/internal/logging"
 	"github.com/collections-engine/collections/invoice"
 	"github.com/collections-engine/collections/metrics"
@@ -275,6 +276,15 @@ func (a *Activities) SaveStatus(ctx context.Context, st invoice.Status) error {
 	queued, err := a.Store.SaveStatusWithEvents(ctx, st, a.now(), outbound.Events)
 	if err != nil {
 		return nonRetryable(err)
+	}
+	if st.Stage == invoice.StagePaid {
+		// A customer who starts paying later gets a call from their
+		// account manager (idempotent: keyed on this invoice).
+		if t, created, err := desk.AfterPaid(ctx, a.Store, st.InvoiceID, desk.DefaultTrendRule, a.now()); err != nil {
+			return err
+		} else if created {
+			a.log(ctx).Info("payment trend worsening: task created", "invoice_id", st.InvoiceID, "task_id", t.ID, "assignee", t.Assignee)
+		}
 	}
 	return a.dispatch(ctx, queued)
 }

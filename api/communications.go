@@ -51,13 +51,22 @@ func messageView(m *db.Message) MessageView {
 }
 
 func (s *Server) communications(c echo.Context, msgs []db.Message) error {
+	out, err := s.communicationViews(c.Request().Context(), msgs)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"communications": out})
+}
+
+// communicationViews are messages with their status histories.
+func (s *Server) communicationViews(ctx context.Context, msgs []db.Message) ([]CommunicationView, error) {
 	ids := make([]string, len(msgs))
 	for i := range msgs {
 		ids[i] = msgs[i].ID
 	}
-	events, err := s.Store.MessageEvents(c.Request().Context(), ids)
+	events, err := s.Store.MessageEvents(ctx, ids)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	history := map[string][]MessageEventView{}
 	for _, e := range events {
@@ -71,7 +80,7 @@ func (s *Server) communications(c echo.Context, msgs []db.Message) error {
 		}
 		out = append(out, CommunicationView{MessageView: messageView(&msgs[i]), Direction: msgs[i].Direction, History: h})
 	}
-	return c.JSON(http.StatusOK, map[string]any{"communications": out})
+	return out, nil
 }
 
 func (s *Server) invoiceCommunications(c echo.Context) error {

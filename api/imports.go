@@ -29,6 +29,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/collections-engine/collections/db"
+	"github.com/collections-engine/collections/desk"
 	"github.com/collections-engine/collections/invoice"
 	"github.com/collections-engine/collections/workflows"
 )
@@ -451,8 +452,19 @@ func (s *Server) putInvoice(ctx context.Context, req InvoiceRequest, strict bool
 		return nil, 0, err
 	}
 	now := s.now()
+	// Credit check: the customer's open balance in the limit's currency,
+	// this invoice included, against the limit. The invoice is still
+	// created, flagged, and the account manager gets a task.
+	var openBefore int64
+	overLimit := false
+	if c := v.customer; c.CreditLimitMinor != nil && v.currency == c.CreditCurrency {
+		if openBefore, err = s.Store.OpenBalance(ctx, c.ID, c.CreditCurrency); err != nil {
+			return nil, 0, err
+		}
+		overLimit = desk.OverLimit(*c, v.currency, openBefore, v.amountMinor)
+	}
 	id := uuid.Must(uuid.NewV7()).String()
-	inv := &db.Invoice{
+	inv := &db.Invoice{OverCreditLimit: overLimit,
 		ID: id, Number: v.number, CustomerID: v.customerID, AmountMinor: v.amountMinor, BalanceMinor: v.amountMinor,
 		Currency: v.currency, IssuedAt: v.issuedAt, DueAt: v.dueAt, Stage: invoice.StageIssued,
 		PolicyName: v.policy.Name, PolicyVersion: v.policy.Version, WorkflowID: workflows.WorkflowID(id),
@@ -476,6 +488,15 @@ func (s *Server) putInvoice(ctx context.Context, req InvoiceRequest, strict bool
 		return nil, 0, unavailable("could not start the invoice's workflow; nothing was stored, try again: %v", err)
 	}
 	s.log().Info("invoice created", "invoice_id", inv.ID, "number", inv.Number, "workflow_id", inv.WorkflowID)
+	if overLimit {
+		// The invoice stands; a failure here leaves the flag without the
+		// task, which the log reports.
+		if t, _, err := desk.FlagOverLimit(context.WithoutCancel(ctx), s.Store, inv, v.customer, openBefore, now); err != nil {
+			s.log().Error("over-limit task not created", "invoice_id", inv.ID, "error", err)
+		} else {
+			s.log().Info("invoice takes the customer over its credit limit", "invoice_id", inv.ID, "task_id", t.ID)
+		}
+	}
 	return inv, http.StatusCreated, nil
 }
 

@@ -51,6 +51,9 @@ type InvoiceView struct {
 	Timeline     []EventView         `json:"timeline"`
 	ClosedAt     *time.Time          `json:"closed_at,omitempty"`
 	StatusSource string              `json:"status_source"` // "workflow" (live) or "database" (last saved)
+	// OverCreditLimit is true when the invoice took the customer's open
+	// balance over its credit limit at creation.
+	OverCreditLimit bool `json:"over_credit_limit"`
 }
 
 // PolicyRef names the policy version an invoice runs on.
@@ -277,7 +280,7 @@ func storedView(inv *db.Invoice) InvoiceView {
 		Amount: money.FormatAmount(inv.AmountMinor, inv.Currency), Balance: money.FormatAmount(inv.BalanceMinor, inv.Currency),
 		Currency: inv.Currency, IssuedAt: inv.IssuedAt.UTC(), DueAt: inv.DueAt.UTC(), Stage: inv.Stage,
 		Policy: PolicyRef{Name: inv.PolicyName, Version: inv.PolicyVersion}, WorkflowID: inv.WorkflowID,
-		ClosedAt: inv.ClosedAt, StatusSource: "database", Timeline: []EventView{},
+		ClosedAt: inv.ClosedAt, StatusSource: "database", Timeline: []EventView{}, OverCreditLimit: inv.OverCreditLimit,
 	}
 }
 

@@ -107,6 +107,7 @@ func (s *Server) Handler() *echo.Echo {
 	s.importRoutes(v1)
 	s.noteRoutes(v1)
 	s.subscriptionRoutes(v1)
+	s.deskRoutes(v1)
 	return e
 }
 

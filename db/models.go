@@ -60,6 +60,9 @@ type Invoice struct {
 	// EventsPublished counts the timeline events already offered to
 	// webhook subscribers.
 	EventsPublished int `bun:"events_published,notnull"`
+	// OverCreditLimit is set when the invoice took the customer's open
+	// balance over its credit limit at creation.
+	OverCreditLimit bool `bun:"over_credit_limit,notnull"`
 }
 
 // Payment is money received against an invoice, unique per (invoice,
