@@ -385,27 +385,9 @@ func (w *run) listenForSignals(ctx workflow.Context) {
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
 			sel := workflow.NewSelector(ctx)
-			sel.AddReceive(payments, func(c workflow.ReceiveChannel, _ bool) {
-				var p PaymentReceived
-				c.Receive(ctx, &p)
-				w.inFlight++
-				w.paymentReceived(ctx, p)
-				w.inFlight--
-			})
-			sel.AddReceive(refunds, func(c workflow.ReceiveChannel, _ bool) {
-				var r RefundReceived
-				c.Receive(ctx, &r)
-				w.inFlight++
-				w.refundReceived(ctx, r)
-				w.inFlight--
-			})
-			sel.AddReceive(agency, func(c workflow.ReceiveChannel, _ bool) {
-				var o AgencyOutcome
-				c.Receive(ctx, &o)
-				w.inFlight++
-				w.agencyOutcome(ctx, o)
-				w.inFlight--
-			})
+			takeMoney(ctx, w, sel, payments, w.paymentReceived)
+			takeMoney(ctx, w, sel, refunds, w.refundReceived)
+			takeMoney(ctx, w, sel, agency, w.agencyOutcome)
 			sel.AddReceive(tasks, func(c workflow.ReceiveChannel, _ bool) {
 				var t TaskCompleted
 				c.Receive(ctx, &t)
@@ -430,6 +412,19 @@ func (w *run) listenForSignals(ctx workflow.Context) {
 		}
 	})
 	w.signals = []workflow.ReceiveChannel{agency, tasks, delivery, payments, refunds}
+}
+
+// takeMoney takes in a reported fact that moves money (a payment, a refund,
+// the agency's outcome), counted in flight while it is recorded so that no
+// step goes out, and no run closes, in the middle of it.
+func takeMoney[T any](ctx workflow.Context, w *run, sel workflow.Selector, ch workflow.ReceiveChannel, handle func(workflow.Context, T)) {
+	sel.AddReceive(ch, func(c workflow.ReceiveChannel, _ bool) {
+		var fact T
+		c.Receive(ctx, &fact)
+		w.inFlight++
+		handle(ctx, fact)
+		w.inFlight--
+	})
 }
 
 // signalsDrained reports that no reported fact is waiting to be taken in.

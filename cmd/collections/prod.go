@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v3"
+	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/collections-engine/collections/activities"
@@ -158,26 +159,11 @@ func apiCommand() *cli.Command {
 			if err := app.LoadPolicies(ctx, store, cmd.String("policies-dir"), log); err != nil {
 				return err
 			}
-			pc, err := loadCodec(cmd, log, true)
-			if err != nil {
-				return err
-			}
-			tel, err := app.NewTelemetry(ctx, nil, log)
+			c, _, pc, tel, err := connect(ctx, cmd, log)
 			if err != nil {
 				return err
 			}
 			defer closeTelemetry(tel, log)
-			tc, err := tel.Temporal(temporalConfig(cmd))
-			if err != nil {
-				return err
-			}
-			if pc != nil {
-				tc.Codec = pc
-			}
-			c, err := app.DialTemporal(ctx, tc, log)
-			if err != nil {
-				return err
-			}
 			defer c.Close()
 			previewer, err := app.NewActivities(store, messageConfig(cmd), log)
 			if err != nil {
@@ -206,26 +192,11 @@ func workerCommand() *cli.Command {
 			&cli.StringFlag{Name: "metrics-addr", Usage: "serve /metrics and /healthz here (e.g. 0.0.0.0:9090); off when empty", Sources: cli.EnvVars("METRICS_ADDR")},
 		}, temporalFlags()...), messageFlags()...), codecFlags(false, "default on: keys required")...),
 		Action: withStore(func(ctx context.Context, cmd *cli.Command, log *slog.Logger, store *db.Store) error {
-			pc, err := loadCodec(cmd, log, true)
-			if err != nil {
-				return err
-			}
-			tel, err := app.NewTelemetry(ctx, nil, log)
+			c, tc, _, tel, err := connect(ctx, cmd, log)
 			if err != nil {
 				return err
 			}
 			defer closeTelemetry(tel, log)
-			tc, err := tel.Temporal(temporalConfig(cmd))
-			if err != nil {
-				return err
-			}
-			if pc != nil {
-				tc.Codec = pc
-			}
-			c, err := app.DialTemporal(ctx, tc, log)
-			if err != nil {
-				return err
-			}
 			defer c.Close()
 			acts, err := app.NewActivities(store, messageConfig(cmd), log)
 			if err != nil {
@@ -275,6 +246,33 @@ func workerCommand() *cli.Command {
 			return nil
 		}),
 	}
+}
+
+// connect sets up what the api and worker commands share: the payload
+// codec (required unless COLLECTIONS_CODEC=off), telemetry, and the Temporal
+// client built from both. Close the client and the telemetry when done.
+func connect(ctx context.Context, cmd *cli.Command, log *slog.Logger) (client.Client, app.TemporalConfig, *codec.Codec, *app.Telemetry, error) {
+	pc, err := loadCodec(cmd, log, true)
+	if err != nil {
+		return nil, app.TemporalConfig{}, nil, nil, err
+	}
+	tel, err := app.NewTelemetry(ctx, nil, log)
+	if err != nil {
+		return nil, app.TemporalConfig{}, nil, nil, err
+	}
+	tc, err := tel.Temporal(temporalConfig(cmd))
+	if err == nil && pc != nil {
+		tc.Codec = pc
+	}
+	var c client.Client
+	if err == nil {
+		c, err = app.DialTemporal(ctx, tc, log)
+	}
+	if err != nil {
+		closeTelemetry(tel, log)
+		return nil, app.TemporalConfig{}, nil, nil, err
+	}
+	return c, tc, pc, tel, nil
 }
 
 // closeTelemetry flushes spans and metrics at exit.

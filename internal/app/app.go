@@ -219,12 +219,23 @@ func StartWorker(ctx context.Context, c client.Client, namespace string, acts *a
 // (DefaultShutdownTimeout when zero); requests still running then are cut
 // off. ready, if not nil, is called once the listener is open.
 func ServeAPI(ctx context.Context, addr string, srv *api.Server, shutdownTimeout time.Duration, ready func(net.Addr)) error {
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
+	if shutdownTimeout <= 0 {
+		shutdownTimeout = DefaultShutdownTimeout
+	}
+	if err := serveHTTP(ctx, addr, srv.Handler(), shutdownTimeout, ready); err != nil {
 		return fmt.Errorf("HTTP API: %w", err)
 	}
-	e := srv.Handler()
-	hs := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
+	return nil
+}
+
+// serveHTTP serves h on addr until ctx ends, then stops accepting
+// connections and lets in-flight requests finish for up to shutdownTimeout.
+func serveHTTP(ctx context.Context, addr string, h http.Handler, shutdownTimeout time.Duration, ready func(net.Addr)) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	if ready != nil {
 		ready(l.Addr())
 	}
@@ -235,14 +246,11 @@ func ServeAPI(ctx context.Context, addr string, srv *api.Server, shutdownTimeout
 		return err
 	case <-ctx.Done():
 	}
-	if shutdownTimeout <= 0 {
-		shutdownTimeout = DefaultShutdownTimeout
-	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	if err := hs.Shutdown(shutdownCtx); err != nil {
 		_ = hs.Close()
-		return fmt.Errorf("HTTP API: requests still running after %s: %w", shutdownTimeout, err)
+		return fmt.Errorf("requests still running after %s: %w", shutdownTimeout, err)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err

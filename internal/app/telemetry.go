@@ -95,32 +95,14 @@ func (t *Telemetry) Close(ctx context.Context) error {
 // ServeMetrics serves /metrics and /healthz on addr until ctx ends (the
 // worker's METRICS_ADDR). ready, if not nil, is called once it listens.
 func ServeMetrics(ctx context.Context, addr string, m *metrics.Metrics, ready func(net.Addr)) error {
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("metrics: %w", err)
-	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}`))
 	})
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	if ready != nil {
-		ready(l.Addr())
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(l) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = hs.Shutdown(shutdownCtx)
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
+	if err := serveHTTP(ctx, addr, mux, 5*time.Second, ready); err != nil {
+		return fmt.Errorf("metrics: %w", err)
 	}
 	return nil
 }
