@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/collections-engine/collections/channels"
+	"github.com/collections-engine/collections/credit"
 	"github.com/collections-engine/collections/db"
 	"github.com/collections-engine/collections/invoice"
 	"github.com/collections-engine/collections/money"
@@ -48,6 +49,9 @@ type Activities struct {
 	// HTTP posts webhook deliveries; nil means a client with a 10-second
 	// timeout.
 	HTTP *http.Client
+	// CreditScorer scores credit applications; nil means
+	// credit.InternalScorer on Store (a bureau adapter goes here).
+	CreditScorer credit.Scorer
 }
 
 func (a *Activities) now() time.Time {
