@@ -15,7 +15,7 @@ func TestCreditApplicationLifecycle(t *testing.T) {
 		app := &db.CreditApplication{ID: "app-1", CustomerID: "newco", NewCustomer: true, CompanyName: "NewCo",
 			RequestedLimitMinor: 500000, Currency: "EUR", RequestedTermsDays: 30,
 			TradeReferences: []db.TradeReference{{Name: "Supplier A", Contact: "a@sup.test"}, {Name: "Supplier B"}},
-			Status: db.CreditSubmitted, Reasons: []string{}, WorkflowID: "credit:app-1", CreatedAt: t0, UpdatedAt: t0}
+			Status:          db.CreditSubmitted, Reasons: []string{}, WorkflowID: "credit:app-1", CreatedAt: t0, UpdatedAt: t0}
 		if err := s.InsertCreditApplication(ctx, app, cust); err != nil {
 			t.Fatal(err)
 		}
