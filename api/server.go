@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/collections-engine/collections/credit"
 	"github.com/collections-engine/collections/db"
 )
 
@@ -41,8 +42,12 @@ type Server struct {
 	CodecUIOrigin string
 	// DefaultPolicy is used when an invoice names none ("standard" if empty).
 	DefaultPolicy string
-	Log           *slog.Logger
-	Clock         func() time.Time
+	// CreditBounds decide which credit applications are decided without a
+	// person (nil: credit.DefaultBounds). They are passed to each
+	// application's workflow as it starts.
+	CreditBounds *credit.Bounds
+	Log          *slog.Logger
+	Clock        func() time.Time
 }
 
 // MaxBodyBytes bounds every request body.
@@ -92,6 +97,7 @@ func (s *Server) Handler() *echo.Echo {
 	s.importRoutes(v1)
 	s.noteRoutes(v1)
 	s.subscriptionRoutes(v1)
+	s.creditRoutes(v1)
 	return e
 }
 

@@ -22,6 +22,7 @@ import (
 
 	"github.com/collections-engine/collections/activities"
 	"github.com/collections-engine/collections/api"
+	"github.com/collections-engine/collections/credit"
 	"github.com/collections-engine/collections/db"
 	"github.com/collections-engine/collections/internal/app"
 	"github.com/collections-engine/collections/internal/devserver"
@@ -54,7 +55,10 @@ type Options struct {
 	// CodecCORSOrigins are more browser origins allowed to call /codec
 	// (the embedded Web UI's own origin always is).
 	CodecCORSOrigins []string
-	Log              *slog.Logger
+	// CreditBounds decide credit applications without a person (nil: the
+	// defaults, credit.DefaultBounds).
+	CreditBounds *credit.Bounds
+	Log          *slog.Logger
 }
 
 // Stack is a running dev stack.
@@ -145,7 +149,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	s.apiDone = make(chan struct{})
 	ready := make(chan net.Addr, 1)
 	srv := &api.Server{Store: store, Temporal: s.Client, Log: o.Log, Previewer: activities.Previewer{Activities: acts}, Webhooks: o.Webhooks, RateLimit: o.RateLimit,
-		Codec: o.Codec, CodecCORSOrigins: o.CodecCORSOrigins}
+		Codec: o.Codec, CodecCORSOrigins: o.CodecCORSOrigins, CreditBounds: o.CreditBounds}
 	if o.Codec != nil && o.UIAddr != "" {
 		// The embedded UI has no login, so no API key to send: its origin
 		// may use /codec without one.
