@@ -51,11 +51,10 @@ func devCommand() *cli.Command {
 				return err
 			}
 			o := devstack.Options{
-				CreditBounds: &bounds,
-				DataDir:      dataDir, HTTPAddr: cmd.String("http-addr"), TemporalAddr: cmd.String("temporal-addr"),
+				DataDir: dataDir, HTTPAddr: cmd.String("http-addr"), TemporalAddr: cmd.String("temporal-addr"),
 				UIAddr: cmd.String("ui-addr"), DatabaseURL: cmd.String("database-url"), PoliciesDir: cmd.String("policies-dir"),
 				Messages: messageConfig(cmd), Webhooks: app.WebhooksFromEnv(), APIKey: cmd.String("api-key"), Log: log,
-				CodecCORSOrigins: corsOrigins(cmd),
+				CodecCORSOrigins: corsOrigins(cmd), CreditBounds: &bounds,
 			}
 			if pc != nil {
 				o.Codec = pc // a nil *codec.Codec would be a non-nil interface
