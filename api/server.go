@@ -98,6 +98,7 @@ func (s *Server) Handler() *echo.Echo {
 	s.noteRoutes(v1)
 	s.subscriptionRoutes(v1)
 	s.creditRoutes(v1)
+	s.reportRoutes(v1)
 	return e
 }
 
