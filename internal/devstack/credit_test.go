@@ -1,0 +1,88 @@
+package devstack_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/collections-engine/collections/credit"
+	"github.com/collections-engine/collections/internal/devstack"
+)
+
+// Credit applications through the API on the whole stack: inside the
+// bounds approved or declined by the workflow alone, in between waiting for
+// management (reminded when the review window passes), and the approval
+// setting the customer's limit and terms.
+func TestCreditApplicationsThroughTheAPI(t *testing.T) {
+	bounds := credit.DefaultBounds()
+	// New applicants score 15 (no history) + 20 (no exposure) + 5 per trade
+	// reference: 50 with three approves, 40 with one needs a person, 35 with
+	// none declines.
+	bounds.AutoApproveScore, bounds.AutoDeclineScore, bounds.ReviewWithin = 50, 40, time.Second
+	s := startStack(t, t.TempDir(), "", false, func(o *devstack.Options) { o.CreditBounds = &bounds })
+	defer s.Stop()
+	c := client{t: t, base: s.APIURL, key: s.APIKey}
+
+	apply := func(id string, refs int) string {
+		list := []map[string]string{}
+		for i := range refs {
+			list = append(list, map[string]string{"name": "Supplier " + string(rune('A'+i))})
+		}
+		out := c.must("POST", "/v1/credit-applications", map[string]any{
+			"customer": map[string]any{"id": id, "name": id + " Ltd", "email": "ap@" + id + ".test", "timezone": "UTC", "account_manager": "mia@ar.test"},
+			"company":  map[string]any{"name": id + " Ltd"}, "requested_limit": "5000.00", "currency": "EUR", "requested_terms_days": 30,
+			"trade_references": list,
+		}, 202)
+		return out["id"].(string)
+	}
+	state := func(id string) map[string]any { return c.must("GET", "/v1/credit-applications/"+id, nil, 200) }
+	settled := func(id, status string) map[string]any {
+		var app map[string]any
+		eventually(t, 30*time.Second, id+" to be "+status, func() bool {
+			app = state(id)
+			return app["status"] == status
+		})
+		return app
+	}
+
+	approved := settled(apply("alpha", 3), "approved")
+	if approved["score"] != float64(50) || approved["decided_by"] != "auto" || approved["approved_limit"] != "5000.00" {
+		t.Errorf("auto-approved: %v", approved)
+	}
+	if cust := c.must("GET", "/v1/customers/alpha", nil, 200); cust["credit_limit"] != "5000.00" || cust["credit_currency"] != "EUR" || cust["payment_terms_days"] != float64(30) {
+		t.Errorf("approved customer: %v", cust)
+	}
+	declined := settled(apply("beta", 0), "declined")
+	if declined["score"] != float64(35) || !strings.Contains(declined["decision_note"].(string), "below the automatic decline threshold") {
+		t.Errorf("auto-declined: %v", declined)
+	}
+	if status, out := c.do("POST", "/v1/credit-applications/"+declined["id"].(string)+"/decision",
+		map[string]any{"decision": "approve", "limit": "100.00", "terms_days": 14}); status != 409 {
+		t.Errorf("deciding a declined application: %d %v", status, out)
+	}
+
+	id := apply("gamma", 1)
+	pending := settled(id, "pending_review")
+	if pending["score"] != float64(40) || pending["reviewer"] != "mia@ar.test" {
+		t.Errorf("pending: %v", pending)
+	}
+	queue := c.must("GET", "/v1/credit-applications?status=pending_review", nil, 200)["credit_applications"].([]any)
+	if len(queue) != 1 || queue[0].(map[string]any)["id"] != id {
+		t.Errorf("management's queue: %v", queue)
+	}
+	eventually(t, 30*time.Second, "the reviewer to be reminded", func() bool { return state(id)["reminded_at"] != nil })
+	if status, out := c.do("POST", "/v1/credit-applications/"+id+"/decision", map[string]any{"decision": "approve", "limit": "0.00", "terms_days": 14}); status != 400 {
+		t.Errorf("a zero limit: %d %v", status, out)
+	}
+	decided := c.must("POST", "/v1/credit-applications/"+id+"/decision",
+		map[string]any{"decision": "approve", "limit": "3000.00", "terms_days": 14, "actor": "cfo@ar.test"}, 200)
+	if decided["status"] != "approved" || decided["decided_by"] != "cfo@ar.test" || decided["approved_limit"] != "3000.00" {
+		t.Errorf("management's approval: %v", decided)
+	}
+	if cust := c.must("GET", "/v1/customers/gamma", nil, 200); cust["credit_limit"] != "3000.00" || cust["payment_terms_days"] != float64(14) {
+		t.Errorf("customer after management's approval: %v", cust)
+	}
+	if status, out := c.do("POST", "/v1/credit-applications/"+id+"/decision", map[string]any{"decision": "decline", "reason": "second thoughts"}); status != 409 {
+		t.Errorf("a second decision: %d %v", status, out)
+	}
+}
