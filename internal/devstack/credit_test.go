@@ -1,12 +1,21 @@
 package devstack_test
 
 import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+	"google.golang.org/protobuf/encoding/protojson"
+
 	"github.com/collections-engine/collections/credit"
 	"github.com/collections-engine/collections/internal/devstack"
+	"github.com/collections-engine/collections/workflows"
 )
 
 // Credit applications through the API on the whole stack: inside the
@@ -84,5 +93,32 @@ func TestCreditApplicationsThroughTheAPI(t *testing.T) {
 	}
 	if status, out := c.do("POST", "/v1/credit-applications/"+id+"/decision", map[string]any{"decision": "decline", "reason": "second thoughts"}); status != 409 {
 		t.Errorf("a second decision: %d %v", status, out)
+	}
+
+	// Each path's history replays against the current code; -update saves
+	// them to workflows/testdata/credit for TestSavedCreditHistoriesReplay.
+	replayer := worker.NewWorkflowReplayer()
+	replayer.RegisterWorkflowWithOptions(workflows.CreditDecision, workflow.RegisterOptions{Name: workflows.CreditDecisionWorkflowName})
+	for name, appID := range map[string]string{"auto_approved": approved["id"].(string), "auto_declined": declined["id"].(string), "management_approved": id} {
+		wfID := workflows.CreditWorkflowID(appID)
+		var res workflows.CreditResult
+		if err := s.Client.GetWorkflow(context.Background(), wfID, "").Get(context.Background(), &res); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		hist := history(t, s.Client, wfID)
+		if err := replayer.ReplayWorkflowHistory(nil, hist); err != nil {
+			t.Fatalf("replay %s: %v", name, err)
+		}
+		if *update {
+			raw, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(hist)
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join("..", "..", "workflows", "testdata", "credit", name+".json")
+			if err := os.WriteFile(path, raw, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			fmt.Println("wrote", path)
+		}
 	}
 }
