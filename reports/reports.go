@@ -60,7 +60,7 @@ var Definitions = map[string]string{
 	DSO: "Days sales outstanding by the countback method, per currency, at the end of as_of: take the receivables then " +
 		"and walk back one calendar month at a time from as_of (the month ending at as_of, then the one before, ...), " +
 		"subtracting each month's credit sales (amounts of the invoices issued in it) and adding its days, until a " +
-		"month's sales exceed what is left; that month adds its days times left ÷ its sales. Rounded to 0.1 day.",
+		"month's sales cover what is left; that month adds its days times left ÷ its sales. Rounded to 0.1 day.",
 	CEI: "Collection effectiveness index over the period from..to, per currency: (beginning receivables + credit sales " +
 		"- ending total receivables) ÷ (beginning receivables + credit sales - ending current receivables) × 100, " +
 		"where beginning receivables are those at the start of from, credit sales the amounts of invoices issued in the period, " +
