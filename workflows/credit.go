@@ -87,13 +87,15 @@ func CreditDecision(ctx workflow.Context, in CreditInput) (CreditResult, error) 
 	case credit.Decline:
 		d = activities.CreditDecisionInput{Note: outcome.Reason, DecidedBy: DecidedByAuto}
 	default:
+		// Management may decide from the moment the application shows as
+		// pending_review, which the activity below writes.
+		w.awaiting = true
 		due := workflow.Now(ctx).Add(in.Bounds.ReviewWithin)
 		if err := workflow.ExecuteActivity(withSummary(ctx, "ask management"), a.RequestCreditReview, activities.CreditReviewInput{
 			ApplicationID: app.ApplicationID, Reviewer: in.Bounds.Reviewer, DueAt: due,
 		}).Get(ctx, nil); err != nil {
 			return CreditResult{}, err
 		}
-		w.awaiting = true
 		decided := func() bool { return w.decision != nil }
 		ok, err := workflow.AwaitWithTimeout(ctx, in.Bounds.ReviewWithin, decided)
 		if err != nil {
