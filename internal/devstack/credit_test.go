@@ -3,6 +3,8 @@ package devstack_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -93,6 +95,24 @@ func TestCreditApplicationsThroughTheAPI(t *testing.T) {
 	}
 	if status, out := c.do("POST", "/v1/credit-applications/"+id+"/decision", map[string]any{"decision": "decline", "reason": "second thoughts"}); status != 409 {
 		t.Errorf("a second decision: %d %v", status, out)
+	}
+
+	// The reports through the whole middleware (key, spec validation): no
+	// invoices yet, so an aging report of headers only, and a bad date named.
+	req, _ := http.NewRequest("GET", s.APIURL+"/v1/reports/aging?as_of=2026-10-31", nil)
+	req.Header.Set("Authorization", "Bearer "+s.APIKey)
+	req.Header.Set("Accept", "text/csv")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || string(body) != "group,key,currency,current,1_30,31_60,61_90,90_plus,total\n" {
+		t.Errorf("aging as CSV: %d %q", res.StatusCode, body)
+	}
+	if status, out := c.do("GET", "/v1/reports/dso?as_of=31.10.2026", nil); status != 400 || out["error"].(map[string]any)["field"] != "as_of" {
+		t.Errorf("a bad as_of: %d %v", status, out)
 	}
 
 	// Each path's history replays against the current code; -update saves
