@@ -56,6 +56,19 @@ func TestCreditApplicationsThroughTheAPI(t *testing.T) {
 		return app
 	}
 
+	// Bad input is a 400 naming the field, nested ones by their path.
+	for field, body := range map[string]map[string]any{
+		"customer.email":       {"customer": map[string]any{"id": "x", "name": "X", "timezone": "UTC"}, "company": map[string]any{"name": "X"}, "requested_limit": "1.00", "currency": "EUR", "requested_terms_days": 30},
+		"requested_limit":      {"customer_id": "x", "company": map[string]any{"name": "X"}, "requested_limit": "-5", "currency": "EUR", "requested_terms_days": 30},
+		"requested_terms_days": {"customer_id": "x", "company": map[string]any{"name": "X"}, "requested_limit": "5.00", "currency": "EUR", "requested_terms_days": 400},
+		"company":              {"customer_id": "x", "requested_limit": "5.00", "currency": "EUR", "requested_terms_days": 30},
+	} {
+		status, out := c.do("POST", "/v1/credit-applications", body)
+		if e, _ := out["error"].(map[string]any); status != 400 || e["field"] != field {
+			t.Errorf("want a 400 naming %s: %d %v", field, status, out)
+		}
+	}
+
 	approved := settled(apply("alpha", 3), "approved")
 	if approved["score"] != float64(50) || approved["decided_by"] != "auto" || approved["approved_limit"] != "5000.00" {
 		t.Errorf("auto-approved: %v", approved)
