@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/collections-engine/collections/channels"
+	"github.com/collections-engine/collections/credit"
 	"github.com/collections-engine/collections/db"
 	"github.com/collections-engine/collections/desk"
 	"github.com/collections-engine/collections/internal/logging"
@@ -54,6 +55,9 @@ type Activities struct {
 	// Metrics counts messages sent and failed and their lateness
 	// (optional).
 	Metrics *metrics.Metrics
+	// CreditScorer scores credit applications; nil means
+	// credit.InternalScorer on Store (a bureau adapter goes here).
+	CreditScorer credit.Scorer
 }
 
 func (a *Activities) now() time.Time {

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -106,6 +107,13 @@ func (s *Server) runUpdate(ctx context.Context, inv *db.Invoice, name, updateID 
 	if err == nil {
 		return nil
 	}
+	return updateError(err, fmt.Sprintf("invoice %s is closed (its workflow has ended)", inv.Number))
+}
+
+// updateError maps what a workflow answered an update with to an HTTP
+// error: its validator's refusal naming a field (422), a conflict with its
+// state (409), a workflow that has ended (409, saying ended), or else a 503.
+func updateError(err error, ended string) error {
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) {
 		switch appErr.Type() {
@@ -119,7 +127,7 @@ func (s *Server) runUpdate(ctx context.Context, inv *db.Invoice, name, updateID 
 	}
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
-		return conflict("", "invoice %s is closed (its workflow has ended)", inv.Number)
+		return conflict("", "%s", ended)
 	}
 	return unavailable("not recorded, try again: %v", err)
 }

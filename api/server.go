@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/collections-engine/collections/credit"
 	"github.com/collections-engine/collections/db"
 	"github.com/collections-engine/collections/internal/tracing"
 	"github.com/collections-engine/collections/metrics"
@@ -44,8 +45,12 @@ type Server struct {
 	CodecUIOrigin string
 	// DefaultPolicy is used when an invoice names none ("standard" if empty).
 	DefaultPolicy string
-	Log           *slog.Logger
-	Clock         func() time.Time
+	// CreditBounds decide which credit applications are decided without a
+	// person (nil: credit.DefaultBounds). They are passed to each
+	// application's workflow as it starts.
+	CreditBounds *credit.Bounds
+	Log          *slog.Logger
+	Clock        func() time.Time
 	// Metrics, when set, records request latency and webhook events and is
 	// served at /metrics.
 	Metrics *metrics.Metrics
@@ -108,6 +113,8 @@ func (s *Server) Handler() *echo.Echo {
 	s.noteRoutes(v1)
 	s.subscriptionRoutes(v1)
 	s.deskRoutes(v1)
+	s.creditRoutes(v1)
+	s.reportRoutes(v1)
 	return e
 }
 

@@ -18,11 +18,12 @@ import (
 )
 
 // New returns a worker on the collections task queue with the invoice and
-// webhook-delivery workflows and the activities registered. Start it with Start or Run.
+// webhook-delivery and credit-decision workflows and the activities registered. Start it with Start or Run.
 func New(c client.Client, acts *activities.Activities, opts sdkworker.Options) sdkworker.Worker {
 	w := sdkworker.New(c, workflows.TaskQueue, opts)
 	w.RegisterWorkflowWithOptions(workflows.Invoice, workflow.RegisterOptions{Name: workflows.InvoiceWorkflowName})
 	w.RegisterWorkflowWithOptions(workflows.WebhookDelivery, workflow.RegisterOptions{Name: workflows.WebhookDeliveryWorkflowName})
+	w.RegisterWorkflowWithOptions(workflows.CreditDecision, workflow.RegisterOptions{Name: workflows.CreditDecisionWorkflowName})
 	w.RegisterActivity(acts)
 	return w
 }

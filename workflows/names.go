@@ -13,6 +13,7 @@ const TaskQueue = "collections"
 const (
 	InvoiceWorkflowName         = "Invoice"
 	WebhookDeliveryWorkflowName = "WebhookDelivery"
+	CreditDecisionWorkflowName  = "CreditDecision"
 	QueryStatus                 = "status"
 	// QueryReopen returns the input that continues a closed invoice in a
 	// new run: its policy and its whole state.
@@ -29,6 +30,9 @@ const (
 	UpdateWriteOff       = "write-off"
 	UpdateChangeDueDate  = "change-due-date"
 	UpdateDecide         = "decide-escalation"
+	// UpdateDecideCredit is management's decision on a credit application
+	// outside the automatic bounds (a CreditDecision workflow).
+	UpdateDecideCredit = "decide-credit"
 
 	// Signals: facts reported from outside.
 	SignalAgencyOutcome = "agency-outcome"

@@ -32,3 +32,25 @@ func TestSavedHistoriesReplay(t *testing.T) {
 		})
 	}
 }
+
+// Histories of credit decisions (auto-approved, auto-declined, decided by
+// management), recorded by `go test ./internal/devstack -run
+// TestCreditApplicationsThroughTheAPI -update`.
+func TestSavedCreditHistoriesReplay(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "credit", "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 3 {
+		t.Fatalf("want the saved histories of three credit paths in testdata/credit, found %d", len(files))
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			r := worker.NewWorkflowReplayer()
+			r.RegisterWorkflowWithOptions(workflows.CreditDecision, workflow.RegisterOptions{Name: workflows.CreditDecisionWorkflowName})
+			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
+				t.Fatalf("%s no longer replays: %v", f, err)
+			}
+		})
+	}
+}

@@ -8,10 +8,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/collections-engine/collections/credit"
 	"github.com/collections-engine/collections/internal/app"
 	"github.com/collections-engine/collections/internal/devstack"
 )
@@ -44,11 +46,15 @@ func devCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			bounds, err := credit.BoundsFromEnv(os.Getenv)
+			if err != nil {
+				return err
+			}
 			o := devstack.Options{
 				DataDir: dataDir, HTTPAddr: cmd.String("http-addr"), TemporalAddr: cmd.String("temporal-addr"),
 				UIAddr: cmd.String("ui-addr"), DatabaseURL: cmd.String("database-url"), PoliciesDir: cmd.String("policies-dir"),
 				Messages: messageConfig(cmd), Webhooks: app.WebhooksFromEnv(), APIKey: cmd.String("api-key"), Log: log,
-				CodecCORSOrigins: corsOrigins(cmd),
+				CodecCORSOrigins: corsOrigins(cmd), CreditBounds: &bounds,
 			}
 			if pc != nil {
 				o.Codec = pc // a nil *codec.Codec would be a non-nil interface

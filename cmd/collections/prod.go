@@ -19,6 +19,7 @@ import (
 	"github.com/collections-engine/collections/activities"
 	"github.com/collections-engine/collections/api"
 	"github.com/collections-engine/collections/codec"
+	"github.com/collections-engine/collections/credit"
 	"github.com/collections-engine/collections/db"
 	"github.com/collections-engine/collections/internal/app"
 	"github.com/collections-engine/collections/internal/policies"
@@ -169,8 +170,12 @@ func apiCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			bounds, err := credit.BoundsFromEnv(os.Getenv)
+			if err != nil {
+				return err
+			}
 			srv := &api.Server{Store: store, Temporal: c, Log: log, Previewer: activities.Previewer{Activities: previewer}, Webhooks: app.WebhooksFromEnv(),
-				CodecCORSOrigins: corsOrigins(cmd)}
+				CodecCORSOrigins: corsOrigins(cmd), CreditBounds: &bounds}
 			if pc != nil {
 				srv.Codec = pc
 			}

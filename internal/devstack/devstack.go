@@ -23,6 +23,7 @@ import (
 
 	"github.com/collections-engine/collections/activities"
 	"github.com/collections-engine/collections/api"
+	"github.com/collections-engine/collections/credit"
 	"github.com/collections-engine/collections/db"
 	"github.com/collections-engine/collections/internal/app"
 	"github.com/collections-engine/collections/internal/devserver"
@@ -61,7 +62,10 @@ type Options struct {
 	// NoWorker leaves the worker out: tests that run workers of their own
 	// against the stack's Temporal (several at once, stopped at will).
 	NoWorker bool
-	Log      *slog.Logger
+	// CreditBounds decide credit applications without a person (nil: the
+	// defaults, credit.DefaultBounds).
+	CreditBounds *credit.Bounds
+	Log          *slog.Logger
 }
 
 // Stack is a running dev stack.
@@ -163,7 +167,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	s.apiDone = make(chan struct{})
 	ready := make(chan net.Addr, 1)
 	srv := &api.Server{Store: store, Temporal: s.Client, Log: o.Log, Previewer: activities.Previewer{Activities: acts}, Webhooks: o.Webhooks, RateLimit: o.RateLimit,
-		Codec: o.Codec, CodecCORSOrigins: o.CodecCORSOrigins}
+		Codec: o.Codec, CodecCORSOrigins: o.CodecCORSOrigins, CreditBounds: o.CreditBounds}
 	if o.Codec != nil && o.UIAddr != "" {
 		// The embedded UI has no login, so no API key to send: its origin
 		// may use /codec without one.
