@@ -272,12 +272,17 @@ func suggest(r Row) string {
 }
 
 // Worklist scores the items, drops those with nothing to do (not chased
-// and without tasks) and orders the rest: score, then days overdue, then
+// and without tasks) and every closed invoice, tasks and all, so that no
+// one calls a customer who already paid (their leftover tasks stay in
+// GET /v1/tasks), and orders the rest: score, then days overdue, then
 // the earliest task due, then currency, overdue amount, number and id, so
 // equal inputs always give the same order.
 func Worklist(items []Item, now time.Time, w Weights) []Row {
 	rows := make([]Row, 0, len(items))
 	for _, it := range items {
+		if Excluded(it.Invoice, now) == "closed" {
+			continue
+		}
 		r := Score(it, now, w)
 		if !r.Chase && len(r.Tasks) == 0 {
 			continue

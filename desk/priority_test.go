@@ -155,3 +155,15 @@ func TestScoreAcrossCurrencies(t *testing.T) {
 		t.Fatalf("%s then %s", rows[0].Currency, rows[1].Currency)
 	}
 }
+
+// A paid invoice leaves the worklist with its leftover tasks: nobody calls
+// a customer who already paid. An open, not-yet-due invoice with a task stays.
+func TestPaidInvoicesLeaveTheWorklistTasksAndAll(t *testing.T) {
+	paid := item("P", 0, "EUR", 10, invoice.StagePaid, withTask("management_contact", now.Add(-time.Hour)))
+	paid.Invoice.ClosedAt = &now
+	waiting := item("W", 500, "EUR", 0, invoice.StageReminded, withTask("call", now.Add(time.Hour)))
+	rows := Worklist([]Item{paid, waiting}, now, DefaultWeights)
+	if len(rows) != 1 || rows[0].Number != "W" || rows[0].Chase {
+		t.Fatalf("rows %+v, want only W's task", rows)
+	}
+}
