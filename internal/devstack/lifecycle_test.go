@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/collections-engine/collections/api"
 	"github.com/collections-engine/collections/internal/devstack"
 	"github.com/collections-engine/collections/workflows"
 )
@@ -82,7 +83,9 @@ func waitClosed(t *testing.T, s *devstack.Stack, id string) {
 // the current workflow code (and, with -update, saves them as the replay
 // test's fixtures in workflows/testdata).
 func TestLifecycleThroughTheAPI(t *testing.T) {
-	s := startStack(t, t.TempDir(), "", false)
+	s := startStack(t, t.TempDir(), "", false, func(o *devstack.Options) {
+		o.Webhooks = api.WebhookConfig{PaymentsSecret: paymentsSecret}
+	})
 	defer s.Stop()
 	c := client{t: t, base: s.APIURL, key: s.APIKey}
 	fastPolicy(c)
@@ -189,6 +192,28 @@ func TestLifecycleThroughTheAPI(t *testing.T) {
 		}
 	})
 
+	t.Run("paid, refunded, reopened and paid again", func(t *testing.T) {
+		c := client{t: t, base: s.APIURL, key: s.APIKey}
+		id := newInvoice(c, "FAST-5")
+		paths["refund_reopened"] = id
+		base := "/v1/invoices/" + id
+		c.must("POST", base+"/payments", map[string]string{"amount": "1000.00", "currency": "EUR", "reference": "p-5"}, 201)
+		waitClosed(t, s, id)
+		if status, out := postPayment(t, s.APIURL, map[string]string{"event_id": "evt-r5", "type": "payment.refunded", "invoice_id": id,
+			"amount": "400.00", "currency": "EUR", "reference": "re-5"}, time.Now(), paymentsSecret); status != 200 || out["status"] != "accepted" {
+			t.Fatalf("refund: %d %v", status, out)
+		}
+		eventually(t, 30*time.Second, "the refund to reopen the invoice", func() bool {
+			inv := c.must("GET", base, nil, 200)
+			return inv["balance"] == "400.00" && inv["stage"] != "paid"
+		})
+		c.must("POST", base+"/payments", map[string]string{"amount": "400.00", "currency": "EUR", "reference": "p-6"}, 201)
+		waitClosed(t, s, id)
+		if inv := c.must("GET", base, nil, 200); inv["stage"] != "paid" || inv["balance"] != "0.00" {
+			t.Fatalf("after paying the reopened invoice: %v %v", inv["stage"], inv["balance"])
+		}
+	})
+
 	// Lists page by cursor and filter by manager, currency and overdue.
 	count := func(path string) (int, any) {
 		page := c.must("GET", path, nil, 200)
@@ -198,12 +223,12 @@ func TestLifecycleThroughTheAPI(t *testing.T) {
 	if n != 3 || cursor == nil {
 		t.Fatalf("first page: %d invoices, cursor %v", n, cursor)
 	}
-	if n, next := count("/v1/invoices?limit=3&cursor=" + cursor.(string)); n != 1 || next != nil {
+	if n, next := count("/v1/invoices?limit=3&cursor=" + cursor.(string)); n != 2 || next != nil {
 		t.Fatalf("second page: %d invoices, cursor %v", n, next)
 	}
 	for path, want := range map[string]int{
-		"/v1/invoices?manager=mia@ar.test": 4, "/v1/invoices?manager=nobody": 0,
-		"/v1/invoices?currency=eur": 4, "/v1/invoices?overdue=true": 0, "/v1/invoices?overdue=false": 4,
+		"/v1/invoices?manager=mia@ar.test": 5, "/v1/invoices?manager=nobody": 0,
+		"/v1/invoices?currency=eur": 5, "/v1/invoices?overdue=true": 0, "/v1/invoices?overdue=false": 5,
 	} {
 		if n, _ := count(path); n != want {
 			t.Fatalf("%s: %d invoices, want %d", path, n, want)
