@@ -66,6 +66,17 @@ var (
 		},
 		"css": func() template.CSS { return template.CSS(pageCSS) },
 		"inc": func(i int) int { return i + 1 },
+		"num": groupThousands,
+		"trend": func(t desk.Trend) string {
+			return map[desk.Trend]string{desk.TrendImproving: "earlier than before", desk.TrendSteady: "steadily",
+				desk.TrendWorsening: "later and later", desk.TrendInsufficient: "too few paid invoices to tell"}[t]
+		},
+		"money": func(currency, amount string) string {
+			if amount == "" {
+				return ""
+			}
+			return currency + " " + groupThousands(amount)
+		},
 	}
 	pageTemplates = template.Must(template.New("").Funcs(pageFuncs).ParseFS(pageFS, "page/*.html"))
 )
@@ -81,6 +92,28 @@ func mustRead(fs embed.FS, name string) string {
 func sha256Base64(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return base64.StdEncoding.EncodeToString(sum[:])
+}
+
+// groupThousands writes a decimal string such as "-12500.00" with thousands
+// separators: "-12,500.00".
+func groupThousands(amount string) string {
+	sign, digits := "", amount
+	if strings.HasPrefix(digits, "-") {
+		sign, digits = "-", digits[1:]
+	}
+	whole, frac, hasFrac := strings.Cut(digits, ".")
+	var b strings.Builder
+	b.WriteString(sign)
+	for i, r := range whole {
+		if i > 0 && (len(whole)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	if hasFrac {
+		b.WriteString("." + frac)
+	}
+	return b.String()
 }
 
 func when(t time.Time) string {
@@ -310,13 +343,13 @@ func agingCharts(as []desk.Aging) []agingChart {
 		for _, p := range parts {
 			peak = max(peak, p.minor)
 		}
-		ch := agingChart{Currency: a.Currency, Open: money.FormatAmount(a.OpenMinor, a.Currency)}
+		ch := agingChart{Currency: a.Currency, Open: groupThousands(money.FormatAmount(a.OpenMinor, a.Currency))}
 		for i, p := range parts {
 			w := int(p.minor * chartWidth / peak)
 			if p.minor > 0 {
 				w = max(w, 2) // visible, however small
 			}
-			ch.Bars = append(ch.Bars, agingBar{Label: p.label, Amount: money.FormatAmount(p.minor, a.Currency), Y: i * 24,
+			ch.Bars = append(ch.Bars, agingBar{Label: p.label, Amount: groupThousands(money.FormatAmount(p.minor, a.Currency)), Y: i * 24,
 				Width: max(w, 0), Class: p.class})
 		}
 		out = append(out, ch)
@@ -398,6 +431,7 @@ type accountPage struct {
 type pageInvoice struct {
 	ID          string
 	Number      string
+	Currency    string
 	Amount      string
 	Balance     string
 	DueAt       time.Time
@@ -428,8 +462,8 @@ func (s *Server) accountPage(c echo.Context) error {
 	now := s.now()
 	p := accountPage{Title: cust.Name, KeyName: keyName(c), A: v, Charts: agingCharts(desk.AgingSplit(invs, now))}
 	for _, inv := range invs {
-		pi := pageInvoice{ID: inv.ID, Number: inv.Number, Amount: money.FormatAmount(inv.AmountMinor, inv.Currency),
-			Balance: money.FormatAmount(inv.BalanceMinor, inv.Currency) + " " + inv.Currency, DueAt: inv.DueAt,
+		pi := pageInvoice{ID: inv.ID, Number: inv.Number, Currency: inv.Currency, Amount: money.FormatAmount(inv.AmountMinor, inv.Currency),
+			Balance: money.FormatAmount(inv.BalanceMinor, inv.Currency), DueAt: inv.DueAt,
 			Stage: inv.Stage, Open: inv.ClosedAt == nil && !inv.Stage.Closed(), WorkflowID: inv.WorkflowID,
 			WorkflowURL: s.workflowURL(inv.WorkflowID)}
 		if pi.Open {

@@ -219,8 +219,8 @@ func testCollectorsPage(t *testing.T, d dbtest.Database) {
 	if strings.Join(got, ",") != "A-OLD,A-NEW,B-1" {
 		t.Fatalf("worklist order: %v", got)
 	}
-	for _, want := range []string{`Acme &lt;GmbH&gt;`, `href="/desk/customers/acme"`, `EUR 2500.00`, `<td class="n days">46</td>`,
-		`signed in as desk test`, `aria-label="aging EUR"`, `<strong>EUR 2990.00</strong> open`, `<strong>USD 700.00</strong> open`,
+	for _, want := range []string{`Acme &lt;GmbH&gt;`, `href="/desk/customers/acme"`, `EUR 2,500.00`, `<td class="n days">46</td>`,
+		`signed in as desk test`, `aria-label="aging EUR"`, `<strong>EUR 2,990.00</strong> open`, `<strong>USD 700.00</strong> open`,
 		`<option value="leo@ar.test">`, `3 of 3 rows`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("worklist lacks %s", want)
@@ -249,11 +249,11 @@ func testCollectorsPage(t *testing.T, d dbtest.Database) {
 	if rec.Code != 200 {
 		t.Fatalf("account: %d %s", rec.Code, page)
 	}
-	for _, want := range []string{`<h1 id="customer-name">Acme &lt;GmbH&gt;</h1>`, `<dd id="balance">EUR 2900.00, USD 700.00</dd>`,
-		`EUR 5000.00: 2900.00 used, 2100.00 available`,
+	for _, want := range []string{`<h1 id="customer-name">Acme &lt;GmbH&gt;</h1>`, `<dd id="balance">EUR 2,900.00, USD 700.00</dd>`,
+		`EUR 5,000.00: 2,900.00 used, 2,100.00 available`,
 		`<a class="temporal" href="http://ui.test:8233/namespaces/ar/workflows/invoice:` + url.PathEscape(env.invoiceID("A-OLD")) + `"`,
-		`<tr class="event" data-kind="payment">`, `<td class="n">500.00</td><td class="n">2500.00</td><td> <span class="muted">PAY-7</span>`,
-		`<td>inquire (email)</td><td>sent</td>`, `PAY-7</td>`, `mia@ar.test`} {
+		`<tr class="event" data-kind="payment">`, `<td class="n">500.00</td><td class="n">2,500.00</td><td> <span class="muted">PAY-7</span>`,
+		`<td>inquire (email)</td><td>sent</td>`, `PAY-7</td>`, `mia@ar.test`, `<dd id="trend">too few paid invoices to tell</dd>`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("account lacks %s", want)
 		}
@@ -298,6 +298,15 @@ func testCollectorsPage(t *testing.T, d dbtest.Database) {
 	// And the API still wants its bearer key.
 	if rec := env.get("/v1/worklist", ck); rec.Code != http.StatusUnauthorized {
 		t.Errorf("/v1 with a session cookie: %d", rec.Code)
+	}
+}
+
+func TestGroupThousands(t *testing.T) {
+	for in, want := range map[string]string{"0.00": "0.00", "999.99": "999.99", "1000.00": "1,000.00", "-12500.5": "-12,500.5",
+		"1234567": "1,234,567", "100000.000": "100,000.000", "-1.00": "-1.00"} {
+		if got := groupThousands(in); got != want {
+			t.Errorf("groupThousands(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
 
