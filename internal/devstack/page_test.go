@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/collections-engine/collections/db"
+	"github.com/collections-engine/collections/db/dbtest"
 )
 
 // The collectors' page in a real browser: headless Chromium, driven over the
@@ -69,7 +71,11 @@ func TestCollectorsPageInChromium(t *testing.T) {
 	if chrome == "" {
 		t.Skip("no chromium binary found (apt-get install chromium; .ci/run installs it)")
 	}
-	s := startStack(t, t.TempDir(), "", true)
+	databaseURL := ""
+	if os.Getenv(dbtest.EnvPostgres) != "" {
+		databaseURL = dbtest.Postgres(t).DSN
+	}
+	s := startStack(t, t.TempDir(), databaseURL, true)
 	defer s.Stop()
 	c := client{t: t, base: s.APIURL, key: s.APIKey}
 	pacedPolicy(c)
@@ -181,7 +187,8 @@ func TestCollectorsPageInChromium(t *testing.T) {
 	if !slices.EqualFunc(rows, want, slices.Equal) {
 		t.Fatalf("worklist rows:\n got %q\nwant %q", rows, want)
 	}
-	if tasks := b.text(`#worklist tr.row:nth-child(4) ul.tasks`); !strings.Contains(tasks, "due 20") {
+	if tasks := b.text(`#worklist tr.row:nth-child(4) ul.tasks`); !regexp.MustCompile(
+		`^Review the dispute on invoice INV-4001 \(wrong_amount\) \(leo@ar\.test\), due \d{4}-\d\d-\d\d \d\d:\d\d UTC$`).MatchString(tasks) {
 		t.Errorf("the disputed invoice's task and its due time: %q", tasks)
 	}
 	if book := agingBars(b); !maps.Equal(book, map[string]string{"current": "0.00", "1–30 days": "1,000.00", "31–60 days": "1,500.00",
