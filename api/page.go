@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/collections-engine/collections/db"
 	"github.com/collections-engine/collections/desk"
@@ -131,7 +132,8 @@ func isPage(path string) bool {
 
 func (s *Server) pageRoutes(e *echo.Echo) {
 	e.GET(DeskPrefix, func(c echo.Context) error { return c.Redirect(http.StatusFound, DeskPrefix+"/") })
-	g := e.Group(DeskPrefix, s.pageHeaders)
+	// Compressed: a worklist of 200 rows is about 94 KB of HTML, 11 KB gzipped.
+	g := e.Group(DeskPrefix, middleware.Gzip(), s.pageHeaders)
 	g.GET("/login", s.loginPage)
 	g.POST("/login", s.login)
 	g.POST("/logout", s.logout)
