@@ -2,6 +2,7 @@ package api
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"net/http"
 	"slices"
@@ -66,15 +67,14 @@ func worklistRow(r desk.Row) WorklistRow {
 // invoices to chase and open tasks, highest priority first (desk.Weights
 // documents the rule).
 func (s *Server) worklist(c echo.Context) error {
-	ctx := c.Request().Context()
 	manager := strings.TrimSpace(c.QueryParam("manager"))
-	f := db.OpenInvoicesFilter{Manager: manager}
+	var currency string
 	if cur := c.QueryParam("currency"); cur != "" {
 		code, err := money.Currency(cur)
 		if err != nil {
 			return invalid("currency", "%v", err)
 		}
-		f.Currency = code
+		currency = code
 	}
 	n, err := queryLimit(c)
 	if err != nil {
@@ -83,14 +83,36 @@ func (s *Server) worklist(c echo.Context) error {
 	if n == 0 {
 		n = 100
 	}
-	now := s.now()
-	invs, err := s.Store.OpenInvoices(ctx, f)
+	w, err := s.buildWorklist(c.Request().Context(), manager, currency, n)
 	if err != nil {
 		return err
 	}
+	return c.JSON(http.StatusOK, map[string]any{"as_of": w.AsOf, "total": w.Total, "rows": w.Rows, "weights": desk.DefaultWeights})
+}
+
+// worklistResult is the worklist as the API and the collectors' page show it.
+type worklistResult struct {
+	AsOf  time.Time
+	Total int // rows before the limit
+	Rows  []WorklistRow
+	// Aging is the open book the list is drawn from (the manager's
+	// customers, the currency asked for), per currency.
+	Aging []desk.Aging
+}
+
+// buildWorklist ranks the open invoices and open tasks of manager's list
+// (everyone's when empty) in currency (all when empty), the first n rows.
+func (s *Server) buildWorklist(ctx context.Context, manager, currency string, n int) (worklistResult, error) {
+	f := db.OpenInvoicesFilter{Manager: manager, Currency: currency}
+	now := s.now()
+	invs, err := s.Store.OpenInvoices(ctx, f)
+	if err != nil {
+		return worklistResult{}, err
+	}
+	aging := desk.AgingSplit(invs, now)
 	tasks, err := s.Store.OpenTasks(ctx, manager)
 	if err != nil {
-		return err
+		return worklistResult{}, err
 	}
 	// Tasks may belong to invoices outside the list: closed, or another
 	// manager's customer (a reassigned task).
@@ -108,7 +130,7 @@ func (s *Server) worklist(c echo.Context) error {
 	}
 	more, err := s.Store.InvoicesByID(ctx, missing)
 	if err != nil {
-		return err
+		return worklistResult{}, err
 	}
 	for _, inv := range more {
 		if f.Currency == "" || inv.Currency == f.Currency {
@@ -125,15 +147,15 @@ func (s *Server) worklist(c echo.Context) error {
 	}
 	custs, err := s.Store.CustomersByID(ctx, custIDs)
 	if err != nil {
-		return err
+		return worklistResult{}, err
 	}
 	customers := map[string]db.Customer{}
 	for _, c := range custs {
 		customers[c.ID] = c
 	}
-	trends, err := s.trends(c, custIDs)
+	trends, err := s.trends(ctx, custIDs)
 	if err != nil {
-		return err
+		return worklistResult{}, err
 	}
 	items := make([]desk.Item, 0, len(invs))
 	for _, inv := range invs {
@@ -150,12 +172,11 @@ func (s *Server) worklist(c echo.Context) error {
 	for _, r := range rows {
 		out = append(out, worklistRow(r))
 	}
-	return c.JSON(http.StatusOK, map[string]any{"as_of": now.UTC(), "total": total, "rows": out, "weights": desk.DefaultWeights})
+	return worklistResult{AsOf: now.UTC(), Total: total, Rows: out, Aging: aging}, nil
 }
 
 // trends is the payment trend of each customer.
-func (s *Server) trends(c echo.Context, customerIDs []string) (map[string]desk.Trend, error) {
-	ctx := c.Request().Context()
+func (s *Server) trends(ctx context.Context, customerIDs []string) (map[string]desk.Trend, error) {
 	paid, err := s.Store.PaidInvoices(ctx, customerIDs)
 	if err != nil {
 		return nil, err
@@ -329,15 +350,24 @@ const accountItems = 20
 
 // account answers GET /v1/customers/{id}/account.
 func (s *Server) account(c echo.Context) error {
-	ctx := c.Request().Context()
 	cust, err := s.pathCustomer(c)
 	if err != nil {
 		return err
 	}
+	v, _, err := s.buildAccount(c.Request().Context(), cust)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, v)
+}
+
+// buildAccount is the account view of a customer, and all the customer's
+// invoices it was drawn from (the page shows their timelines).
+func (s *Server) buildAccount(ctx context.Context, cust *db.Customer) (AccountView, []db.Invoice, error) {
 	now := s.now()
 	invs, err := s.Store.CustomerInvoices(ctx, cust.ID)
 	if err != nil {
-		return err
+		return AccountView{}, nil, err
 	}
 	ids := make([]string, len(invs))
 	number := map[string]string{}
@@ -347,7 +377,7 @@ func (s *Server) account(c echo.Context) error {
 	}
 	payments, err := s.Store.PaymentsFor(ctx, ids)
 	if err != nil {
-		return err
+		return AccountView{}, nil, err
 	}
 	v := AccountView{Customer: customerView(cust), AccountManager: cust.AccountManager, AsOf: now.UTC(),
 		Balances: []AgingView{}, OpenInvoices: []AccountInvoice{}, Promises: []PromiseView{}, Payments: []AccountPayment{},
@@ -389,26 +419,26 @@ func (s *Server) account(c echo.Context) error {
 		ChangeDays: b.ChangeDays, Paid: b.Paid, Rule: TrendRuleView{Recent: r.Recent, Prior: r.Prior, MinPrior: r.MinPrior, ThresholdDays: r.ThresholdDays}}
 	tasks, err := s.Store.CustomerTasks(ctx, cust.ID, db.TaskOpen)
 	if err != nil {
-		return err
+		return AccountView{}, nil, err
 	}
 	for i := range tasks {
 		v.OpenTasks = append(v.OpenTasks, taskView(&tasks[i]))
 	}
 	msgs, err := s.Store.CustomerMessages(ctx, cust.ID, accountItems)
 	if err != nil {
-		return err
+		return AccountView{}, nil, err
 	}
 	if v.Communications, err = s.communicationViews(ctx, msgs); err != nil {
-		return err
+		return AccountView{}, nil, err
 	}
 	notes, err := s.Store.ListNotes(ctx, cust.ID, "")
 	if err != nil {
-		return err
+		return AccountView{}, nil, err
 	}
 	for i := range notes[:min(len(notes), accountItems)] {
 		v.Notes = append(v.Notes, noteView(&notes[i]))
 	}
-	return c.JSON(http.StatusOK, v)
+	return v, invs, nil
 }
 
 func sortPaymentsNewestFirst(ps []AccountPayment) {

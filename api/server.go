@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -56,6 +57,20 @@ type Server struct {
 	Metrics *metrics.Metrics
 	// Tracer, when set, starts a span for each request (see tracing.Echo).
 	Tracer trace.TracerProvider
+	// TemporalUIURL is the Temporal Web UI's base URL (TEMPORAL_UI_URL),
+	// which the collectors' page links each invoice's workflow into; empty:
+	// no links.
+	TemporalUIURL string
+	// Namespace is the Temporal namespace the workflows run in, for those
+	// links ("default" if empty).
+	Namespace string
+	// SessionSecret signs the collectors' page sessions (DESK_SESSION_SECRET).
+	// Empty: a random secret for the life of the process, so sessions end
+	// when it restarts and do not carry over to other API replicas.
+	SessionSecret []byte
+
+	sessionOnce   sync.Once
+	sessionSecret []byte
 }
 
 // MaxBodyBytes bounds every request body.
@@ -90,6 +105,7 @@ func (s *Server) Handler() *echo.Echo {
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", echo.WrapHandler(s.Metrics.Handler()))
+	s.pageRoutes(e)
 
 	v1 := e.Group("/v1")
 	v1.POST("/customers", s.createCustomer)

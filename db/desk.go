@@ -157,3 +157,12 @@ func (s *Store) ReassignTask(ctx context.Context, id, assignee string, note *Not
 	}
 	return s.GetTask(ctx, id)
 }
+
+// AccountManagers lists the account managers named on customers, sorted
+// (the collectors' page offers them as the worklist's filter).
+func (s *Store) AccountManagers(ctx context.Context) ([]string, error) {
+	var out []string
+	err := s.db.NewSelect().Model((*Customer)(nil)).ColumnExpr("DISTINCT account_manager").
+		Where("account_manager <> ''").OrderExpr("account_manager").Scan(ctx, &out)
+	return out, err
+}

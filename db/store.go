@@ -568,6 +568,16 @@ func (s *Store) APIKeyByHash(ctx context.Context, hash string) (*APIKey, error) 
 	return k, nil
 }
 
+// APIKeyByID finds an unrevoked key by its id (the collectors' page
+// session names the key it was opened with).
+func (s *Store) APIKeyByID(ctx context.Context, id string) (*APIKey, error) {
+	k := new(APIKey)
+	if err := s.db.NewSelect().Model(k).Where("id = ? AND revoked_at IS NULL", id).Scan(ctx); err != nil {
+		return nil, notFound(err, "api key", id)
+	}
+	return k, nil
+}
+
 // ListAPIKeys lists every key, newest first.
 func (s *Store) ListAPIKeys(ctx context.Context) ([]APIKey, error) {
 	var out []APIKey

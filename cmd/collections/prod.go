@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -142,6 +143,18 @@ func temporalConfig(cmd *cli.Command) app.TemporalConfig {
 	}
 }
 
+// uiURL checks the Temporal Web UI's base URL (empty: no links).
+func uiURL(raw string) (string, error) {
+	if raw == "" {
+		return "", nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fmt.Errorf("temporal-ui-url (TEMPORAL_UI_URL): %q is not an http(s) URL such as http://localhost:8080", raw)
+	}
+	return strings.TrimRight(raw, "/"), nil
+}
+
 func messageConfig(cmd *cli.Command) app.MessageConfig {
 	return app.MessageConfig{PaymentLink: cmd.String("payment-link"), Sender: cmd.String("sender"), TemplatesDir: cmd.String("templates-dir")}
 }
@@ -155,6 +168,8 @@ func apiCommand() *cli.Command {
 			&cli.StringFlag{Name: "http-addr", Value: "127.0.0.1:8080", Usage: "where the API listens", Sources: cli.EnvVars("HTTP_ADDR")},
 			policiesFlag(),
 			shutdownFlag(),
+			&cli.StringFlag{Name: "temporal-ui-url", Usage: "the Temporal Web UI's base URL (e.g. http://localhost:8080), which the collectors' page links each invoice's workflow into", Sources: cli.EnvVars("TEMPORAL_UI_URL")},
+			&cli.StringFlag{Name: "desk-session-secret", Usage: "the secret (32+ characters) that signs the collectors' page sessions; the same on every API replica (default: random per process)", Sources: cli.EnvVars("DESK_SESSION_SECRET")},
 		}, append(append(temporalFlags(), messageFlags()...), codecFlags(true, "default on: keys required")...)...),
 		Action: withStore(func(ctx context.Context, cmd *cli.Command, log *slog.Logger, store *db.Store) error {
 			if err := app.LoadPolicies(ctx, store, cmd.String("policies-dir"), log); err != nil {
@@ -175,9 +190,19 @@ func apiCommand() *cli.Command {
 				return err
 			}
 			srv := &api.Server{Store: store, Temporal: c, Log: log, Previewer: activities.Previewer{Activities: previewer}, Webhooks: app.WebhooksFromEnv(),
-				CodecCORSOrigins: corsOrigins(cmd), CreditBounds: &bounds}
+				CodecCORSOrigins: corsOrigins(cmd), CreditBounds: &bounds,
+				Namespace: cmd.String("temporal-namespace")}
 			if pc != nil {
 				srv.Codec = pc
+			}
+			if srv.TemporalUIURL, err = uiURL(cmd.String("temporal-ui-url")); err != nil {
+				return err
+			}
+			if secret := cmd.String("desk-session-secret"); secret != "" {
+				if len(secret) < 32 {
+					return fmt.Errorf("desk-session-secret (DESK_SESSION_SECRET): must be at least 32 characters, is %d", len(secret))
+				}
+				srv.SessionSecret = []byte(secret)
 			}
 			if err := tel.API(srv, store, log); err != nil {
 				return err

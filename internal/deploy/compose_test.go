@@ -336,6 +336,9 @@ func TestComposePortsAndUI(t *testing.T) {
 	if got := env(api, "CODEC_CORS_ORIGINS"); got != "http://localhost:8233" {
 		t.Errorf("api CODEC_CORS_ORIGINS = %q, want the UI's origin", got)
 	}
+	if got := env(api, "TEMPORAL_UI_URL"); got != "http://localhost:8233" {
+		t.Errorf("api TEMPORAL_UI_URL = %q, want the UI's address (the collectors' page links there)", got)
+	}
 	if got := env(ui, "TEMPORAL_ADDRESS"); got != "temporal:7233" {
 		t.Errorf("temporal-ui TEMPORAL_ADDRESS = %q", got)
 	}
@@ -352,6 +355,9 @@ func TestComposePortsAndUI(t *testing.T) {
 	}
 	if got := env(service(t, p, "api"), "CODEC_CORS_ORIGINS"); got != "https://temporal.example.com" {
 		t.Errorf("with UI_PUBLIC_URL: CODEC_CORS_ORIGINS = %q", got)
+	}
+	if got := env(service(t, p, "api"), "TEMPORAL_UI_URL"); got != "https://temporal.example.com" {
+		t.Errorf("with UI_PUBLIC_URL: TEMPORAL_UI_URL = %q", got)
 	}
 }
 

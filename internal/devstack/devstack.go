@@ -167,7 +167,11 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	s.apiDone = make(chan struct{})
 	ready := make(chan net.Addr, 1)
 	srv := &api.Server{Store: store, Temporal: s.Client, Log: o.Log, Previewer: activities.Previewer{Activities: acts}, Webhooks: o.Webhooks, RateLimit: o.RateLimit,
-		Codec: o.Codec, CodecCORSOrigins: o.CodecCORSOrigins, CreditBounds: o.CreditBounds}
+		Codec: o.Codec, CodecCORSOrigins: o.CodecCORSOrigins, CreditBounds: o.CreditBounds,
+		Namespace: o.Namespace}
+	if o.UIAddr != "" {
+		srv.TemporalUIURL = browserURL(o.UIAddr) // the collectors' page links each invoice's workflow there
+	}
 	if o.Codec != nil && o.UIAddr != "" {
 		// The embedded UI has no login, so no API key to send: its origin
 		// may use /codec without one.

@@ -1,0 +1,410 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/collections-engine/collections/db"
+	"github.com/collections-engine/collections/db/dbtest"
+	"github.com/collections-engine/collections/invoice"
+)
+
+type pageEnv struct {
+	t     *testing.T
+	s     *Server
+	h     http.Handler
+	store *db.Store
+	now   time.Time
+	key   string // a read-only key's secret
+	keyID string
+}
+
+func newPageEnv(t *testing.T, d dbtest.Database) *pageEnv {
+	env := &pageEnv{t: t, store: db.NewStore(d.DB), now: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
+	env.s = &Server{Store: env.store, Temporal: newFakeTemporal(), Log: slog.New(slog.DiscardHandler),
+		Clock: func() time.Time { return env.now }, TemporalUIURL: "http://ui.test:8233/", Namespace: "ar"}
+	env.h = env.s.Handler()
+	secret, rec, err := NewKey("desk test", db.RoleReadOnly, env.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.store.InsertAPIKey(context.Background(), rec); err != nil {
+		t.Fatal(err)
+	}
+	env.key, env.keyID = secret, rec.ID
+	admin, arec, _ := NewKey("seed", db.RoleAdmin, env.now)
+	if err := env.store.InsertAPIKey(context.Background(), arec); err != nil {
+		t.Fatal(err)
+	}
+	day := func(n int) string { return env.now.AddDate(0, 0, n).Format(time.RFC3339) }
+	api := func(path string, body any) map[string]any {
+		raw, _ := json.Marshal(body)
+		req := httptest.NewRequest("POST", path, bytes.NewReader(raw))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+admin)
+		rec := httptest.NewRecorder()
+		env.h.ServeHTTP(rec, req)
+		if rec.Code != 201 {
+			t.Fatalf("POST %s: %d %s", path, rec.Code, rec.Body)
+		}
+		var out map[string]any
+		_ = json.Unmarshal(rec.Body.Bytes(), &out)
+		return out
+	}
+	api("/v1/customers", map[string]any{"id": "acme", "name": "Acme <GmbH>", "email": "ap@acme.test", "timezone": "Europe/Berlin",
+		"account_manager": "mia@ar.test", "credit_limit": "5000.00", "credit_currency": "EUR"})
+	api("/v1/customers", map[string]any{"id": "beta", "name": "Beta SA", "email": "ap@beta.test", "timezone": "Europe/Paris",
+		"account_manager": "leo@ar.test"})
+	old := api("/v1/invoices", map[string]any{"number": "A-OLD", "customer_id": "acme", "amount": "3000.00", "currency": "EUR",
+		"issued_at": day(-76), "due_at": day(-46)})
+	api("/v1/invoices", map[string]any{"number": "A-NEW", "customer_id": "acme", "amount": "400.00", "currency": "EUR",
+		"issued_at": day(-20), "due_at": day(-10)})
+	api("/v1/invoices", map[string]any{"number": "B-1", "customer_id": "beta", "amount": "90.00", "currency": "EUR",
+		"issued_at": day(-40), "due_at": day(-20)})
+	api("/v1/invoices", map[string]any{"number": "A-USD", "customer_id": "acme", "amount": "700.00", "currency": "USD",
+		"issued_at": day(-5), "due_at": day(25)})
+	// A-OLD's workflow saved a timeline: issued, reminded, part paid.
+	id := old["id"].(string)
+	bal := int64(250000)
+	st := invoice.Status{InvoiceID: id, Stage: invoice.StagePressing, AmountMinor: 300000, BalanceMinor: bal, Currency: "EUR",
+		DueAt: env.now.AddDate(0, 0, -46), PolicyName: "standard", PolicyVersion: 1,
+		Timeline: []invoice.Event{
+			{At: env.now.AddDate(0, 0, -76), Kind: invoice.EventStarted},
+			{At: env.now.AddDate(0, 0, -45), Kind: invoice.EventMessage, Step: "inquire", Channel: "email", Outcome: "sent"},
+			{At: env.now.AddDate(0, 0, -30), Kind: invoice.EventPayment, AmountMinor: 50000, BalanceMinor: &bal, Reference: "PAY-7"},
+		}}
+	if err := env.store.SaveStatus(context.Background(), st, env.now); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := env.store.RecordPayment(context.Background(), &db.Payment{ID: "p1", InvoiceID: id, Reference: "PAY-7", AmountMinor: 50000,
+		Currency: "EUR", ReceivedAt: env.now.AddDate(0, 0, -30)}, env.now); err != nil {
+		t.Fatal(err)
+	}
+	return env
+}
+
+func (env *pageEnv) do(req *http.Request) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	env.h.ServeHTTP(rec, req)
+	return rec
+}
+
+func (env *pageEnv) get(path string, cookie *http.Cookie) *httptest.ResponseRecorder {
+	req := httptest.NewRequest("GET", path, nil)
+	if cookie != nil {
+		req.AddCookie(cookie)
+	}
+	return env.do(req)
+}
+
+func (env *pageEnv) login(key, next string) *httptest.ResponseRecorder {
+	form := url.Values{"key": {key}, "next": {next}}
+	req := httptest.NewRequest("POST", "/desk/login", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return env.do(req)
+}
+
+func sessionCookie(t *testing.T, rec *httptest.ResponseRecorder) *http.Cookie {
+	t.Helper()
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == deskCookie {
+			return c
+		}
+	}
+	t.Fatalf("no %s cookie: %v", deskCookie, rec.Header())
+	return nil
+}
+
+func TestCollectorsPage(t *testing.T) {
+	for _, d := range dbtest.All(t) {
+		t.Run(d.Name, func(t *testing.T) { testCollectorsPage(t, d) })
+	}
+}
+
+func testCollectorsPage(t *testing.T, d dbtest.Database) {
+	env := newPageEnv(t, d)
+
+	// Without a session every page goes to the sign-in form, which comes back.
+	for _, path := range []string{"/desk/", "/desk/customers/acme"} {
+		rec := env.get(path, nil)
+		if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/desk/login?next="+url.QueryEscape(path) {
+			t.Fatalf("GET %s without a session: %d %q", path, rec.Code, rec.Header().Get("Location"))
+		}
+	}
+	if rec := env.get("/desk", nil); rec.Code != http.StatusFound || rec.Header().Get("Location") != "/desk/" {
+		t.Fatalf("GET /desk: %d %q", rec.Code, rec.Header().Get("Location"))
+	}
+	// A bearer key is not a session: /desk is not the API.
+	req := httptest.NewRequest("GET", "/desk/", nil)
+	req.Header.Set("Authorization", "Bearer "+env.key)
+	if rec := env.do(req); rec.Code != http.StatusSeeOther {
+		t.Fatalf("GET /desk/ with a bearer key: %d", rec.Code)
+	}
+	if rec := env.get("/desk/login?next=/desk/customers/acme", nil); rec.Code != 200 ||
+		!strings.Contains(rec.Body.String(), `name="next" value="/desk/customers/acme"`) {
+		t.Fatalf("login form: %d %s", rec.Code, rec.Body)
+	}
+
+	// Wrong and missing keys are refused, naming the field.
+	if rec := env.login("ck_wrong", "/desk/"); rec.Code != http.StatusUnauthorized || !strings.Contains(rec.Body.String(), "key: this API key is not valid") {
+		t.Fatalf("wrong key: %d %s", rec.Code, rec.Body)
+	}
+	if rec := env.login(" ", "/desk/"); rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "key: enter an API key") {
+		t.Fatalf("no key: %d %s", rec.Code, rec.Body)
+	}
+	// Never a redirect to another site.
+	for _, next := range []string{"//evil.test/desk/", "https://evil.test/desk/", "/v1/worklist", "/desk/../v1/customers", `/\evil.test`} {
+		if rec := env.login(env.key, next); rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/desk/" {
+			t.Fatalf("next=%q: %d %q", next, rec.Code, rec.Header().Get("Location"))
+		}
+	}
+	// A form posted from another site is refused.
+	form := url.Values{"key": {env.key}}
+	req = httptest.NewRequest("POST", "/desk/login", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	if rec := env.do(req); rec.Code != http.StatusForbidden || len(rec.Result().Cookies()) != 0 {
+		t.Fatalf("cross-site login: %d %v", rec.Code, rec.Result().Cookies())
+	}
+
+	rec := env.login(env.key, "/desk/customers/acme")
+	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/desk/customers/acme" {
+		t.Fatalf("login: %d %q %s", rec.Code, rec.Header().Get("Location"), rec.Body)
+	}
+	ck := sessionCookie(t, rec)
+	if !ck.HttpOnly || ck.SameSite != http.SameSiteStrictMode || ck.Path != "/desk/" || ck.MaxAge != int(DeskSessionTTL/time.Second) {
+		t.Fatalf("cookie: %+v", ck)
+	}
+	if strings.Contains(ck.Value, env.key) || strings.Contains(ck.Value, HashKey(env.key)) {
+		t.Fatal("the cookie holds the key")
+	}
+	if rec := env.get("/desk/login", ck); rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/desk/" {
+		t.Fatalf("login form when signed in: %d", rec.Code)
+	}
+
+	// The worklist: highest priority first, the book's aging below.
+	rec = env.get("/desk/", ck)
+	page := rec.Body.String()
+	if rec.Code != 200 {
+		t.Fatalf("worklist: %d %s", rec.Code, page)
+	}
+	h := rec.Header()
+	if !strings.Contains(h.Get("Content-Security-Policy"), "default-src 'none'") || h.Get("Cache-Control") != "no-store" ||
+		h.Get("X-Frame-Options") != "DENY" {
+		t.Fatalf("headers: %v", h)
+	}
+	// The only style the policy allows is the inline block, by its hash.
+	style := regexp.MustCompile(`(?s)<style>(.*?)</style>`).FindStringSubmatch(page)
+	if style == nil || !strings.Contains(h.Get("Content-Security-Policy"), "'sha256-"+sha256Base64(style[1])+"'") {
+		t.Fatalf("style block does not match the policy's hash")
+	}
+	for _, asset := range []string{"<script", "<link", "src=", "@import", "url("} {
+		if strings.Contains(page, asset) {
+			t.Fatalf("the page loads scripts or other assets: %s", asset)
+		}
+	}
+	numbers := regexp.MustCompile(`<td class="number">([^<]*)</td>`).FindAllStringSubmatch(page, -1)
+	var got []string
+	for _, m := range numbers {
+		got = append(got, m[1])
+	}
+	if strings.Join(got, ",") != "A-OLD,A-NEW,B-1" {
+		t.Fatalf("worklist order: %v", got)
+	}
+	for _, want := range []string{`Acme &lt;GmbH&gt;`, `href="/desk/customers/acme"`, `EUR 2,500.00`, `<td class="n days">46</td>`,
+		`signed in as desk test`, `aria-label="aging EUR"`, `<strong>EUR 2,990.00</strong> open`, `<strong>USD 700.00</strong> open`,
+		`<option value="leo@ar.test">`, `3 of 3 rows`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("worklist lacks %s", want)
+		}
+	}
+	// 31–60 days holds A-OLD's 2500.00, the largest bar at full width.
+	if !regexp.MustCompile(`data-bucket="31–60 days"><text[^>]*>31–60 days</text><rect class="b2" x="100" y="48" width="300"`).MatchString(page) {
+		t.Errorf("aging bars: %s", page[strings.Index(page, "<svg"):])
+	}
+
+	// Filtered by manager.
+	page = env.get("/desk/?manager=leo@ar.test", ck).Body.String()
+	if !strings.Contains(page, "B-1") || strings.Contains(page, "A-OLD") || !strings.Contains(page, `<option value="leo@ar.test" selected>`) {
+		t.Errorf("leo's worklist: %s", page)
+	}
+	if rec := env.get("/desk/?currency=EURO", ck); rec.Code != 400 || !strings.Contains(rec.Body.String(), "currency:") {
+		t.Errorf("bad currency: %d %s", rec.Code, rec.Body)
+	}
+	if rec := env.get("/desk/?limit=0", ck); rec.Code != 400 || !strings.Contains(rec.Body.String(), "limit:") {
+		t.Errorf("bad limit: %d", rec.Code)
+	}
+
+	// Compressed for browsers that take it.
+	req = httptest.NewRequest("GET", "/desk/", nil)
+	req.AddCookie(ck)
+	req.Header.Set("Accept-Encoding", "gzip")
+	if rec := env.do(req); rec.Code != 200 || rec.Header().Get("Content-Encoding") != "gzip" || rec.Body.Len() >= len(page) {
+		t.Errorf("gzip: %d %q, %d bytes", rec.Code, rec.Header().Get("Content-Encoding"), rec.Body.Len())
+	}
+
+	// The account.
+	rec = env.get("/desk/customers/acme", ck)
+	page = rec.Body.String()
+	if rec.Code != 200 {
+		t.Fatalf("account: %d %s", rec.Code, page)
+	}
+	for _, want := range []string{`<h1 id="customer-name">Acme &lt;GmbH&gt;</h1>`, `<dd id="balance">EUR 2,900.00, USD 700.00</dd>`,
+		`EUR 5,000.00: 2,900.00 used, 2,100.00 available`,
+		`<a class="temporal" href="http://ui.test:8233/namespaces/ar/workflows/invoice:` + url.PathEscape(env.invoiceID("A-OLD")) + `"`,
+		`<tr class="event" data-kind="payment">`, `<td class="n">500.00</td><td class="n">2,500.00</td><td> <span class="muted">PAY-7</span>`,
+		`<td>inquire (email)</td><td>sent</td>`, `PAY-7</td>`, `mia@ar.test`, `<dd id="trend">too few paid invoices to tell</dd>`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("account lacks %s", want)
+		}
+	}
+	if rec := env.get("/desk/customers/nobody", ck); rec.Code != 404 || !strings.Contains(rec.Body.String(), `id: there is no customer &#34;nobody&#34;`) {
+		t.Errorf("unknown customer: %d %s", rec.Code, rec.Body)
+	}
+
+	// A tampered, an expired and a revoked session all go back to sign-in.
+	bad := *ck
+	bad.Value = strings.Replace(ck.Value, ".", "x.", 1)
+	if rec := env.get("/desk/", &bad); rec.Code != http.StatusSeeOther {
+		t.Errorf("tampered session: %d", rec.Code)
+	}
+	forged := *ck
+	forged.Value = env.s.sessionTokenWith([]byte("another secret"), env.keyID, env.now.Add(time.Hour))
+	if rec := env.get("/desk/", &forged); rec.Code != http.StatusSeeOther {
+		t.Errorf("forged session: %d", rec.Code)
+	}
+	env.now = env.now.Add(DeskSessionTTL + time.Second)
+	if rec := env.get("/desk/", ck); rec.Code != http.StatusSeeOther {
+		t.Errorf("expired session: %d", rec.Code)
+	}
+	env.now = env.now.Add(-DeskSessionTTL)
+	if rec := env.get("/desk/", ck); rec.Code != 200 {
+		t.Errorf("live session: %d", rec.Code)
+	}
+	if err := env.store.RevokeAPIKey(context.Background(), env.keyID, env.now); err != nil {
+		t.Fatal(err)
+	}
+	if rec := env.get("/desk/", ck); rec.Code != http.StatusSeeOther {
+		t.Errorf("revoked key's session: %d", rec.Code)
+	}
+
+	// Signing out clears the cookie.
+	req = httptest.NewRequest("POST", "/desk/logout", nil)
+	req.AddCookie(ck)
+	rec = env.do(req)
+	if out := sessionCookie(t, rec); rec.Code != http.StatusSeeOther || out.Value != "" || out.MaxAge >= 0 {
+		t.Errorf("logout: %d %+v", rec.Code, out)
+	}
+	// And the API still wants its bearer key.
+	if rec := env.get("/v1/worklist", ck); rec.Code != http.StatusUnauthorized {
+		t.Errorf("/v1 with a session cookie: %d", rec.Code)
+	}
+}
+
+func TestGroupThousands(t *testing.T) {
+	for in, want := range map[string]string{"0.00": "0.00", "999.99": "999.99", "1000.00": "1,000.00", "-12500.5": "-12,500.5",
+		"1234567": "1,234,567", "100000.000": "100,000.000", "-1.00": "-1.00"} {
+		if got := groupThousands(in); got != want {
+			t.Errorf("groupThousands(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func (env *pageEnv) invoiceID(number string) string {
+	invs, err := env.store.CustomerInvoices(context.Background(), "acme")
+	if err != nil {
+		env.t.Fatal(err)
+	}
+	for _, inv := range invs {
+		if inv.Number == number {
+			return inv.ID
+		}
+	}
+	env.t.Fatalf("no invoice %s", number)
+	return ""
+}
+
+// BenchmarkWorklistPage renders the worklist page of a book of 200 open
+// invoices (40 customers, some tasks), server side: the database queries,
+// the ranking and the template.
+func BenchmarkWorklistPage(b *testing.B) {
+	d := dbtest.SQLite(b)
+	ctx := context.Background()
+	store := db.NewStore(d.DB)
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	s := &Server{Store: store, Temporal: newFakeTemporal(), Log: slog.New(slog.DiscardHandler), Clock: func() time.Time { return now }, RateLimit: 1e6}
+	h := s.Handler()
+	secret, rec, _ := NewKey("bench", db.RoleAdmin, now)
+	if err := store.InsertAPIKey(ctx, rec); err != nil {
+		b.Fatal(err)
+	}
+	post := func(path string, body any) {
+		raw, _ := json.Marshal(body)
+		req := httptest.NewRequest("POST", path, bytes.NewReader(raw))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+secret)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != 201 {
+			b.Fatalf("POST %s: %d %s", path, w.Code, w.Body)
+		}
+	}
+	for c := range 40 {
+		post("/v1/customers", map[string]any{"id": fmt.Sprintf("c%02d", c), "name": fmt.Sprintf("Customer %02d", c),
+			"email": fmt.Sprintf("ap@c%02d.test", c), "timezone": "Europe/Berlin", "account_manager": fmt.Sprintf("m%d@ar.test", c%4)})
+	}
+	for i := range 200 {
+		due := now.AddDate(0, 0, -1-i%120) // all overdue: 200 rows
+		post("/v1/invoices", map[string]any{"number": fmt.Sprintf("INV-%03d", i), "customer_id": fmt.Sprintf("c%02d", i%40),
+			"amount": fmt.Sprintf("%d.%02d", 100+i*37%5000, i%100), "currency": "EUR",
+			"issued_at": due.AddDate(0, 0, -30).Format(time.RFC3339), "due_at": due.Format(time.RFC3339)})
+	}
+	expires := now.Add(time.Hour)
+	cookie := &http.Cookie{Name: deskCookie, Value: s.sessionToken(rec.ID, expires)}
+	b.Run("request", func(b *testing.B) {
+		var size int
+		for b.Loop() {
+			req := httptest.NewRequest("GET", "/desk/?limit=200", nil)
+			req.AddCookie(cookie)
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, req)
+			if w.Code != 200 || !strings.Contains(w.Body.String(), "200 of 200 rows") {
+				b.Fatalf("worklist page: %d %.300s", w.Code, w.Body)
+			}
+			size = w.Body.Len()
+		}
+		b.ReportMetric(float64(size), "bytes/page")
+		req := httptest.NewRequest("GET", "/desk/?limit=200", nil)
+		req.AddCookie(cookie)
+		req.Header.Set("Accept-Encoding", "gzip")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		b.ReportMetric(float64(w.Body.Len()), "gzip-bytes/page")
+	})
+	// The template alone, on the same data.
+	list, err := s.buildWorklist(ctx, "", "", 200)
+	if err != nil {
+		b.Fatal(err)
+	}
+	managers, _ := store.AccountManagers(ctx)
+	data := worklistPage{Title: "Worklist", KeyName: "bench", Limit: 200, List: list, Charts: agingCharts(list.Aging), Managers: managers}
+	b.Run("template", func(b *testing.B) {
+		var buf bytes.Buffer
+		for b.Loop() {
+			buf.Reset()
+			if err := pageTemplates.ExecuteTemplate(&buf, "worklist", data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
