@@ -61,7 +61,12 @@ type Options struct {
 	// NoWorker leaves the worker out: tests that run workers of their own
 	// against the stack's Temporal (several at once, stopped at will).
 	NoWorker bool
-	Log      *slog.Logger
+	// Worker tunes the worker (pollers, concurrency); WorkerStopTimeout
+	// defaults to 10s.
+	Worker sdkworker.Options
+	// Server tunes the embedded Temporal server (zero: its defaults).
+	Server devserver.Tuning
+	Log    *slog.Logger
 }
 
 // Stack is a running dev stack.
@@ -113,6 +118,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		Namespace:        o.Namespace,
 		SearchAttributes: workflows.SearchAttributes,
 		Log:              o.Log,
+		Tuning:           o.Server,
 	})
 	if err != nil {
 		return nil, err
@@ -153,7 +159,11 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	acts.Dispatch = workflows.Dispatcher(s.Client, o.WebhookRetry)
 	acts.Metrics = s.telemetry.Metrics
 	if !o.NoWorker {
-		s.worker, err = app.StartWorker(ctx, s.Client, o.Namespace, acts, o.Log, sdkworker.Options{WorkerStopTimeout: 10 * time.Second})
+		wo := o.Worker
+		if wo.WorkerStopTimeout == 0 {
+			wo.WorkerStopTimeout = 10 * time.Second
+		}
+		s.worker, err = app.StartWorker(ctx, s.Client, o.Namespace, acts, o.Log, wo)
 		if err != nil {
 			return nil, err
 		}

@@ -1,0 +1,5 @@
+package main
+
+// notes follow the figures in docs/benchmarks.md.
+const notes = `
+`
