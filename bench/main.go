@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -65,6 +66,7 @@ func run() error {
 	flag.StringVar(&cfg.markdown, "out", "docs/benchmarks.md", "the report to write (empty: none)")
 	flag.StringVar(&cfg.svg, "svg", "docs/benchmarks-lateness.svg", "the lateness plot to write (empty: none)")
 	cfg.tuning.flags(flag.CommandLine)
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the scenarios to this file (go tool pprof)")
 	flag.Parse()
 	cfg.scenarios = map[string]bool{}
 	for _, s := range strings.Split(scen, ",") {
@@ -96,7 +98,7 @@ func run() error {
 		res.Command = "go run ./bench"
 	}
 	flag.VisitAll(func(f *flag.Flag) {
-		if f.Name == "out" || f.Name == "svg" || f.Name == "data-dir" {
+		if f.Name == "out" || f.Name == "svg" || f.Name == "data-dir" || f.Name == "cpuprofile" {
 			return
 		}
 		res.Settings = append(res.Settings, [2]string{"-" + f.Name, f.Value.String()})
@@ -119,6 +121,17 @@ func run() error {
 	ctx := context.Background()
 	if err := b.setup(ctx); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	step := func(name string, f func() error) error {
 		if !cfg.scenarios[name] {
