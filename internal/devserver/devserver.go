@@ -163,7 +163,7 @@ func Start(o Options) (*Server, error) {
 // Stop stops the UI and the server. The services' complaints about each
 // other going away during shutdown are silenced.
 func (s *Server) Stop() {
-	s.logLevel.SetLevel(zapcore.ErrorLevel)
+	s.logLevel.SetLevel(zapcore.FatalLevel)
 	if s.ui != nil {
 		s.ui.Stop()
 	}
