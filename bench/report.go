@@ -115,7 +115,7 @@ func (r *Results) Figures(w io.Writer) {
 	}
 	if re := r.Reaction; re != nil {
 		b, o := Summarize(re.Bare), Summarize(re.Ours)
-		fmt.Fprintf(w, "### 2. Payment reaction\n\nFrom the request (webhook POST / signal) to the workflow closed, %d of each, one at a time, alternating.\n\n", o.N)
+		fmt.Fprintf(w, "### 2. Payment reaction\n\nFrom the request (webhook POST / signal) to the workflow's close time, %d of each, one at a time, alternating.\n\n", o.N)
 		fmt.Fprintf(w, "| | p50 | p90 | p99 | max |\n|---|---|---|---|---|\n")
 		fmt.Fprintf(w, "| bare signal-and-complete | %s | %s | %s | %s |\n", ms(b.P50), ms(b.P90), ms(b.P99), ms(b.Max))
 		fmt.Fprintf(w, "| ours (payment webhook) | %s | %s | %s | %s |\n", ms(o.P50), ms(o.P90), ms(o.P99), ms(o.Max))
