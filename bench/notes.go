@@ -34,7 +34,11 @@ machine slows both sides alike, and the ratios hold better than the rates.
   (after a collection) and of both SQLite files after starting the given
   number of open, sleeping workflows of each kind. The worker keeps at most
   10,000 workflows in its sticky cache, so memory per 10,000 is the cost of a
-  full cache; beyond it, the cost is on disk.
+  full cache; beyond it, the cost is on disk. Resident memory also keeps
+  what the Go runtime and SQLite's page caches took and did not give back,
+  so the live heap is the steadier figure. Temporal's file is counted with
+  its WAL, which grows to its high-water mark and is not truncated: small
+  N overstates the bytes per workflow.
 - **Cost**: events and bytes of one run's history on compressed policies:
   the standard policy's steps at 0 s, 1 s, 2 s … (` + "`bench-fast`" + `) and one with
   only notice, delivery check and reminder close together (` + "`bench-remind`" + `).
