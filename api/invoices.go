@@ -175,6 +175,13 @@ func (s *Server) createInvoice(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if status == http.StatusCreated {
+		// The workflow has only just been started: what was stored is its
+		// status. Asking it (a query) would wait for its first workflow
+		// task and then a query task, several round trips for the same
+		// answer; GET shows the live status from then on.
+		return c.JSON(status, storedView(inv))
+	}
 	return c.JSON(status, s.view(ctx, inv))
 }
 

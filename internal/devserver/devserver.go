@@ -11,7 +11,9 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	uiserver "github.com/temporalio/ui-server/v2/server"
@@ -50,6 +52,25 @@ type Options struct {
 	Retention time.Duration
 	// Log receives the server's warnings and errors.
 	Log *slog.Logger
+	// Tuning adjusts persistence and dynamic configuration (zero: defaults).
+	Tuning Tuning
+}
+
+// Tuning adjusts the embedded server for a workload. Durability is not
+// negotiable: the journal stays in WAL mode and synchronous at NORMAL or
+// FULL, so a process killed at any moment loses nothing it acknowledged
+// (NORMAL: a power cut may lose the last transactions; FULL: not even that).
+type Tuning struct {
+	// SQLiteConns is the number of connections to the SQLite file (default
+	// 1); with WAL, readers then run beside the single writer.
+	SQLiteConns int
+	// SQLitePragmas are set on every connection (e.g. cache_size, mmap_size,
+	// synchronous=full). journal_mode cannot be changed, nor synchronous
+	// lowered below NORMAL.
+	SQLitePragmas map[string]string
+	// Dynamic overrides dynamic configuration keys, e.g.
+	// "history.persistenceMaxQPS".
+	Dynamic map[string]any
 }
 
 // Server is a running embedded Temporal server and UI.
@@ -103,6 +124,18 @@ func Start(o Options) (*Server, error) {
 	dyn := dynamicconfig.StaticClient{
 		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
 		dynamicconfig.HistoryCacheHostLevelMaxSize.Key():                 8192,
+		// The history service reads each shard's task queues at most 20
+		// times a second by default: with our single shard every workflow
+		// and activity task waited up to 50 ms to be handed to matching,
+		// which made a payment's reaction (four such hand-offs) take
+		// 200 ms at p50. The queues are read when a task is written, so a
+		// higher ceiling costs nothing while idle (docs/benchmarks.md).
+		dynamicconfig.TransferProcessorMaxPollRPS.Key():   1000,
+		dynamicconfig.TimerProcessorMaxPollRPS.Key():      1000,
+		dynamicconfig.VisibilityProcessorMaxPollRPS.Key(): 1000,
+	}
+	for k, v := range o.Tuning.Dynamic {
+		dyn[dynamicconfig.MakeKey(k)] = v
 	}
 	srv, err := temporal.NewServer(
 		temporal.WithConfig(conf),
@@ -130,7 +163,7 @@ func Start(o Options) (*Server, error) {
 // Stop stops the UI and the server. The services' complaints about each
 // other going away during shutdown are silenced.
 func (s *Server) Stop() {
-	s.logLevel.SetLevel(zapcore.ErrorLevel)
+	s.logLevel.SetLevel(zapcore.FatalLevel)
 	if s.ui != nil {
 		s.ui.Stop()
 	}
@@ -239,6 +272,17 @@ func (o Options) sqlConfig() (*config.SQL, error) {
 			"synchronous":  "normal",
 			"busy_timeout": "10000",
 		},
+		MaxConns:     o.Tuning.SQLiteConns,
+		MaxIdleConns: o.Tuning.SQLiteConns,
+	}
+	for k, v := range o.Tuning.SQLitePragmas {
+		switch k = strings.ToLower(strings.TrimSpace(k)); {
+		case k == "journal_mode":
+			return nil, errors.New("devserver: the SQLite journal stays in WAL mode")
+		case k == "synchronous" && !slices.Contains([]string{"normal", "full", "1", "2"}, strings.ToLower(v)):
+			return nil, fmt.Errorf("devserver: SQLite synchronous=%s would lose acknowledged writes in a crash; use normal or full", v)
+		}
+		conf.ConnectAttributes[k] = v
 	}
 	if err := os.MkdirAll(filepath.Dir(o.DatabaseFile), 0o755); err != nil {
 		return nil, fmt.Errorf("devserver: data dir: %w", err)

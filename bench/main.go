@@ -1,0 +1,274 @@
+// Command bench measures the collections engine beside bare Temporal
+// workflows on the same embedded server, in one run: ingest rate, payment
+// reaction, reminder punctuality, capacity and history cost. It prints the
+// figures and writes docs/benchmarks.md and docs/benchmarks-lateness.svg.
+//
+//	go run ./bench                      # the defaults: a few minutes on 2 cores
+//	go run ./bench -punctuality 1000,10000 -capacity 10000
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/collections-engine/collections/api"
+	"github.com/collections-engine/collections/internal/devserver"
+	"github.com/collections-engine/collections/internal/devstack"
+)
+
+type config struct {
+	scenarios       map[string]bool
+	concurrency     int
+	ingestN, rounds int
+	reactionN       int
+	punctuality     []int
+	window          time.Duration // 0: 15 minutes per 10,000
+	capacityN       int
+	settle          time.Duration
+	dataDir         string
+	markdown, svg   string
+	tuning          tuning
+}
+
+var allScenarios = []string{"ingest", "reaction", "punctuality", "capacity", "cost"}
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	var cfg config
+	var scen, punct string
+	flag.StringVar(&scen, "scenarios", strings.Join(allScenarios, ","), "scenarios to run, comma-separated")
+	flag.IntVar(&cfg.concurrency, "concurrency", 8, "concurrent starts (ingest, capacity)")
+	flag.IntVar(&cfg.ingestN, "ingest", 200, "starts per side per ingest round")
+	flag.IntVar(&cfg.rounds, "rounds", 3, "ingest rounds (bare and ours alternate in each)")
+	flag.IntVar(&cfg.reactionN, "reaction", 50, "payments (and bare signals) timed")
+	flag.StringVar(&punct, "punctuality", "1000", "reminders due in one window, comma-separated sizes (e.g. 1000,10000)")
+	flag.DurationVar(&cfg.window, "window", 0, "punctuality window (0: 15 minutes per 10,000 reminders, at least 30s)")
+	flag.IntVar(&cfg.capacityN, "capacity", 2000, "open, sleeping workflows started per side for the capacity figures")
+	flag.DurationVar(&cfg.settle, "settle", 5*time.Second, "wait after the capacity starts before measuring")
+	flag.StringVar(&cfg.dataDir, "data-dir", "", "where the stack keeps its databases (default: a temporary directory, removed)")
+	flag.StringVar(&cfg.markdown, "out", "docs/benchmarks.md", "the report to write (empty: none)")
+	flag.StringVar(&cfg.svg, "svg", "docs/benchmarks-lateness.svg", "the lateness plot to write (empty: none)")
+	cfg.tuning.flags(flag.CommandLine)
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the scenarios to this file (go tool pprof)")
+	flag.Parse()
+	cfg.scenarios = map[string]bool{}
+	for _, s := range strings.Split(scen, ",") {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if !strings.Contains(","+strings.Join(allScenarios, ",")+",", ","+s+",") {
+			return fmt.Errorf("-scenarios: unknown scenario %q (known: %s)", s, strings.Join(allScenarios, ", "))
+		}
+		cfg.scenarios[s] = true
+	}
+	for _, s := range strings.Split(punct, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("-punctuality: %q is not a positive number", s)
+		}
+		cfg.punctuality = append(cfg.punctuality, n)
+	}
+	if cfg.concurrency < 1 {
+		return fmt.Errorf("-concurrency: must be at least 1")
+	}
+
+	res := &Results{Machine: machine(), Commit: commit(), Started: time.Now(), Command: "go run ./bench " + strings.Join(os.Args[1:], " ")}
+	if len(os.Args) == 1 {
+		res.Command = "go run ./bench"
+	}
+	flag.VisitAll(func(f *flag.Flag) {
+		if f.Name == "out" || f.Name == "svg" || f.Name == "data-dir" || f.Name == "cpuprofile" {
+			return
+		}
+		res.Settings = append(res.Settings, [2]string{"-" + f.Name, f.Value.String()})
+	})
+
+	dir := cfg.dataDir
+	if dir == "" {
+		d, err := os.MkdirTemp("", "collections-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(d)
+		dir = d
+	}
+	b, err := start(dir, cfg)
+	if err != nil {
+		return err
+	}
+	defer b.stop()
+	ctx := context.Background()
+	if err := b.setup(ctx); err != nil {
+		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	step := func(name string, f func() error) error {
+		if !cfg.scenarios[name] {
+			return nil
+		}
+		t := time.Now()
+		fmt.Fprintf(os.Stderr, "bench: %s…\n", name)
+		if err := f(); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		fmt.Fprintf(os.Stderr, "bench: %s took %s\n", name, time.Since(t).Round(time.Second))
+		return nil
+	}
+	if err := step("ingest", func() (err error) { res.Ingest, err = b.ingest(ctx); return }); err != nil {
+		return err
+	}
+	if err := step("reaction", func() (err error) { res.Reaction, err = b.reaction(ctx); return }); err != nil {
+		return err
+	}
+	if err := step("cost", func() (err error) { res.Cost, err = b.cost(ctx); return }); err != nil {
+		return err
+	}
+	if err := step("punctuality", func() error {
+		for _, n := range cfg.punctuality {
+			p, err := b.punctuality(ctx, n, res.Ingest)
+			if err != nil {
+				return err
+			}
+			res.Punctuality = append(res.Punctuality, p)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := step("capacity", func() (err error) { res.Capacity, err = b.capacity(ctx); return }); err != nil {
+		return err
+	}
+	res.Took = time.Since(res.Started)
+
+	var buf bytes.Buffer
+	res.Figures(&buf)
+	fmt.Print(buf.String())
+	if cfg.markdown != "" {
+		var md bytes.Buffer
+		res.Markdown(&md, notes)
+		if err := writeFile(cfg.markdown, md.Bytes()); err != nil {
+			return err
+		}
+	}
+	if cfg.svg != "" {
+		var svg bytes.Buffer
+		res.SVG(&svg)
+		if err := writeFile(cfg.svg, svg.Bytes()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func writeFile(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "bench: wrote %s\n", path)
+	return nil
+}
+
+const paymentsSecret = "bench-payments-secret"
+
+// start brings up the dev stack, as `collections dev` runs it, with the
+// bare worker beside it.
+func start(dir string, cfg config) (*bench, error) {
+	port := func() (string, error) {
+		p, err := devserver.FreePort("127.0.0.1")
+		return fmt.Sprintf("127.0.0.1:%d", p), err
+	}
+	httpAddr, err := port()
+	if err != nil {
+		return nil, err
+	}
+	temporalAddr, err := port()
+	if err != nil {
+		return nil, err
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	o := devstack.Options{DataDir: dir, HTTPAddr: httpAddr, TemporalAddr: temporalAddr, Log: log,
+		RateLimit: 1e6, Webhooks: api.WebhookConfig{PaymentsSecret: paymentsSecret}}
+	cfg.tuning.apply(&o)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	s, err := devstack.Start(ctx, o)
+	if err != nil {
+		return nil, fmt.Errorf("start the stack: %w", err)
+	}
+	w, p, err := startBareWorker(s.Client, o.Worker)
+	if err != nil {
+		s.Stop()
+		return nil, fmt.Errorf("bare worker: %w", err)
+	}
+	return newBench(s, w, p, dir, cfg), nil
+}
+
+func machine() Machine {
+	m := Machine{CPU: "unknown CPU", Cores: runtime.NumCPU(), OS: runtime.GOOS + "/" + runtime.GOARCH, Go: runtime.Version()}
+	if raw, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(raw), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if raw, err := os.ReadFile("/proc/meminfo"); err == nil {
+		for _, line := range strings.Split(string(raw), "\n") {
+			if rest, ok := strings.CutPrefix(line, "MemTotal:"); ok {
+				kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+				m.MemoryGiB = kb / (1 << 20)
+			}
+		}
+	}
+	if raw, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.OS = "Linux " + strings.TrimSpace(string(raw)) + " " + runtime.GOARCH
+	}
+	return m
+}
+
+func commit() string {
+	out, err := exec.Command("git", "rev-parse", "--short=12", "HEAD").Output()
+	if err != nil {
+		return "unknown"
+	}
+	c := strings.TrimSpace(string(out))
+	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(bytes.TrimSpace(st)) > 0 {
+		c += " (with uncommitted changes)"
+	}
+	return c
+}

@@ -1,0 +1,100 @@
+package main
+
+// notes follow the figures in docs/benchmarks.md: how each figure is taken,
+// what limits it, one idea for going further, and what the tuning bought.
+// They hold no figures of a run (those are in the tables above them).
+const notes = `
+## How the figures are taken
+
+Everything runs in one process, as ` + "`collections dev`" + ` does: the embedded
+Temporal server on its SQLite file, the worker, the HTTP API and the
+application database (SQLite). The bare baselines are minimal workflows on
+their own task queue (` + "`bench-bare`" + `), served by a second worker in the same
+process with the same worker options, against the same server — so a noisy
+machine slows both sides alike, and the ratios hold better than the rates.
+
+- **Ingest**: ` + "`POST /v1/invoices`" + ` (validated, stored, workflow started, answered)
+  against ` + "`client.ExecuteWorkflow`" + ` of a workflow that waits for a signal, each
+  side in turn for each round, after the process has gone quiet, at the same
+  concurrency. The invoices' first reminder is days away, so this is the
+  start path; sending is measured by punctuality.
+- **Payment reaction**: from sending the signed payment webhook (full
+  payment) to the workflow's close time as the server recorded it, one at a
+  time, alternating with signal → completion of a bare workflow. (A client
+  long-polling for the result is now and then told up to 20 s late, the
+  poll's expiry; that is not the workflow's reaction, so the server's close
+  time is used.)
+- **Punctuality**: N invoices whose first message falls due inside one
+  window (15 minutes per 10,000, the target's rate), all started before the
+  window opens; lateness is the message's ` + "`sent_at − scheduled_at`" + ` in the
+  outbox (the time the provider call returned, against the step's due time).
+  The bare side is a timer and an activity noting the time, in the window
+  before ours.
+- **Capacity**: growth of the process's resident memory and live Go heap
+  (after a collection) and of both SQLite files after starting the given
+  number of open, sleeping workflows of each kind. The worker keeps at most
+  10,000 workflows in its sticky cache, so memory per 10,000 is the cost of a
+  full cache; beyond it, the cost is on disk. Resident memory also keeps
+  what the Go runtime and SQLite's page caches took and did not give back,
+  so the live heap is the steadier figure. Temporal's file is counted with
+  its WAL, which grows to its high-water mark and is not truncated: small
+  N overstates the bytes per workflow.
+- **Cost**: events and bytes of one run's history on compressed policies:
+  the standard policy's steps at 0 s, 1 s, 2 s … (` + "`bench-fast`" + `) and one with
+  only notice, delivery check and reminder close together (` + "`bench-remind`" + `).
+
+## What limits each figure, and one idea each
+
+- **Ingest** is bound by CPU: each invoice is, besides the bare start, a
+  validation and two reads and an insert in the application database, the
+  visibility records of a workflow started with search attributes, and then
+  its first task, which upserts search attributes (another visibility write)
+  and runs the ` + "`SaveStatus`" + ` activity. A CPU profile (` + "`-cpuprofile`" + `) shows
+  SQLite compiling Temporal's long visibility statements anew each time as
+  the largest single item. *Idea*: skip the first status save and search
+  attribute upsert when they repeat what the start already recorded.
+- **Payment reaction** is bound by round trips: the payment is recorded by
+  an activity, then ` + "`publish`" + ` upserts search attributes and saves the status
+  by another activity, each a workflow task and an activity task through
+  matching, where the bare workflow completes in one workflow task. *Idea*:
+  record the payment and save the status as local activities (one workflow
+  task for the lot), or close the workflow first and save after.
+- **Punctuality** is bound by the timer queue and the send path (two
+  activities: claim and send, then save the status), and on a busy machine by
+  CPU. *Idea*: for large windows, more history shards spread the timer queue
+  over more readers (a new data directory: the shard count is fixed when the
+  database is created).
+- **Capacity** is bound by memory only for the workflows in the sticky cache;
+  a sleeping invoice costs nothing but disk otherwise, and SQLite's single
+  writer bounds how fast they can be started. *Idea*: a Postgres-backed
+  Temporal for 100,000 open invoices (not wired into the embedded server
+  yet), or a smaller sticky cache (` + "`-sticky-cache`" + `) when memory is short.
+- **Cost** is bound by the workflow's shape: every step's send is an
+  activity, and every status change an upsert, an activity and a workflow
+  task (seven events). *Idea*: batch a step's status save with its send, and
+  upsert search attributes only when they change.
+
+## Tuning: what each change bought
+
+Each knob is a flag of the bench (` + "`-dynamic key=value`" + `, ` + "`-sqlite-conns`" + `,
+` + "`-sqlite-pragma`" + `, ` + "`-workflow-pollers`" + `, ` + "`-activity-pollers`" + `, ` + "`-max-activities`" + `,
+` + "`-max-workflow-tasks`" + `, ` + "`-sticky-cache`" + `), measured on its own against the same
+command; what helped was made the default.
+
+| change | measured | kept |
+|---|---|---|
+| ` + "`POST /v1/invoices`" + ` answers from what was stored instead of querying the just-started workflow (which waited for its first task, then a query task) | ingest ours/bare 0.18–0.19× → 0.66–0.67× (two runs, 150 × 3 rounds) | yes |
+| history task queue reads per shard a second (` + "`history.transferProcessorMaxPollRPS`" + `, timer, visibility) 20 → 1000: with one shard each task waited up to 50 ms | reaction p50 bare 49 → 12 ms, ours 200 → 50 ms; p99 ours 214 → 107 ms (observed by the client, before the bench used the server's close time) | yes (embedded server default) |
+| eight workflow and eight activity task pollers instead of the SDK's two each (` + "`-workflow-pollers 8 -activity-pollers 8`" + `, both workers) | punctuality N=500 in 45 s, two pairs of runs: ours p99 1008 → 469 ms and 346 → 161 ms; bare p99 252 → 438 ms and 303 → 167 ms (noisy) | yes (dev worker default) |
+| four connections to the server's SQLite file (` + "`-sqlite-conns 4`" + `; WAL lets readers run beside the writer) | ingest ours/bare 0.65× vs 0.74× with one; reaction p50 71 vs 52 ms: worse | no |
+| eager activity execution (` + "`system.enableActivityEagerExecution`" + `) | reaction p50 200.0 → 199.8 ms: nothing | no |
+| one task queue partition (` + "`matching.numTaskqueueRead/WritePartitions=1`" + `) | reaction p50 unchanged (46 vs 49 ms bare) | no |
+
+Durability is not a knob: the embedded server and the application database
+keep SQLite in WAL mode with ` + "`synchronous=NORMAL`" + `. A commit is in the WAL
+before it is acknowledged, so a process killed at any moment (SIGKILL)
+loses nothing; only a power cut or kernel crash can lose the last
+transactions since the WAL was last synced. ` + "`-sqlite-pragma synchronous=full`" + `
+closes that too (an fsync per commit); the bench refuses a different journal
+mode or ` + "`synchronous=off`" + `.
+`

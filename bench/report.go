@@ -1,0 +1,274 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Results are the figures of one bench run.
+type Results struct {
+	Machine  Machine
+	Commit   string
+	Started  time.Time
+	Took     time.Duration
+	Command  string
+	Settings [][2]string // name, value
+
+	Ingest      *IngestResult
+	Reaction    *ReactionResult
+	Punctuality []PunctualityResult
+	Capacity    *CapacityResult
+	Cost        []CostResult
+}
+
+// Machine describes where the bench ran.
+type Machine struct {
+	CPU       string
+	Cores     int
+	MemoryGiB float64
+	OS, Go    string
+}
+
+// IngestResult holds one start rate (starts a second) per round and side.
+type IngestResult struct {
+	Concurrency, PerRound int
+	Bare, Ours            []float64
+}
+
+// ReactionResult holds the latencies from the payment (signal) to the
+// workflow closed.
+type ReactionResult struct {
+	Bare, Ours []time.Duration
+}
+
+// PunctualityResult is the lateness of N sends due inside one window.
+type PunctualityResult struct {
+	N          int
+	Window     time.Duration
+	Bare, Ours []time.Duration
+	// Missed counts sends that did not happen before the bench gave up.
+	BareMissed, OursMissed int
+}
+
+// CapacityResult is what N open, sleeping workflows cost the process and
+// the databases.
+type CapacityResult struct {
+	N          int
+	Bare, Ours CapacitySample
+}
+
+// CapacitySample is the growth caused by N open workflows.
+type CapacitySample struct {
+	RSS, Heap  int64 // process resident set and live Go heap, bytes
+	TemporalDB int64 // Temporal's SQLite file and WAL, bytes
+	AppDB      int64 // the application database, bytes (0 for the bare side)
+	Took       time.Duration
+}
+
+// CostResult is the history one workflow run leaves in Temporal.
+type CostResult struct {
+	Path   string
+	Events int
+	Bytes  int
+}
+
+func ms(d time.Duration) string {
+	return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
+}
+
+func ratio(a, b float64) string {
+	if b == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f×", a/b)
+}
+
+func perTenK(bytes int64, n int) string {
+	if n == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.1f MiB", float64(bytes)/float64(n)*10000/(1<<20))
+}
+
+func perOne(bytes int64, n int) string {
+	if n == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.0f B", float64(bytes)/float64(n))
+}
+
+// Figures writes the tables (the part printed to the terminal too).
+func (r *Results) Figures(w io.Writer) {
+	if in := r.Ingest; in != nil {
+		fmt.Fprintf(w, "### 1. Ingest\n\n%d starts a round at concurrency %d, bare and ours alternating.\n\n", in.PerRound, in.Concurrency)
+		fmt.Fprintf(w, "| round | bare starts/s | ours invoices/s | ours/bare |\n|---|---|---|---|\n")
+		var ratios []float64
+		for i := range in.Bare {
+			ratios = append(ratios, Ratio(in.Ours[i], in.Bare[i]))
+			fmt.Fprintf(w, "| %d | %.1f | %.1f | %s |\n", i+1, in.Bare[i], in.Ours[i], ratio(in.Ours[i], in.Bare[i]))
+		}
+		fmt.Fprintf(w, "| **median** | **%.1f** | **%.1f** | **%.2f×** (target ≥ 0.90×) |\n\n", Median(in.Bare), Median(in.Ours), Median(ratios))
+	}
+	if re := r.Reaction; re != nil {
+		b, o := Summarize(re.Bare), Summarize(re.Ours)
+		fmt.Fprintf(w, "### 2. Payment reaction\n\nFrom the request (webhook POST / signal) to the workflow's close time, %d of each, one at a time, alternating.\n\n", o.N)
+		fmt.Fprintf(w, "| | p50 | p90 | p99 | max |\n|---|---|---|---|---|\n")
+		fmt.Fprintf(w, "| bare signal-and-complete | %s | %s | %s | %s |\n", ms(b.P50), ms(b.P90), ms(b.P99), ms(b.Max))
+		fmt.Fprintf(w, "| ours (payment webhook) | %s | %s | %s | %s |\n", ms(o.P50), ms(o.P90), ms(o.P99), ms(o.Max))
+		fmt.Fprintf(w, "| ours/bare | %s | %s | %s (target ≤ 1.50×) | %s |\n\n",
+			ratio(float64(o.P50), float64(b.P50)), ratio(float64(o.P90), float64(b.P90)), ratio(float64(o.P99), float64(b.P99)), ratio(float64(o.Max), float64(b.Max)))
+	}
+	if len(r.Punctuality) > 0 {
+		fmt.Fprintf(w, "### 3. Punctuality\n\nLateness of each send: scheduled time to the provider call (ours: the message's `sent_at − scheduled_at`; bare: a timer, then an activity that notes the time). Target p99 < 2 s at N = 10,000 in 15 minutes.\n\n")
+		fmt.Fprintf(w, "| N | window | side | p50 | p99 | max | missed |\n|---|---|---|---|---|---|---|\n")
+		for _, p := range r.Punctuality {
+			b, o := Summarize(p.Bare), Summarize(p.Ours)
+			fmt.Fprintf(w, "| %d | %s | bare | %s | %s | %s | %d |\n", p.N, p.Window, ms(b.P50), ms(b.P99), ms(b.Max), p.BareMissed)
+			fmt.Fprintf(w, "| %d | %s | ours | %s | %s | %s | %d |\n", p.N, p.Window, ms(o.P50), ms(o.P99), ms(o.Max), p.OursMissed)
+		}
+		fmt.Fprintf(w, "\n![lateness distribution](benchmarks-lateness.svg)\n\n")
+	}
+	if c := r.Capacity; c != nil {
+		fmt.Fprintf(w, "### 4. Capacity\n\nGrowth of the one bench process (embedded server, worker and API together) and of the databases after starting %d open, sleeping workflows of each kind.\n\n", c.N)
+		fmt.Fprintf(w, "| | open | RSS per 10,000 | Go heap per 10,000 | Temporal DB per workflow | app DB per invoice | start time |\n|---|---|---|---|---|---|---|\n")
+		for _, row := range []struct {
+			name string
+			s    CapacitySample
+		}{{"bare", c.Bare}, {"ours", c.Ours}} {
+			app := perOne(row.s.AppDB, c.N)
+			if row.name == "bare" {
+				app = "–"
+			}
+			fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %s | %s |\n", row.name, c.N, perTenK(row.s.RSS, c.N), perTenK(row.s.Heap, c.N),
+				perOne(row.s.TemporalDB, c.N), app, row.s.Took.Round(time.Millisecond))
+		}
+		fmt.Fprintln(w)
+	}
+	if len(r.Cost) > 0 {
+		fmt.Fprintf(w, "### 5. Cost per invoice\n\nHistory of one workflow run. Target: issued → reminded → paid in at most 40 events.\n\n")
+		fmt.Fprintf(w, "| path | history events | history bytes |\n|---|---|---|\n")
+		for _, c := range r.Cost {
+			fmt.Fprintf(w, "| %s | %d | %d |\n", c.Path, c.Events, c.Bytes)
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+// Markdown writes docs/benchmarks.md: the run, then the figures, then the
+// notes (what limits each figure) that do not change from run to run.
+func (r *Results) Markdown(w io.Writer, notes string) {
+	fmt.Fprintf(w, "# Benchmarks\n\n")
+	fmt.Fprintf(w, "Generated by `%s` — do not edit the figures by hand; run it again.\n\n", r.Command)
+	fmt.Fprintf(w, "## The run\n\n")
+	fmt.Fprintf(w, "| | |\n|---|---|\n")
+	fmt.Fprintf(w, "| machine | %s, %d cores, %.1f GiB |\n", r.Machine.CPU, r.Machine.Cores, r.Machine.MemoryGiB)
+	fmt.Fprintf(w, "| system | %s, %s |\n", r.Machine.OS, r.Machine.Go)
+	fmt.Fprintf(w, "| commit | `%s` |\n", r.Commit)
+	fmt.Fprintf(w, "| started | %s |\n", r.Started.UTC().Format(time.RFC3339))
+	fmt.Fprintf(w, "| took | %s |\n", r.Took.Round(time.Second))
+	for _, kv := range r.Settings {
+		fmt.Fprintf(w, "| %s | %s |\n", kv[0], kv[1])
+	}
+	fmt.Fprintf(w, "\n## Figures\n\n")
+	r.Figures(w)
+	if notes != "" {
+		fmt.Fprintf(w, "%s\n", strings.TrimSpace(notes))
+	}
+}
+
+// SVG draws the cumulative distribution of lateness, one line per side and
+// N: how many sends (y, %) were at most x late.
+func (r *Results) SVG(w io.Writer) {
+	const (
+		width, height          = 720, 420
+		left, right, top, bott = 70, 190, 40, 50
+	)
+	pw, ph := float64(width-left-right), float64(height-top-bott)
+	var maxLate time.Duration
+	type series struct {
+		name string
+		d    []time.Duration
+	}
+	var all []series
+	for _, p := range r.Punctuality {
+		for _, s := range []series{{fmt.Sprintf("bare, N=%d", p.N), p.Bare}, {fmt.Sprintf("ours, N=%d", p.N), p.Ours}} {
+			if len(s.d) == 0 {
+				continue
+			}
+			s.d = slices.Clone(s.d)
+			slices.Sort(s.d)
+			all = append(all, s)
+			maxLate = max(maxLate, s.d[len(s.d)-1])
+		}
+	}
+	xmax := niceCeil(float64(maxLate) / float64(time.Millisecond))
+	fmt.Fprintf(w, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n", width, height, width, height)
+	fmt.Fprintf(w, `<rect width="%d" height="%d" fill="white"/>`+"\n", width, height)
+	fmt.Fprintf(w, `<text x="%d" y="22" font-size="15">Reminder lateness: share of sends at most x late</text>`+"\n", left)
+	// Axes and grid.
+	for i := 0; i <= 4; i++ {
+		y := float64(top) + ph - ph*float64(i)/4
+		fmt.Fprintf(w, `<line x1="%d" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#ddd"/>`+"\n", left, y, float64(left)+pw, y)
+		fmt.Fprintf(w, `<text x="%d" y="%.1f" text-anchor="end">%d%%</text>`+"\n", left-6, y+4, i*25)
+	}
+	for i := 0; i <= 5; i++ {
+		x := float64(left) + pw*float64(i)/5
+		fmt.Fprintf(w, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%.1f" stroke="#ddd"/>`+"\n", x, top, x, float64(top)+ph)
+		fmt.Fprintf(w, `<text x="%.1f" y="%.1f" text-anchor="middle">%s</text>`+"\n", x, float64(top)+ph+18, fmtMs(xmax*float64(i)/5))
+	}
+	fmt.Fprintf(w, `<text x="%.1f" y="%d" text-anchor="middle">lateness (scheduled time → provider call)</text>`+"\n", float64(left)+pw/2, height-8)
+	colors := []string{"#888888", "#1f77b4", "#bbbbbb", "#d62728", "#555555", "#2ca02c"}
+	for i, s := range all {
+		var pts strings.Builder
+		n := len(s.d)
+		step := max(1, n/400) // at most ~400 points a line
+		for j := 0; j < n; j += step {
+			writePoint(&pts, s.d[j], float64(j+1)/float64(n), xmax, left, top, pw, ph)
+		}
+		writePoint(&pts, s.d[n-1], 1, xmax, left, top, pw, ph)
+		color := colors[i%len(colors)]
+		dash := ""
+		if strings.HasPrefix(s.name, "bare") {
+			dash = ` stroke-dasharray="5,3"`
+		}
+		fmt.Fprintf(w, `<polyline fill="none" stroke="%s" stroke-width="2"%s points="%s"/>`+"\n", color, dash, strings.TrimSpace(pts.String()))
+		ly := top + 10 + 18*i
+		fmt.Fprintf(w, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="2"%s/>`+"\n", width-right+15, ly, width-right+40, ly, color, dash)
+		fmt.Fprintf(w, `<text x="%d" y="%d">%s</text>`+"\n", width-right+46, ly+4, s.name)
+	}
+	if len(all) == 0 {
+		fmt.Fprintf(w, `<text x="%.1f" y="%.1f" text-anchor="middle">no punctuality run</text>`+"\n", float64(left)+pw/2, float64(top)+ph/2)
+	}
+	fmt.Fprintln(w, "</svg>")
+}
+
+func writePoint(b *strings.Builder, d time.Duration, frac, xmax float64, left, top int, pw, ph float64) {
+	x := float64(left) + pw*math.Min(float64(d)/float64(time.Millisecond)/xmax, 1)
+	y := float64(top) + ph - ph*frac
+	fmt.Fprintf(b, "%.1f,%.1f ", x, y)
+}
+
+// niceCeil rounds v (ms) up to 1, 2 or 5 times a power of ten.
+func niceCeil(v float64) float64 {
+	if v <= 1 {
+		return 1
+	}
+	p := math.Pow(10, math.Floor(math.Log10(v)))
+	for _, m := range []float64{1, 2, 5, 10} {
+		if v <= m*p {
+			return m * p
+		}
+	}
+	return 10 * p
+}
+
+func fmtMs(v float64) string {
+	if v >= 1000 {
+		return fmt.Sprintf("%g s", v/1000)
+	}
+	return fmt.Sprintf("%g ms", v)
+}

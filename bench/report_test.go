@@ -1,0 +1,162 @@
+package main
+
+import (
+	"bytes"
+	"encoding/xml"
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+func durations(ms ...int) []time.Duration {
+	out := make([]time.Duration, len(ms))
+	for i, m := range ms {
+		out[i] = time.Duration(m) * time.Millisecond
+	}
+	return out
+}
+
+func TestPercentilesOnKnownData(t *testing.T) {
+	// 1..100 ms, shuffled: the nearest-rank p50 is 50, p90 90, p99 99.
+	var d []time.Duration
+	for i := 100; i >= 1; i-- {
+		d = append(d, time.Duration((i*37)%100+1)*time.Millisecond)
+	}
+	s := Summarize(d)
+	if s.N != 100 || s.P50 != 50*time.Millisecond || s.P90 != 90*time.Millisecond || s.P99 != 99*time.Millisecond ||
+		s.Max != 100*time.Millisecond || s.Mean != 50500*time.Microsecond {
+		t.Fatalf("summary of 1..100 ms: %+v", s)
+	}
+	if d[1] != 64*time.Millisecond { // (99*37)%100+1
+		t.Fatal("Summarize sorted its input in place")
+	}
+	for _, tc := range []struct {
+		data []time.Duration
+		p    float64
+		want time.Duration
+	}{
+		{durations(7), 50, 7 * time.Millisecond},
+		{durations(7), 99, 7 * time.Millisecond},
+		{durations(1, 2), 50, 1 * time.Millisecond},
+		{durations(1, 2), 51, 2 * time.Millisecond},
+		{durations(1, 2, 3, 4, 1000), 99, 1000 * time.Millisecond}, // one outlier in five is the p99
+		{durations(1, 2, 3, 4, 1000), 80, 4 * time.Millisecond},
+		{nil, 50, 0},
+	} {
+		if got := Percentile(tc.data, tc.p); got != tc.want {
+			t.Errorf("p%v of %v = %v, want %v", tc.p, tc.data, got, tc.want)
+		}
+	}
+	if Summarize(nil) != (Summary{}) {
+		t.Error("an empty sample has no percentiles")
+	}
+	if m := Median([]float64{3, 1, 2}); m != 2 {
+		t.Errorf("median of 3,1,2 = %v", m)
+	}
+	if m := Median([]float64{4, 1, 2, 3}); m != 2.5 {
+		t.Errorf("median of 4,1,2,3 = %v", m)
+	}
+	if Ratio(1, 0) != 0 || Ratio(3, 2) != 1.5 {
+		t.Error("ratio")
+	}
+}
+
+func sample() *Results {
+	return &Results{
+		Machine: Machine{CPU: "Test CPU <fast> & cheap", Cores: 2, MemoryGiB: 7.7, OS: "Linux test", Go: "go1.26.8"},
+		Commit:  "abc123", Started: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC), Took: 3 * time.Minute, Command: "go run ./bench",
+		Settings:    [][2]string{{"-concurrency", "8"}},
+		Ingest:      &IngestResult{Concurrency: 8, PerRound: 100, Bare: []float64{100, 200, 150}, Ours: []float64{90, 160, 150}},
+		Reaction:    &ReactionResult{Bare: durations(10, 11, 12), Ours: durations(20, 22, 30)},
+		Punctuality: []PunctualityResult{{N: 3, Window: time.Minute, Bare: durations(5, 6, 70), Ours: durations(8, 9, 1500), OursMissed: 1}},
+		Capacity: &CapacityResult{N: 1000, Bare: CapacitySample{RSS: 10 << 20, Heap: 5 << 20, TemporalDB: 4 << 20},
+			Ours: CapacitySample{RSS: 30 << 20, Heap: 12 << 20, TemporalDB: 9 << 20, AppDB: 3 << 20, Took: 2 * time.Second}},
+		Cost: []CostResult{{Path: "issued → paid", Events: 37, Bytes: 9470}},
+	}
+}
+
+// Every table row has as many cells as its header.
+func checkTables(t *testing.T, md string) (tables int) {
+	t.Helper()
+	cols := 0
+	for i, line := range strings.Split(md, "\n") {
+		if !strings.HasPrefix(line, "|") {
+			cols = 0
+			continue
+		}
+		n := strings.Count(line, "|") - 1
+		if cols == 0 {
+			cols = n
+			tables++
+			continue
+		}
+		if n != cols {
+			t.Errorf("line %d has %d cells, its table %d: %q", i+1, n, cols, line)
+		}
+	}
+	return tables
+}
+
+func TestMarkdownReport(t *testing.T) {
+	var b bytes.Buffer
+	sample().Markdown(&b, "## Notes\n\nWhat limits each figure.\n")
+	md := b.String()
+	for _, want := range []string{
+		"# Benchmarks", "`go run ./bench`", "Test CPU <fast> & cheap, 2 cores, 7.7 GiB", "`abc123`", "| -concurrency | 8 |",
+		"| **median** | **150.0** | **150.0** | **0.90×**", // per-round ratios 0.9, 0.8, 1.0
+		"| ours/bare | 2.00× |",                            // reaction p50 22 / 11
+		"| 3 | 1m0s | ours | 9.0 ms | 1500.0 ms | 1500.0 ms | 1 |",
+		"![lateness distribution](benchmarks-lateness.svg)",
+		"| ours | 1000 | 300.0 MiB | 120.0 MiB | 9437 B | 3146 B | 2s |",
+		"| issued → paid | 37 | 9470 |", "## Notes",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("the report lacks %q:\n%s", want, md)
+		}
+	}
+	if n := checkTables(t, md); n != 6 {
+		t.Errorf("%d tables, want 6 (the run and five scenarios)", n)
+	}
+	// A run of some scenarios only reports those.
+	r := &Results{Command: "go run ./bench -scenarios cost", Cost: sample().Cost}
+	b.Reset()
+	r.Markdown(&b, "")
+	if strings.Contains(b.String(), "Ingest") || !strings.Contains(b.String(), "Cost per invoice") {
+		t.Errorf("partial run:\n%s", b.String())
+	}
+}
+
+func TestSVGPlotIsWellFormed(t *testing.T) {
+	for name, r := range map[string]*Results{"with data": sample(), "without": {}} {
+		var b bytes.Buffer
+		r.SVG(&b)
+		dec := xml.NewDecoder(&b)
+		elements := map[string]int{}
+		for {
+			tok, err := dec.Token()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatalf("%s: not well-formed XML: %v", name, err)
+			}
+			if se, ok := tok.(xml.StartElement); ok {
+				elements[se.Name.Local]++
+				if se.Name.Local == "svg" && se.Name.Space != "http://www.w3.org/2000/svg" {
+					t.Errorf("%s: svg namespace %q", name, se.Name.Space)
+				}
+			}
+		}
+		wantLines := 0
+		if name == "with data" {
+			wantLines = 2 // bare and ours at N = 3
+		}
+		if elements["svg"] != 1 || elements["polyline"] != wantLines {
+			t.Errorf("%s: elements %v", name, elements)
+		}
+	}
+	if niceCeil(1500) != 2000 || niceCeil(70) != 100 || niceCeil(0.2) != 1 || niceCeil(300) != 500 {
+		t.Error("axis rounding")
+	}
+}
