@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/collections-engine/collections/db"
 )
 
 // Error is the body of every error response:
@@ -63,6 +65,13 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 		if m, ok := he.Message.(string); ok && m != "" {
 			apiErr.Message = m
 		}
+	case db.IsUnavailable(err):
+		// An outage, not a bug: the same request may succeed soon.
+		c.Response().Header().Set("Retry-After", "5")
+		apiErr = unavailable("the database is unavailable; retry in a few seconds")
+		s.log().Warn("request unavailable: database", "method", c.Request().Method, "path", c.Path(), "error", err)
+		_ = c.JSON(apiErr.Status, map[string]*Error{"error": apiErr})
+		return
 	default:
 		s.log().Error("request failed", "method", c.Request().Method, "path", c.Path(), "error", err)
 		apiErr = &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "internal error; see the server log"}
