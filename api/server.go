@@ -8,7 +8,9 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -77,7 +79,7 @@ func (s *Server) Handler() *echo.Echo {
 		}
 	})
 	e.Use(s.codecCORS())
-	e.Use(s.authenticate(), s.rateLimit(), s.validateRequests(), s.idempotency())
+	e.Use(s.authenticate(), s.rateLimit(), cleanQuery, s.validateRequests(), s.idempotency())
 
 	s.webhookRoutes(e)
 	s.specRoutes(e)
@@ -109,6 +111,22 @@ func (s *Server) Handler() *echo.Echo {
 	s.subscriptionRoutes(v1)
 	s.deskRoutes(v1)
 	return e
+}
+
+// cleanQuery refuses query parameters no database can compare: a NUL byte
+// (PostgreSQL rejects it, SQLite cuts the string there) or invalid UTF-8.
+// Without it such a filter reached the database and came back a 500.
+func cleanQuery(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		for name, values := range c.QueryParams() {
+			for _, v := range values {
+				if strings.ContainsRune(v, 0) || !utf8.ValidString(v) {
+					return invalid(name, "must be valid UTF-8 without NUL bytes")
+				}
+			}
+		}
+		return next(c)
+	}
 }
 
 func (s *Server) log() *slog.Logger {

@@ -28,10 +28,13 @@ const (
 // fakeProviderWorker runs a worker against the stack whose email goes
 // through the real SendGrid sender and SMS through the real Twilio sender,
 // both pointed at fake, with timeout per call.
-func fakeProviderWorker(t *testing.T, s *devstack.Stack, fake *fakeprovider.Server, timeout time.Duration) sdkworker.Worker {
+func fakeProviderWorker(t *testing.T, s *devstack.Stack, fake *fakeprovider.Server, timeout time.Duration, log ...*slog.Logger) sdkworker.Worker {
 	t.Helper()
 	ctx := context.Background()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if len(log) > 0 {
+		quiet = log[0]
+	}
 	c, err := app.DialTemporal(ctx, app.TemporalConfig{Address: s.TemporalAddr, Namespace: "default"}, quiet)
 	if err != nil {
 		t.Fatal(err)
