@@ -9,8 +9,9 @@ FUZZTIME ?= 30s
 # What the chaos suite runs: the build-tagged tests (worker SIGKILLs, the
 # dev stack killed and restarted, the database cut away) plus the ordinary
 # fault tests (races, webhook chaos, provider faults, hostile input) and
-# every fuzz target's corpus.
-CHAOS_RUN = Chaos|Races|ProviderFault|Hostile|AcceptThenHang|WhileASend|IsUnavailable|PendingClaim|Fuzz
+# every fuzz target's corpus, and the earlier tests these faults extend
+# (codec, keys, two workers, graceful restart, payment webhooks, retried sends).
+CHAOS_RUN = Chaos|Races|ProviderFault|Hostile|AcceptThenHang|WhileASend|IsUnavailable|PendingClaim|Fuzz|WithTheCodecOn|EveryRouteButHealth|TwoWorkersShare|RestartKeeps|PaymentWebhooksAreVerified|ARetriedSend|RacingAttempts|ACrashAfter
 CHAOS_PKGS = ./activities ./db ./api ./templates ./webhooks ./policy ./money ./internal/devstack
 
 .PHONY: test check chaos fuzz
