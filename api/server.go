@@ -8,9 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -118,12 +116,8 @@ func (s *Server) Handler() *echo.Echo {
 // Without it such a filter reached the database and came back a 500.
 func cleanQuery(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		for name, values := range c.QueryParams() {
-			for _, v := range values {
-				if strings.ContainsRune(v, 0) || !utf8.ValidString(v) {
-					return invalid(name, "must be valid UTF-8 without NUL bytes")
-				}
-			}
+		if err := cleanValues(c.QueryParams()); err != nil {
+			return err
 		}
 		return next(c)
 	}
