@@ -1,6 +1,8 @@
 # The everyday checks and the fault-injection suite (docs/reliability.md).
 
 GO ?= go
+SHELL := bash
+.SHELLFLAGS := -o pipefail -c
 # The chaos suite's database-outage test needs a PostgreSQL server it may
 # create databases on; the other tests use SQLite.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
