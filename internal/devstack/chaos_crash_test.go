@@ -24,19 +24,15 @@ import (
 )
 
 // buildWorkerBinary builds the production binary (without the dev
-// command) once per test run.
-var buildWorkerBinary = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "collections-chaos-bin-")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "collections")
+// command) into the test's temporary directory.
+func buildWorkerBinary(t *testing.T) (string, error) {
+	bin := filepath.Join(t.TempDir(), "collections")
 	out, err := exec.Command("go", "build", "-tags", "nodev", "-o", bin, "github.com/collections-engine/collections/cmd/collections").CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("go build: %v\n%s", err, out)
 	}
 	return bin, nil
-})
+}
 
 // workerProcs runs `collections worker` processes against the stack and
 // the fake providers, and kills them with SIGKILL on demand; a supervisor
@@ -178,7 +174,7 @@ func TestChaosWorkerCrashes(t *testing.T) {
 	if testing.Short() {
 		invoices = 40
 	}
-	bin, err := buildWorkerBinary()
+	bin, err := buildWorkerBinary(t)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,18 +22,14 @@ import (
 	"github.com/collections-engine/collections/internal/fakeprovider"
 )
 
-var buildDevBinary = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "collections-chaos-dev-")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "collections")
+func buildDevBinary(t *testing.T) (string, error) {
+	bin := filepath.Join(t.TempDir(), "collections")
 	out, err := exec.Command("go", "build", "-o", bin, "github.com/collections-engine/collections/cmd/collections").CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("go build: %v\n%s", err, out)
 	}
 	return bin, nil
-})
+}
 
 // TestChaosDevStackKilledAndRestarted runs `collections dev` as a process,
 // kills it with SIGKILL while invoices are being chased (the embedded
@@ -44,7 +39,7 @@ var buildDevBinary = sync.OnceValues(func() (string, error) {
 // outage fires after it or, when a later one is already due, is recorded as
 // superseded; the steps that were sent went out in policy order, once each.
 func TestChaosDevStackKilledAndRestarted(t *testing.T) {
-	bin, err := buildDevBinary()
+	bin, err := buildDevBinary(t)
 	if err != nil {
 		t.Fatal(err)
 	}
