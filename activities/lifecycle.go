@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -151,7 +152,9 @@ func (a *Activities) PlaceWithAgency(ctx context.Context, in AgencyInput) (Agenc
 // ClaimLease is how long a claimed, unsettled message belongs to the attempt
 // that claimed it: longer than a send's start-to-close timeout, so an
 // attempt still running is never doubled; after it, the claimer is taken to
-// have crashed and the message is sent again under the same id.
+// have crashed and the next attempt takes the claim over (starting a new
+// lease) and sends again under the same id. A claim the provider refused
+// for now (429, 5xx: it does not have the message) is released at once.
 const ClaimLease = 2 * time.Minute
 
 // deliver claims msg in the outbox and sends it through sender unless an
@@ -164,10 +167,35 @@ func (a *Activities) deliver(ctx context.Context, msg *db.Message, sender channe
 	if stored.Status != db.MessagePending {
 		return stored, nil
 	}
-	if !claimed && a.now().Sub(stored.CreatedAt) < ClaimLease {
-		// Another attempt claimed this message moments ago and may be
-		// sending it right now: try again later rather than send twice.
-		return nil, fmt.Errorf("message %s is being sent by another attempt; retrying after the %s lease", stored.ID, ClaimLease)
+	if !claimed {
+		released := strings.HasPrefix(stored.Detail, db.ReleasedPrefix)
+		if !released && a.now().Sub(stored.CreatedAt) < ClaimLease {
+			// Another attempt claimed this message moments ago and may be
+			// sending it right now: try again later rather than send twice.
+			return nil, fmt.Errorf("message %s is being sent by another attempt; retrying after the %s lease", stored.ID, ClaimLease)
+		}
+		if msg.Status != db.MessagePending {
+			// Since the claim the invoice was paid or closed (or the
+			// recipient opted out): this attempt's fresh check wins, so a
+			// payment made while a send was being retried stops it.
+			detail := msg.Detail
+			if !released {
+				detail += "; an earlier attempt's outcome is unknown"
+			}
+			stored.Status, stored.Detail = msg.Status, detail
+			return stored, a.finish(ctx, stored, db.MessageOutcome{Status: msg.Status, Detail: detail}, "worker")
+		}
+		// Take the claim over: the provider refused the last attempt, or
+		// its lease ran out (that attempt crashed or hung). Only one
+		// attempt wins, and it starts a new lease.
+		won, err := a.Store.ReclaimMessage(ctx, stored.ID, released, stored.CreatedAt, a.now())
+		if err != nil {
+			return nil, err
+		}
+		if !won {
+			return nil, fmt.Errorf("message %s was taken over by another attempt", stored.ID)
+		}
+		stored.Detail = ""
 	}
 	if sender == nil {
 		err := fmt.Errorf("no sender for %s", msg.Channel)
@@ -183,6 +211,15 @@ func (a *Activities) deliver(ctx context.Context, msg *db.Message, sender channe
 			stored.Status, stored.Detail = db.MessageFailed, truncate(err.Error(), 500)
 			a.Metrics.MessageFailed(stored.Channel)
 			return stored, a.finish(ctx, stored, db.MessageOutcome{Status: db.MessageFailed, Detail: stored.Detail, Provider: sender.Provider()}, sender.Provider())
+		}
+		var refused *channels.APIError
+		if errors.As(err, &refused) {
+			// The provider answered and does not have the message (429,
+			// 5xx): release the claim so the retry, after Temporal's
+			// backoff, sends it without waiting out the lease.
+			if rerr := a.Store.ReleaseMessage(ctx, stored.ID, truncate(err.Error(), 400)); rerr != nil {
+				return nil, errors.Join(err, rerr)
+			}
 		}
 		return nil, err
 	}

@@ -88,6 +88,10 @@ func (s *Server) authenticate() echo.MiddlewareFunc {
 				return unauthorized("the API key is not valid or has been revoked")
 			}
 			if err != nil {
+				if db.IsUnavailable(err) {
+					c.Response().Header().Set("Retry-After", "5")
+					return unavailable("could not check the API key: the database is unavailable; retry in a few seconds")
+				}
 				return unavailable("could not check the API key: %v", err)
 			}
 			// The codec endpoints are POSTs that change nothing: any role may

@@ -52,3 +52,18 @@ func FuzzStripeObject(f *testing.F) {
 		_ = json.Unmarshal(obj.PaymentIntent, &pi)
 	})
 }
+
+// TestNULIsRefusedWhereverItHides: a NUL character, raw or escaped, is a
+// 400 naming the body; an escaped backslash before "u0000" is text.
+func TestNULIsRefusedWhereverItHides(t *testing.T) {
+	for body, refused := range map[string]bool{
+		`{"name":"a\u0000b"}`: true, "{\"name\":\"a\x00b\"}": true, `{"name":"a\\\u0000"}`: true,
+		`{"name":"a\\u0000b"}`: false, `{"name":"u0000"}`: false, `{"name":"\\\\u0000"}`: false,
+	} {
+		if err := noNUL([]byte(body)); (err != nil) != refused {
+			t.Errorf("%s: %v, refused want %v", body, err, refused)
+		} else if err != nil && err.(*Error).Field != "body" {
+			t.Errorf("%s: %v", body, err)
+		}
+	}
+}

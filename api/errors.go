@@ -1,13 +1,18 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/collections-engine/collections/db"
 )
 
 // Error is the body of every error response:
@@ -63,6 +68,13 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 		if m, ok := he.Message.(string); ok && m != "" {
 			apiErr.Message = m
 		}
+	case db.IsUnavailable(err):
+		// An outage, not a bug: the same request may succeed soon.
+		c.Response().Header().Set("Retry-After", "5")
+		apiErr = unavailable("the database is unavailable; retry in a few seconds")
+		s.log().Warn("request unavailable: database", "method", c.Request().Method, "path", c.Path(), "error", err)
+		_ = c.JSON(apiErr.Status, map[string]*Error{"error": apiErr})
+		return
 	default:
 		s.log().Error("request failed", "method", c.Request().Method, "path", c.Path(), "error", err)
 		apiErr = &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "internal error; see the server log"}
@@ -88,10 +100,58 @@ func codeFor(status int) string {
 	return CodeInvalid
 }
 
+// noNUL refuses a JSON body carrying a NUL character, raw or as the
+// escape \u0000: no text column can store it (PostgreSQL refuses it), so
+// it would otherwise come back as a 500 after the body was accepted.
+func noNUL(raw []byte) error {
+	if bytes.IndexByte(raw, 0) >= 0 {
+		return invalid("body", "must not contain NUL characters")
+	}
+	for i := 0; ; {
+		j := bytes.Index(raw[i:], []byte(`u0000`))
+		if j < 0 {
+			return nil
+		}
+		j += i
+		slashes := 0
+		for k := j - 1; k >= 0 && raw[k] == '\\'; k-- {
+			slashes++
+		}
+		if slashes%2 == 1 {
+			return invalid("body", "must not contain NUL characters (\\u0000)")
+		}
+		i = j + 5
+	}
+}
+
+// cleanValues refuses form or query values no database can store: a NUL
+// byte or invalid UTF-8.
+func cleanValues(values map[string][]string) error {
+	for name, vs := range values {
+		for _, v := range vs {
+			if strings.ContainsRune(v, 0) || !utf8.ValidString(v) {
+				return invalid(name, "must be valid UTF-8 without NUL bytes")
+			}
+		}
+	}
+	return nil
+}
+
 // decode reads a JSON body into v strictly: unknown fields, wrong types and
 // trailing data are client errors naming the field.
 func decode(c echo.Context, v any) error {
-	dec := json.NewDecoder(c.Request().Body)
+	raw, err := io.ReadAll(c.Request().Body)
+	var maxErr *http.MaxBytesError
+	if errors.As(err, &maxErr) {
+		return &Error{Status: http.StatusRequestEntityTooLarge, Code: CodeTooLarge, Field: "body", Message: fmt.Sprintf("body: larger than %d bytes", maxErr.Limit)}
+	}
+	if err != nil {
+		return invalid("body", "could not be read: %v", err)
+	}
+	if err := noNUL(raw); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var typeErr *json.UnmarshalTypeError

@@ -97,7 +97,7 @@ func (s *Server) Handler() *echo.Echo {
 		}
 	})
 	e.Use(s.codecCORS())
-	e.Use(s.authenticate(), s.rateLimit(), s.validateRequests(), s.idempotency())
+	e.Use(s.authenticate(), s.rateLimit(), cleanQuery, s.validateRequests(), s.idempotency())
 
 	s.webhookRoutes(e)
 	s.specRoutes(e)
@@ -132,6 +132,18 @@ func (s *Server) Handler() *echo.Echo {
 	s.creditRoutes(v1)
 	s.reportRoutes(v1)
 	return e
+}
+
+// cleanQuery refuses query parameters no database can compare: a NUL byte
+// (PostgreSQL rejects it, SQLite cuts the string there) or invalid UTF-8.
+// Without it such a filter reached the database and came back a 500.
+func cleanQuery(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if err := cleanValues(c.QueryParams()); err != nil {
+			return err
+		}
+		return next(c)
+	}
 }
 
 func (s *Server) log() *slog.Logger {

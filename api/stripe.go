@@ -49,6 +49,9 @@ func (s *Server) stripeWebhook(c echo.Context) error {
 	if err != nil {
 		return unauthorized("stripe webhook: %v", err)
 	}
+	if err := noNUL(body); err != nil {
+		return err
+	}
 	if event.Data == nil {
 		return invalid("data", "the event has no object")
 	}

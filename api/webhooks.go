@@ -64,6 +64,9 @@ func (s *Server) sendgridEvents(c echo.Context) error {
 		h.Get(webhooks.SendGridTimestampHeader), s.now(), webhooks.DefaultTolerance); err != nil {
 		return unauthorized("%v", err)
 	}
+	if err := noNUL(body); err != nil {
+		return err
+	}
 	events, err := webhooks.ParseSendGridEvents(body)
 	if err != nil {
 		return invalid("body", "%v", err)
@@ -178,6 +181,9 @@ func (s *Server) twilioForm(c echo.Context) (url.Values, error) {
 	full := strings.TrimSuffix(s.Webhooks.PublicBaseURL, "/") + c.Request().URL.RequestURI()
 	if err := webhooks.VerifyTwilio(s.Webhooks.TwilioAuthToken, full, form, c.Request().Header.Get(webhooks.TwilioSignatureHeader)); err != nil {
 		return nil, unauthorized("%v", err)
+	}
+	if err := cleanValues(form); err != nil {
+		return nil, err
 	}
 	return form, nil
 }

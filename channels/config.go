@@ -27,7 +27,10 @@ type Config struct {
 //	SENDGRID_API_KEY, SENDGRID_FROM_EMAIL, SENDGRID_FROM_NAME, SENDGRID_REPLY_TO,
 //	SENDGRID_SANDBOX ("true"/"1"; "false"/"0"/empty: off),
 //	TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER,
-//	TWILIO_MESSAGING_SERVICE_SID, TWILIO_STATUS_CALLBACK_URL
+//	TWILIO_MESSAGING_SERVICE_SID, TWILIO_STATUS_CALLBACK_URL,
+//	SENDGRID_BASE_URL, TWILIO_BASE_URL (the API hosts; for a regional
+//	SendGrid host such as https://api.eu.sendgrid.com, a proxy, or a fake in
+//	fault-injection tests; empty: the providers' own)
 func ConfigFromEnv(getenv func(string) string) Config {
 	get := func(k string) string { return strings.TrimSpace(getenv(k)) }
 	var c Config
@@ -36,6 +39,7 @@ func ConfigFromEnv(getenv func(string) string) Config {
 		FromEmail: get("SENDGRID_FROM_EMAIL"),
 		FromName:  get("SENDGRID_FROM_NAME"),
 		ReplyTo:   get("SENDGRID_REPLY_TO"),
+		BaseURL:   get("SENDGRID_BASE_URL"),
 	}
 	if v := get("SENDGRID_SANDBOX"); v != "" {
 		b, err := strconv.ParseBool(v)
@@ -51,6 +55,7 @@ func ConfigFromEnv(getenv func(string) string) Config {
 		From:                get("TWILIO_FROM_NUMBER"),
 		MessagingServiceSID: get("TWILIO_MESSAGING_SERVICE_SID"),
 		StatusCallbackURL:   get("TWILIO_STATUS_CALLBACK_URL"),
+		BaseURL:             get("TWILIO_BASE_URL"),
 	}
 	return c
 }

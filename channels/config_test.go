@@ -26,6 +26,8 @@ var fullEnv = map[string]string{
 	"TWILIO_FROM_NUMBER":           "+15005550006",
 	"TWILIO_MESSAGING_SERVICE_SID": "",
 	"TWILIO_STATUS_CALLBACK_URL":   "https://collections.example.com/webhooks/twilio",
+	"SENDGRID_BASE_URL":            "https://api.eu.sendgrid.com",
+	"TWILIO_BASE_URL":              "http://127.0.0.1:9999",
 }
 
 func with(base map[string]string, kv ...string) map[string]string {
@@ -41,12 +43,13 @@ func with(base map[string]string, kv ...string) map[string]string {
 
 func TestConfigFromEnv(t *testing.T) {
 	c := ConfigFromEnv(env(with(fullEnv, "SENDGRID_FROM_NAME", "  Acme AR  ")))
-	want := SendGridConfig{APIKey: testSendGridKey, FromEmail: "ar@example.com", FromName: "Acme AR", ReplyTo: "billing@example.com", Sandbox: true}
+	want := SendGridConfig{APIKey: testSendGridKey, FromEmail: "ar@example.com", FromName: "Acme AR", ReplyTo: "billing@example.com", Sandbox: true,
+		BaseURL: "https://api.eu.sendgrid.com"}
 	if c.SendGrid != want {
 		t.Errorf("SendGrid = %v, want %v", c.SendGrid, want)
 	}
 	wantTw := TwilioConfig{AccountSID: testTwilioSID, AuthToken: testTwilioToken, From: "+15005550006",
-		StatusCallbackURL: "https://collections.example.com/webhooks/twilio"}
+		StatusCallbackURL: "https://collections.example.com/webhooks/twilio", BaseURL: "http://127.0.0.1:9999"}
 	if c.Twilio != wantTw {
 		t.Errorf("Twilio = %v, want %v", c.Twilio, wantTw)
 	}

@@ -241,6 +241,45 @@ func (s *Store) ClaimMessage(ctx context.Context, m *Message) (stored *Message, 
 	return existing, false, nil
 }
 
+// ReleasedPrefix starts the detail of a pending message whose last attempt
+// the provider refused for now (429, 5xx): the provider does not have it,
+// so the next attempt may take the claim back at once instead of waiting
+// out the lease that guards a send whose outcome is unknown.
+const ReleasedPrefix = "released: "
+
+// ReleaseMessage marks the pending message id as refused for now, with the
+// provider's reason, so that the next attempt can reclaim it.
+func (s *Store) ReleaseMessage(ctx context.Context, id, reason string) error {
+	_, err := s.db.NewUpdate().Model((*Message)(nil)).
+		Set("detail = ?", ReleasedPrefix+reason).
+		Where("id = ? AND status = ?", id, MessagePending).
+		Exec(ctx)
+	return err
+}
+
+// ReclaimMessage takes a pending message back for one more attempt: one
+// the provider refused (released), or one whose claim's lease has run out
+// (claimedAt, the created_at the caller read). It is a compare-and-swap, so
+// of two attempts only one wins (true); the claim's time becomes now,
+// starting a new lease.
+func (s *Store) ReclaimMessage(ctx context.Context, id string, released bool, claimedAt, now time.Time) (bool, error) {
+	q := s.db.NewUpdate().Model((*Message)(nil)).
+		Set("detail = ''").
+		Set("created_at = ?", now).
+		Where("id = ? AND status = ?", id, MessagePending)
+	if released {
+		q = q.Where("detail LIKE ?", ReleasedPrefix+"%")
+	} else {
+		q = q.Where("created_at = ?", claimedAt).Where("detail NOT LIKE ?", ReleasedPrefix+"%")
+	}
+	res, err := q.Exec(ctx)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
 // MessageOutcome is what became of a claimed message.
 type MessageOutcome struct {
 	Status            string

@@ -217,3 +217,54 @@ func TestContactsSinceCountsStepsNotChannels(t *testing.T) {
 		}
 	})
 }
+
+// TestAPendingClaimIsTakenOverOnce: a claim whose lease ran out, or that
+// the provider refused (released), is taken over by exactly one of two
+// racing attempts, which starts a new lease.
+func TestAPendingClaimIsTakenOverOnce(t *testing.T) {
+	forEachDB(t, func(t *testing.T, s *db.Store) {
+		ctx := context.Background()
+		inv := seed(t, s, "INV-R", 10000)
+		claimedAt := t0.Add(123456 * time.Microsecond)
+		if _, _, err := s.ClaimMessage(ctx, &db.Message{ID: "m1", InvoiceID: inv.ID, CustomerID: inv.CustomerID, Step: "remind", Channel: "email",
+			Recipient: "ap@acme.test", Subject: "s", Body: "b", Status: db.MessagePending, ScheduledAt: t0, CreatedAt: claimedAt}); err != nil {
+			t.Fatal(err)
+		}
+		stored, err := s.GetMessage(ctx, "m1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		later := t0.Add(time.Hour)
+		if won, err := s.ReclaimMessage(ctx, "m1", true, stored.CreatedAt, later); err != nil || won {
+			t.Fatalf("a claim that was not released taken over as released: %v %v", won, err)
+		}
+		if won, err := s.ReclaimMessage(ctx, "m1", false, stored.CreatedAt, later); err != nil || !won {
+			t.Fatalf("expired lease: %v %v", won, err)
+		}
+		if won, err := s.ReclaimMessage(ctx, "m1", false, stored.CreatedAt, later); err != nil || won {
+			t.Fatalf("the same lease taken over twice: %v %v", won, err)
+		}
+		if err := s.ReleaseMessage(ctx, "m1", "sendgrid: HTTP 429"); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.GetMessage(ctx, "m1"); got.Detail != db.ReleasedPrefix+"sendgrid: HTTP 429" || !got.CreatedAt.Equal(later) {
+			t.Fatalf("released: %+v", got)
+		}
+		won := 0
+		for range 2 {
+			ok, err := s.ReclaimMessage(ctx, "m1", true, later, later.Add(time.Second))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok {
+				won++
+			}
+		}
+		if won != 1 {
+			t.Fatalf("a released claim taken over %d times", won)
+		}
+		if got, _ := s.GetMessage(ctx, "m1"); got.Detail != "" || got.Status != db.MessagePending {
+			t.Fatalf("after the takeover: %+v", got)
+		}
+	})
+}
