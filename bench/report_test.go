@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"go.temporal.io/api/enums/v1"
 )
 
 func durations(ms ...int) []time.Duration {
@@ -158,5 +160,26 @@ func TestSVGPlotIsWellFormed(t *testing.T) {
 	}
 	if niceCeil(1500) != 2000 || niceCeil(70) != 100 || niceCeil(0.2) != 1 || niceCeil(300) != 500 {
 		t.Error("axis rounding")
+	}
+}
+
+func TestEventKindsGroupHistoryEvents(t *testing.T) {
+	for typ, want := range map[enums.EventType]string{
+		enums.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:            "workflow task",
+		enums.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:            "activity",
+		enums.EVENT_TYPE_MARKER_RECORDED:                    "marker",
+		enums.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:  "upsert",
+		enums.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED: "update",
+		enums.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:         "start",
+		enums.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:       "close",
+		enums.EVENT_TYPE_TIMER_FIRED:                        "timer",
+		enums.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:        "signal",
+	} {
+		if got := eventKind(typ); got != want {
+			t.Errorf("eventKind(%s) = %q, want %q", typ, got, want)
+		}
+	}
+	if got, want := kindsLine(map[string]int{"marker": 5, "workflow task": 15, "activity": 5}), "workflow task 15 · activity 5 · marker 5"; got != want {
+		t.Errorf("kindsLine = %q, want %q", got, want)
 	}
 }

@@ -435,17 +435,35 @@ func fileSizes(path string) int64 {
 }
 
 // history counts the events and bytes of a workflow's history.
-func (b *bench) history(ctx context.Context, workflowID string) (events, size int, err error) {
+func (b *bench) history(ctx context.Context, workflowID string) (events, size int, kinds map[string]int, err error) {
+	kinds = map[string]int{}
 	it := b.s.Client.GetWorkflowHistory(ctx, workflowID, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
 		ev, err := it.Next()
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, nil, err
 		}
 		events++
 		size += proto.Size(ev)
+		kinds[eventKind(ev.GetEventType())]++
 	}
-	return events, size, nil
+	return events, size, kinds, nil
+}
+
+// eventKind groups history event types by what they record.
+func eventKind(t enums.EventType) string {
+	name := strings.TrimPrefix(t.String(), "EventType")
+	for _, k := range []struct{ prefix, kind string }{
+		{"WorkflowTask", "workflow task"}, {"ActivityTask", "activity"}, {"Timer", "timer"},
+		{"MarkerRecorded", "marker"}, {"UpsertWorkflowSearchAttributes", "upsert"},
+		{"WorkflowExecutionUpdate", "update"}, {"WorkflowExecutionSignaled", "signal"},
+		{"WorkflowExecutionStarted", "start"}, {"WorkflowExecution", "close"},
+	} {
+		if strings.HasPrefix(name, k.prefix) {
+			return k.kind
+		}
+	}
+	return name
 }
 
 // waitStage polls the invoice until it reaches stage.
@@ -471,11 +489,11 @@ func (b *bench) cost(ctx context.Context) ([]CostResult, error) {
 		if err := b.waitClosed(ctx, workflowID); err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
-		ev, size, err := b.history(ctx, workflowID)
+		ev, size, kinds, err := b.history(ctx, workflowID)
 		if err != nil {
 			return err
 		}
-		out = append(out, CostResult{Path: path, Events: ev, Bytes: size})
+		out = append(out, CostResult{Path: path, Events: ev, Bytes: size, Kinds: kinds})
 		return nil
 	}
 	bare, err := b.startBare(ctx, BareWait)
