@@ -110,11 +110,24 @@ func (w *run) applyPayment(ctx workflow.Context, ref string, amount int64, recei
 		patience = 24 * time.Hour
 	}
 	var res activities.PaymentResult
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 10 * time.Second, ScheduleToCloseTimeout: patience, Summary: "record payment " + ref,
-	}), a.RecordPayment, activities.PaymentInput{
+	in := activities.PaymentInput{
 		InvoiceID: w.in.InvoiceID, Reference: ref, AmountMinor: amount, Currency: w.in.Currency, ReceivedAt: received,
-	}).Get(ctx, &res); err != nil {
+	}
+	var recorded workflow.Future
+	if detail != "" {
+		// A reported fact (a signal) is already in the history: recording
+		// it is bookkeeping, repeated the same way if the task is retried.
+		recorded = w.bookkeepingWithin(ctx, "record payment "+ref, patience, a.RecordPayment, in)
+	} else {
+		// An update is only durable once its workflow task completes; a
+		// local activity would write the payment before that, and a task
+		// that fails leaves it in the database while the update is retried
+		// against other payments. A scheduled activity comes after.
+		recorded = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			StartToCloseTimeout: 10 * time.Second, ScheduleToCloseTimeout: patience, Summary: "record payment " + ref,
+		}), a.RecordPayment, in)
+	}
+	if err := recorded.Get(ctx, &res); err != nil {
 		return err
 	}
 	w.s.References = append(w.s.References, ref)
@@ -522,9 +535,7 @@ func (w *run) refundReceived(ctx workflow.Context, r RefundReceived) {
 		return
 	}
 	var res db.RefundResult
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 10 * time.Second, ScheduleToCloseTimeout: 24 * time.Hour, Summary: "record refund " + r.Reference,
-	}), a.RecordRefund, in).Get(ctx, &res); err != nil {
+	if err := w.bookkeepingWithin(ctx, "record refund "+r.Reference, 24*time.Hour, a.RecordRefund, in).Get(ctx, &res); err != nil {
 		w.log.Error("reported refund not recorded", "Reference", r.Reference, "Error", err)
 		return
 	}

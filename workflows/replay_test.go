@@ -14,22 +14,27 @@ import (
 // server by `go test ./internal/devstack -run TestLifecycleThroughTheAPI
 // -update`. Each must replay against the current code: a change that would
 // break running invoices fails here, and needs workflow.GetVersion.
+// testdata/before-local-bookkeeping keeps the histories recorded before
+// the change of that name (see changeLocalBookkeeping): invoices started
+// then must still replay on the old path.
 func TestSavedHistoriesReplay(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) < 4 {
-		t.Fatalf("want the saved histories of at least four paths in testdata, found %d", len(files))
-	}
-	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			r := worker.NewWorkflowReplayer()
-			r.RegisterWorkflowWithOptions(workflows.Invoice, workflow.RegisterOptions{Name: workflows.InvoiceWorkflowName})
-			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
-				t.Fatalf("%s no longer replays: %v", f, err)
-			}
-		})
+	for _, dir := range []string{"testdata", filepath.Join("testdata", "before-local-bookkeeping")} {
+		files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(files) < 4 {
+			t.Fatalf("want the saved histories of at least four paths in %s, found %d", dir, len(files))
+		}
+		for _, f := range files {
+			t.Run(f, func(t *testing.T) {
+				r := worker.NewWorkflowReplayer()
+				r.RegisterWorkflowWithOptions(workflows.Invoice, workflow.RegisterOptions{Name: workflows.InvoiceWorkflowName})
+				if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
+					t.Fatalf("%s no longer replays: %v", f, err)
+				}
+			})
+		}
 	}
 }
 

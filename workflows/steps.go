@@ -110,6 +110,8 @@ func (w *run) nextStep(ctx workflow.Context) error {
 
 // carryOut performs one step and records it done.
 func (w *run) carryOut(ctx workflow.Context, o occurrence) error {
+	w.hold()
+	defer w.release()
 	w.markDone(o.Key)
 	switch o.Step.ActionOf() {
 	case policy.ActionMessage:
@@ -251,7 +253,7 @@ func (w *run) defer_(ctx workflow.Context, key string, until time.Time) {
 // none of them reaches the customer either, a person is asked to call.
 func (w *run) confirmDelivery(ctx workflow.Context, o occurrence) *time.Time {
 	var res activities.DeliveryResult
-	err := workflow.ExecuteActivity(w.shortActivity(ctx, "check delivery"), a.CheckDelivery, activities.DeliveryInput{
+	err := w.bookkeeping(ctx, "check delivery", a.CheckDelivery, activities.DeliveryInput{
 		InvoiceID: w.in.InvoiceID, Steps: w.deliveredOrSent(),
 	}).Get(ctx, &res)
 	if err == nil && res.Delivered {
@@ -434,6 +436,9 @@ func (w *run) waitOnPromise(ctx workflow.Context) error {
 // task asks a person to do something; notify also emails the account manager.
 func (w *run) task(ctx workflow.Context, key, kind, title, detail string, due time.Time, notify bool) {
 	var res activities.TaskResult
+	// A scheduled activity, never a local one: tasks are created from
+	// update handlers too (see publish), and emailing the manager goes
+	// through a provider.
 	err := workflow.ExecuteActivity(w.shortActivity(ctx, "create task "+kind), a.CreateTask, activities.TaskInput{
 		InvoiceID: w.in.InvoiceID, Key: key, Kind: kind, Title: title, Detail: detail, DueAt: due, NotifyManager: notify,
 	}).Get(ctx, &res)
@@ -493,9 +498,13 @@ func (w *run) sendActivity(ctx workflow.Context, summary string) workflow.Contex
 }
 
 func (w *run) shortActivity(ctx workflow.Context, summary string) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+	return workflow.WithActivityOptions(ctx, shortActivityOptions(summary))
+}
+
+func shortActivityOptions(summary string) workflow.ActivityOptions {
+	return workflow.ActivityOptions{
 		StartToCloseTimeout: 10 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: time.Minute},
 		Summary:             summary,
-	})
+	}
 }

@@ -72,18 +72,20 @@ func TestRacesEndInExactBalancesAndConsistentStates(t *testing.T) {
 		close(start)
 		wg.Wait()
 		taken, refused := 0, 0
+		reasons := map[string]int{}
 		for i, st := range statuses {
 			switch st {
 			case 201:
 				taken++
 			case 409, 422:
 				refused++
+				reasons[fmt.Sprint(st, " ", bodies[i]["error"])]++
 			default:
 				t.Errorf("payment %d: %d %v", i, st, bodies[i])
 			}
 		}
 		if taken != 50 || refused != 5 {
-			t.Fatalf("%d payments taken, %d refused: want 50 and 5", taken, refused)
+			t.Fatalf("%d payments taken, %d refused: want 50 and 5; refusals: %v", taken, refused, reasons)
 		}
 		waitClosed(t, s, id)
 		inv := c.must("GET", "/v1/invoices/"+id, nil, 200)
