@@ -5,6 +5,13 @@
 //
 //	go run ./bench                      # the defaults: a few minutes on 2 cores
 //	go run ./bench -punctuality 1000,10000 -capacity 10000
+//
+// By default Temporal and the application database are SQLite files in a
+// temporary directory. On PostgreSQL instead (databases dropped and
+// created anew for the run unless -fresh=false):
+//
+//	go run ./bench -temporal-postgres 'postgres://postgres@127.0.0.1:5432/bench_temporal?sslmode=disable' \
+//	    -db 'postgres://postgres@127.0.0.1:5432/bench_app?sslmode=disable' -capacity 100000 -scenarios capacity
 package main
 
 import (
@@ -23,6 +30,7 @@ import (
 	"time"
 
 	"github.com/collections-engine/collections/api"
+	"github.com/collections-engine/collections/db"
 	"github.com/collections-engine/collections/internal/devserver"
 	"github.com/collections-engine/collections/internal/devstack"
 )
@@ -39,6 +47,11 @@ type config struct {
 	dataDir         string
 	markdown, svg   string
 	tuning          tuning
+	// temporalPG and appDB are postgres:// URLs (empty: SQLite files in
+	// dataDir); fresh drops and creates their databases before the run.
+	temporalPG, appDB string
+	fresh             bool
+	shards            int
 }
 
 var allScenarios = []string{"ingest", "reaction", "punctuality", "capacity", "cost"}
@@ -65,6 +78,10 @@ func run() error {
 	flag.StringVar(&cfg.dataDir, "data-dir", "", "where the stack keeps its databases (default: a temporary directory, removed)")
 	flag.StringVar(&cfg.markdown, "out", "docs/benchmarks.md", "the report to write (empty: none)")
 	flag.StringVar(&cfg.svg, "svg", "docs/benchmarks-lateness.svg", "the lateness plot to write (empty: none)")
+	flag.StringVar(&cfg.temporalPG, "temporal-postgres", "", "run the embedded Temporal server on PostgreSQL: a postgres:// URL naming its database (visibility goes to <name>_visibility); empty: a SQLite file")
+	flag.StringVar(&cfg.appDB, "db", "", "the application database as a postgres:// URL; empty: a SQLite file")
+	flag.BoolVar(&cfg.fresh, "fresh", true, "drop and create the -temporal-postgres and -db databases before the run, so it starts empty (-fresh=false keeps them)")
+	flag.IntVar(&cfg.shards, "shards", 0, "history shards of a Temporal on PostgreSQL, fixed when its databases are created (0: the server's default, 4; SQLite always has 1)")
 	cfg.tuning.flags(flag.CommandLine)
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the scenarios to this file (go tool pprof)")
 	flag.Parse()
@@ -92,6 +109,15 @@ func run() error {
 	if cfg.concurrency < 1 {
 		return fmt.Errorf("-concurrency: must be at least 1")
 	}
+	if cfg.shards < 0 || (cfg.shards > 0 && cfg.temporalPG == "") {
+		return fmt.Errorf("-shards: a positive number, with -temporal-postgres (SQLite has one shard)")
+	}
+	if cfg.temporalPG != "" && (cfg.tuning.sqliteConns != 0 || len(cfg.tuning.pragmas) > 0) {
+		return fmt.Errorf("-sqlite-conns and -sqlite-pragma do not apply with -temporal-postgres")
+	}
+	if cfg.appDB != "" && !db.IsPostgres(cfg.appDB) {
+		return fmt.Errorf("-db: want a postgres:// URL")
+	}
 
 	res := &Results{Machine: machine(), Commit: commit(), Started: time.Now(), Command: "go run ./bench " + strings.Join(os.Args[1:], " ")}
 	if len(os.Args) == 1 {
@@ -101,8 +127,9 @@ func run() error {
 		if f.Name == "out" || f.Name == "svg" || f.Name == "data-dir" || f.Name == "cpuprofile" {
 			return
 		}
-		res.Settings = append(res.Settings, [2]string{"-" + f.Name, f.Value.String()})
+		res.Settings = append(res.Settings, [2]string{"-" + f.Name, redact(f.Value.String())})
 	})
+	res.Command = redact(res.Command)
 
 	dir := cfg.dataDir
 	if dir == "" {
@@ -113,6 +140,15 @@ func run() error {
 		defer os.RemoveAll(d)
 		dir = d
 	}
+	if err := preparePostgres(cfg, res); err != nil {
+		return err
+	}
+	if res.TemporalStore == "" {
+		res.TemporalStore = fmt.Sprintf("SQLite file (%s), 1 history shard", sqliteSettings(cfg.tuning))
+	}
+	if res.AppStore == "" {
+		res.AppStore = "SQLite file"
+	}
 	b, err := start(dir, cfg)
 	if err != nil {
 		return err
@@ -122,6 +158,16 @@ func run() error {
 	if err := b.setup(ctx); err != nil {
 		return err
 	}
+	if b.temporalSize != nil {
+		// The shards the server took: the count stored when its
+		// databases were created (-shards only counts then).
+		n, err := b.temporalSize.shards(ctx)
+		if err != nil {
+			return err
+		}
+		res.TemporalStore += fmt.Sprintf(", %d history shards", n)
+	}
+	fmt.Fprintf(os.Stderr, "bench: Temporal on %s\nbench: application database on %s\n", res.TemporalStore, res.AppStore)
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -221,20 +267,32 @@ func start(dir string, cfg config) (*bench, error) {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	o := devstack.Options{DataDir: dir, HTTPAddr: httpAddr, TemporalAddr: temporalAddr, Log: log,
-		RateLimit: 1e6, Webhooks: api.WebhookConfig{PaymentsSecret: paymentsSecret}}
+		RateLimit: 1e6, Webhooks: api.WebhookConfig{PaymentsSecret: paymentsSecret}, DatabaseURL: cfg.appDB}
+	if cfg.temporalPG != "" {
+		o.TemporalPostgres = &devserver.Postgres{URL: cfg.temporalPG, NumHistoryShards: int32(cfg.shards)}
+	}
 	cfg.tuning.apply(&o)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
+	t := time.Now()
 	s, err := devstack.Start(ctx, o)
 	if err != nil {
 		return nil, fmt.Errorf("start the stack: %w", err)
 	}
+	fmt.Fprintf(os.Stderr, "bench: the stack started in %s\n", time.Since(t).Round(time.Millisecond))
 	w, p, err := startBareWorker(s.Client, o.Worker)
 	if err != nil {
 		s.Stop()
 		return nil, fmt.Errorf("bare worker: %w", err)
 	}
-	return newBench(s, w, p, dir, cfg), nil
+	b := newBench(s, w, p, dir, cfg)
+	if cfg.temporalPG != "" {
+		if b.temporalSize, err = newPGSizer(cfg.temporalPG); err != nil {
+			b.stop()
+			return nil, err
+		}
+	}
+	return b, nil
 }
 
 func machine() Machine {

@@ -13,6 +13,17 @@ their own task queue (` + "`bench-bare`" + `), served by a second worker in the 
 process with the same worker options, against the same server — so a noisy
 machine slows both sides alike, and the ratios hold better than the rates.
 
+With ` + "`-temporal-postgres URL`" + ` the embedded server keeps its state in
+PostgreSQL instead: the URL's database and ` + "`<name>_visibility`" + `, created
+and brought to the server's schema version at start by Temporal's own
+schema tool (under a second on this machine), with ` + "`-shards`" + ` history
+shards (default 4; fixed when the databases are created). With ` + "`-db URL`" + `
+the application database is on PostgreSQL too. ` + "`-fresh`" + ` (on by default)
+drops those databases first, so every run starts empty. The run table
+above says where each store was, with the PostgreSQL server's version and
+its ` + "`fsync`" + ` and ` + "`synchronous_commit`" + ` settings; PostgreSQL runs beside the
+bench on the same cores.
+
 - **Ingest**: ` + "`POST /v1/invoices`" + ` (validated, stored, workflow started, answered)
   against ` + "`client.ExecuteWorkflow`" + ` of a workflow that waits for a signal, each
   side in turn for each round, after the process has gone quiet, at the same
@@ -31,14 +42,23 @@ machine slows both sides alike, and the ratios hold better than the rates.
   The bare side is a timer and an activity noting the time, in the window
   before ours.
 - **Capacity**: growth of the process's resident memory and live Go heap
-  (after a collection) and of both SQLite files after starting the given
-  number of open, sleeping workflows of each kind. The worker keeps at most
-  10,000 workflows in its sticky cache, so memory per 10,000 is the cost of a
-  full cache; beyond it, the cost is on disk. Resident memory also keeps
-  what the Go runtime and SQLite's page caches took and did not give back,
-  so the live heap is the steadier figure. Temporal's file is counted with
-  its WAL, which grows to its high-water mark and is not truncated: small
-  N overstates the bytes per workflow.
+  (after a collection) and of the databases after starting the given
+  number of open, sleeping workflows of each kind, on the bench's
+  concurrency (progress on stderr every 10 s; a failed start is tried again
+  with the same id or invoice number, and counted). The worker keeps at
+  most 10,000 workflows in its sticky cache, so memory per 10,000 is the
+  cost of a full cache; beyond it, the cost is on disk, and memory per
+  10,000 falls with N. Resident memory also keeps what the Go runtime and
+  SQLite's page caches took and did not give back, so the live heap is the
+  steadier figure. On SQLite, Temporal's file is counted with its WAL, which
+  grows to its high-water mark and is not truncated: small N overstates
+  the bytes per workflow. On PostgreSQL the bytes are ` + "`pg_database_size`" + ` of
+  Temporal's two databases and of the application's: tables, indexes and
+  TOAST, dead rows not yet vacuumed included, the server-wide WAL not;
+  visibility's share is given, as its table carries an index per search
+  attribute column. PostgreSQL's memory (shared buffers, one process per
+  connection) is outside the bench process, so resident memory is not
+  comparable between the two modes; the live heap is.
 - **Cost**: events and bytes of one run's history on compressed policies:
   the standard policy's steps at 0 s, 1 s, 2 s … (` + "`bench-fast`" + `) and one with
   only notice, delivery check and reminder close together (` + "`bench-remind`" + `).
@@ -62,13 +82,20 @@ machine slows both sides alike, and the ratios hold better than the rates.
 - **Punctuality** is bound by the timer queue and the send path (two
   activities: claim and send, then save the status), and on a busy machine by
   CPU. *Idea*: for large windows, more history shards spread the timer queue
-  over more readers (a new data directory: the shard count is fixed when the
-  database is created).
+  over more readers (` + "`-temporal-postgres`" + ` with ` + "`-shards N`" + ` and fresh
+  databases: the shard count is fixed when they are created).
 - **Capacity** is bound by memory only for the workflows in the sticky cache;
-  a sleeping invoice costs nothing but disk otherwise, and SQLite's single
-  writer bounds how fast they can be started. *Idea*: a Postgres-backed
-  Temporal for 100,000 open invoices (not wired into the embedded server
-  yet), or a smaller sticky cache (` + "`-sticky-cache`" + `) when memory is short.
+  a sleeping invoice costs nothing but disk otherwise. On SQLite the single
+  writer bounds how fast they can be started; on PostgreSQL (` + "`-temporal-postgres`" + `,
+  the shape for 100,000 open invoices) it is CPU, the two cores the bench
+  and PostgreSQL share (busy throughout the starts). On PostgreSQL most of
+  Temporal's bytes are visibility's: each row carries 74 indexes (Temporal
+  1.32's schema), most of them one per search attribute column, and every
+  search attribute upsert writes a new entry in each until vacuum reclaims
+  the old. *Idea*: a
+  smaller sticky cache (` + "`-sticky-cache`" + `) when memory is short; on
+  PostgreSQL, fewer search attribute upserts (see cost) save visibility
+  bytes as well as time.
 - **Cost** is bound by the workflow's shape: every step's send is an
   activity, and every status change an upsert, an activity and a workflow
   task (seven events). *Idea*: batch a step's status save with its send, and
@@ -96,5 +123,8 @@ before it is acknowledged, so a process killed at any moment (SIGKILL)
 loses nothing; only a power cut or kernel crash can lose the last
 transactions since the WAL was last synced. ` + "`-sqlite-pragma synchronous=full`" + `
 closes that too (an fsync per commit); the bench refuses a different journal
-mode or ` + "`synchronous=off`" + `.
+mode or ` + "`synchronous=off`" + `. On PostgreSQL durability is the server's own
+settings, shown in the run table (the defaults, ` + "`fsync=on`" + ` and
+` + "`synchronous_commit=on`" + `, flush the WAL before a commit is acknowledged);
+the embedded server refuses a URL that asks for ` + "`synchronous_commit=off`" + `.
 `

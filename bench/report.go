@@ -17,6 +17,9 @@ type Results struct {
 	Took     time.Duration
 	Command  string
 	Settings [][2]string // name, value
+	// TemporalStore and AppStore say where Temporal and the application
+	// database kept their data (SQLite files, or which PostgreSQL).
+	TemporalStore, AppStore string
 
 	Ingest      *IngestResult
 	Reaction    *ReactionResult
@@ -59,14 +62,22 @@ type PunctualityResult struct {
 type CapacityResult struct {
 	N          int
 	Bare, Ours CapacitySample
+	// How the databases were measured (e.g. "pg_database_size of ...").
+	TemporalMeasure, AppMeasure string
+	// StickyCache is the worker's sticky cache size (workflows).
+	StickyCache int
 }
 
 // CapacitySample is the growth caused by N open workflows.
 type CapacitySample struct {
 	RSS, Heap  int64 // process resident set and live Go heap, bytes
-	TemporalDB int64 // Temporal's SQLite file and WAL, bytes
-	AppDB      int64 // the application database, bytes (0 for the bare side)
-	Took       time.Duration
+	TemporalDB int64 // Temporal's SQLite file and WAL, or its two PostgreSQL databases, bytes
+	// TemporalVisibility is the part of TemporalDB in the visibility
+	// database (PostgreSQL only; 0 on SQLite, where they share the file).
+	TemporalVisibility int64
+	AppDB              int64 // the application database, bytes (0 for the bare side)
+	Took               time.Duration
+	Retries            int // starts that failed and were tried again
 }
 
 // CostResult is the history one workflow run leaves in Temporal.
@@ -166,10 +177,25 @@ func (r *Results) Figures(w io.Writer) {
 			if row.name == "bare" {
 				app = "–"
 			}
+			took := row.s.Took.Round(time.Millisecond).String()
+			if row.s.Retries > 0 {
+				took += fmt.Sprintf(" (%d retried)", row.s.Retries)
+			}
 			fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %s | %s |\n", row.name, c.N, perTenK(row.s.RSS, c.N), perTenK(row.s.Heap, c.N),
-				perOne(row.s.TemporalDB, c.N), app, row.s.Took.Round(time.Millisecond))
+				perOne(row.s.TemporalDB, c.N), app, took)
 		}
 		fmt.Fprintln(w)
+		if c.TemporalMeasure != "" {
+			fmt.Fprintf(w, "Temporal DB: %s; app DB: %s.", c.TemporalMeasure, c.AppMeasure)
+			if c.Bare.TemporalVisibility != 0 || c.Ours.TemporalVisibility != 0 {
+				fmt.Fprintf(w, " Of Temporal's bytes per workflow, visibility (a row with an index on each search attribute column) holds %s bare and %s ours.",
+					perOne(c.Bare.TemporalVisibility, c.N), perOne(c.Ours.TemporalVisibility, c.N))
+			}
+			if c.StickyCache > 0 && c.N > c.StickyCache {
+				fmt.Fprintf(w, " Above %d open workflows the worker's sticky cache is full and stops growing, so memory per 10,000 is averaged over more workflows than it holds; the disk figures keep their meaning.", c.StickyCache)
+			}
+			fmt.Fprintf(w, "\n\n")
+		}
 	}
 	if len(r.Cost) > 0 {
 		fmt.Fprintf(w, "### 5. Cost per invoice\n\nHistory of one workflow run. Target: issued → reminded → paid in at most 40 events.\n\n")
@@ -193,6 +219,12 @@ func (r *Results) Markdown(w io.Writer, notes string) {
 	fmt.Fprintf(w, "| commit | `%s` |\n", r.Commit)
 	fmt.Fprintf(w, "| started | %s |\n", r.Started.UTC().Format(time.RFC3339))
 	fmt.Fprintf(w, "| took | %s |\n", r.Took.Round(time.Second))
+	if r.TemporalStore != "" {
+		fmt.Fprintf(w, "| Temporal persistence | %s |\n", r.TemporalStore)
+	}
+	if r.AppStore != "" {
+		fmt.Fprintf(w, "| application database | %s |\n", r.AppStore)
+	}
 	for _, kv := range r.Settings {
 		fmt.Fprintf(w, "| %s | %s |\n", kv[0], kv[1])
 	}

@@ -68,12 +68,14 @@ func sample() *Results {
 	return &Results{
 		Machine: Machine{CPU: "Test CPU <fast> & cheap", Cores: 2, MemoryGiB: 7.7, OS: "Linux test", Go: "go1.26.8"},
 		Commit:  "abc123", Started: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC), Took: 3 * time.Minute, Command: "go run ./bench",
-		Settings:    [][2]string{{"-concurrency", "8"}},
+		Settings:      [][2]string{{"-concurrency", "8"}},
+		TemporalStore: "SQLite file (WAL, synchronous=normal), 1 history shard", AppStore: "SQLite file",
 		Ingest:      &IngestResult{Concurrency: 8, PerRound: 100, Bare: []float64{100, 200, 150}, Ours: []float64{90, 160, 150}},
 		Reaction:    &ReactionResult{Bare: durations(10, 11, 12), Ours: durations(20, 22, 30)},
 		Punctuality: []PunctualityResult{{N: 3, Window: time.Minute, Bare: durations(5, 6, 70), Ours: durations(8, 9, 1500), OursMissed: 1}},
 		Capacity: &CapacityResult{N: 1000, Bare: CapacitySample{RSS: 10 << 20, Heap: 5 << 20, TemporalDB: 4 << 20},
-			Ours: CapacitySample{RSS: 30 << 20, Heap: 12 << 20, TemporalDB: 9 << 20, AppDB: 3 << 20, Took: 2 * time.Second}},
+			Ours:            CapacitySample{RSS: 30 << 20, Heap: 12 << 20, TemporalDB: 9 << 20, AppDB: 3 << 20, Took: 2 * time.Second},
+			TemporalMeasure: "the SQLite file with its WAL", AppMeasure: "the SQLite file, checkpointed", StickyCache: 10000},
 		Cost: []CostResult{{Path: "issued → paid", Events: 37, Bytes: 9470}},
 	}
 }
@@ -112,6 +114,8 @@ func TestMarkdownReport(t *testing.T) {
 		"![lateness distribution](benchmarks-lateness.svg)",
 		"| ours | 1000 | 300.0 MiB | 120.0 MiB | 9437 B | 3146 B | 2s |",
 		"| issued → paid | 37 | 9470 |", "## Notes",
+		"| Temporal persistence | SQLite file (WAL, synchronous=normal), 1 history shard |", "| application database | SQLite file |",
+		"Temporal DB: the SQLite file with its WAL; app DB: the SQLite file, checkpointed.",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("the report lacks %q:\n%s", want, md)
@@ -120,8 +124,39 @@ func TestMarkdownReport(t *testing.T) {
 	if n := checkTables(t, md); n != 6 {
 		t.Errorf("%d tables, want 6 (the run and five scenarios)", n)
 	}
+	// On PostgreSQL: where each store was, the visibility share of
+	// Temporal's bytes, retried starts, and what memory per 10,000 means
+	// beyond a full sticky cache.
+	r := sample()
+	r.TemporalStore = "PostgreSQL 15.20 (fsync=on, synchronous_commit=on), databases `t` and `t_visibility`, 4 history shards"
+	r.AppStore = "PostgreSQL 15.20 (fsync=on, synchronous_commit=on), database `app`"
+	r.Capacity = &CapacityResult{N: 100000, StickyCache: 10000, TemporalMeasure: "pg_database_size of t and t_visibility", AppMeasure: "pg_database_size",
+		Bare: CapacitySample{TemporalDB: 5e9, TemporalVisibility: 3e9, Took: time.Minute},
+		Ours: CapacitySample{TemporalDB: 6e9, TemporalVisibility: 4e9, AppDB: 1e8, Took: 2 * time.Minute, Retries: 2}}
+	b.Reset()
+	r.Markdown(&b, "")
+	md = b.String()
+	for _, want := range []string{
+		"| Temporal persistence | PostgreSQL 15.20 (fsync=on, synchronous_commit=on), databases `t` and `t_visibility`, 4 history shards |",
+		"| application database | PostgreSQL 15.20 (fsync=on, synchronous_commit=on), database `app` |",
+		"| ours | 100000 | 0.0 MiB | 0.0 MiB | 60000 B | 1000 B | 2m0s (2 retried) |",
+		"Temporal DB: pg_database_size of t and t_visibility; app DB: pg_database_size.",
+		"visibility (a row with an index on each search attribute column) holds 30000 B bare and 40000 B ours",
+		"Above 10000 open workflows the worker's sticky cache is full",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("the PostgreSQL report lacks %q:\n%s", want, md)
+		}
+	}
+	if n := checkTables(t, md); n != 6 {
+		t.Errorf("%d tables in the PostgreSQL report, want 6", n)
+	}
+	if strings.Contains(sampleMarkdown(), "sticky cache is full") || strings.Contains(sampleMarkdown(), "visibility (") {
+		t.Error("a SQLite run of 1000 has neither the sticky cache note nor a visibility share")
+	}
+
 	// A run of some scenarios only reports those.
-	r := &Results{Command: "go run ./bench -scenarios cost", Cost: sample().Cost}
+	r = &Results{Command: "go run ./bench -scenarios cost", Cost: sample().Cost}
 	b.Reset()
 	r.Markdown(&b, "")
 	if strings.Contains(b.String(), "Ingest") || !strings.Contains(b.String(), "Cost per invoice") {
@@ -181,5 +216,22 @@ func TestEventKindsGroupHistoryEvents(t *testing.T) {
 	}
 	if got, want := kindsLine(map[string]int{"marker": 5, "workflow task": 15, "activity": 5}), "workflow task 15 · activity 5 · marker 5"; got != want {
 		t.Errorf("kindsLine = %q, want %q", got, want)
+	}
+}
+
+func sampleMarkdown() string {
+	var b bytes.Buffer
+	sample().Markdown(&b, "")
+	return b.String()
+}
+
+func TestRedactHidesPasswords(t *testing.T) {
+	got := redact("go run ./bench -temporal-postgres postgres://bench:s3cr%40t@db:5432/t?sslmode=disable -db postgresql://u:p@h/app")
+	want := "go run ./bench -temporal-postgres postgres://bench:***@db:5432/t?sslmode=disable -db postgresql://u:***@h/app"
+	if got != want {
+		t.Errorf("redact:\n got %s\nwant %s", got, want)
+	}
+	if s := "postgres://postgres@127.0.0.1:5432/bench?sslmode=disable"; redact(s) != s {
+		t.Errorf("a URL without a password changed: %s", redact(s))
 	}
 }

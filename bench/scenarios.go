@@ -2,11 +2,13 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -21,6 +23,7 @@ import (
 	"time"
 
 	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 	"google.golang.org/protobuf/proto"
@@ -38,6 +41,9 @@ type bench struct {
 	cfg      config
 	http     *http.Client
 	seq      atomic.Int64 // makes invoice numbers and workflow ids unique
+	// temporalSize measures Temporal's databases on PostgreSQL (nil: its
+	// SQLite file in dir).
+	temporalSize *pgSizer
 }
 
 func newBench(s *devstack.Stack, w sdkworker.Worker, p *bareProvider, dir string, cfg config) *bench {
@@ -49,10 +55,13 @@ func newBench(s *devstack.Stack, w sdkworker.Worker, p *bareProvider, dir string
 func (b *bench) stop() {
 	b.bare.Stop()
 	b.s.Stop()
+	if b.temporalSize != nil {
+		b.temporalSize.close()
+	}
 }
 
 // call sends a JSON request to the API and decodes the answer; any status
-// but want is an error.
+// but want is an error (want 0: 200 or 201).
 func (b *bench) call(ctx context.Context, method, path string, body any, want int) (map[string]any, error) {
 	var rd io.Reader
 	if body != nil {
@@ -80,7 +89,7 @@ func (b *bench) do(req *http.Request, want int) (map[string]any, error) {
 	raw, _ := io.ReadAll(resp.Body)
 	var out map[string]any
 	_ = json.Unmarshal(raw, &out)
-	if resp.StatusCode != want {
+	if resp.StatusCode != want && (want != 0 || (resp.StatusCode != 200 && resp.StatusCode != 201)) {
 		return out, fmt.Errorf("%s %s: status %d, want %d: %s", req.Method, req.URL.Path, resp.StatusCode, want, bytes.TrimSpace(raw))
 	}
 	return out, nil
@@ -139,9 +148,14 @@ func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 // newInvoice creates an invoice through the API (which starts its
 // workflow) and returns its id.
 func (b *bench) newInvoice(ctx context.Context, customer, pol string, issued time.Time) (string, error) {
-	n := b.seq.Add(1)
-	out, err := b.call(ctx, "POST", "/v1/invoices", map[string]string{"number": fmt.Sprintf("B-%d", n), "customer_id": customer,
-		"amount": "1000.00", "currency": "EUR", "issued_at": rfc3339(issued), "due_at": rfc3339(issued.Add(30 * 24 * time.Hour)), "policy": pol}, 201)
+	return b.postInvoice(ctx, fmt.Sprintf("B-%d", b.seq.Add(1)), customer, pol, issued, 201)
+}
+
+// postInvoice posts the invoice numbered number; want is the status
+// expected (201 created, or 200 when it may exist already).
+func (b *bench) postInvoice(ctx context.Context, number, customer, pol string, issued time.Time, want int) (string, error) {
+	out, err := b.call(ctx, "POST", "/v1/invoices", map[string]string{"number": number, "customer_id": customer,
+		"amount": "1000.00", "currency": "EUR", "issued_at": rfc3339(issued), "due_at": rfc3339(issued.Add(30 * 24 * time.Hour)), "policy": pol}, want)
 	if err != nil {
 		return "", err
 	}
@@ -362,21 +376,43 @@ func (b *bench) punctuality(ctx context.Context, n int, ingest *IngestResult) (P
 }
 
 // capacity: what n open, sleeping workflows add to the process and the
-// databases, bare first, then ours.
+// databases, bare first, then ours. The starts run on the bench's
+// concurrency (that many goroutines, whatever n), with progress on stderr
+// every 10 seconds; a start that fails is tried again (same workflow id,
+// same invoice number, so never twice) up to three times before the run
+// gives up, and the retries are counted.
 func (b *bench) capacity(ctx context.Context) (*CapacityResult, error) {
 	n := b.cfg.capacityN
 	r := &CapacityResult{N: n}
-	measure := func(start func() error) (CapacitySample, error) {
+	measure := func(side string, start func(i, attempt int) error) (CapacitySample, error) {
 		quiesce()
 		before, err := b.footprint(ctx)
 		if err != nil {
 			return CapacitySample{}, err
 		}
+		var done, retries atomic.Int64
+		stopProgress := progress(side, n, &done, &retries)
 		t := time.Now()
-		if err := b.parallel(n, func(int) error { return start() }); err != nil {
+		err = b.parallel(n, func(i int) error {
+			for attempt := 1; ; attempt++ {
+				err := start(i, attempt)
+				if err == nil {
+					done.Add(1)
+					return nil
+				}
+				if attempt == 3 || ctx.Err() != nil {
+					return err
+				}
+				retries.Add(1)
+				fmt.Fprintf(os.Stderr, "bench:   capacity %s: start %d failed (%v); again in %ds\n", side, i, err, attempt)
+				time.Sleep(time.Duration(attempt) * time.Second)
+			}
+		})
+		took := time.Since(t)
+		stopProgress()
+		if err != nil {
 			return CapacitySample{}, err
 		}
-		took := time.Since(t)
 		time.Sleep(b.cfg.settle)
 		quiesce()
 		after, err := b.footprint(ctx)
@@ -384,20 +420,78 @@ func (b *bench) capacity(ctx context.Context) (*CapacityResult, error) {
 			return CapacitySample{}, err
 		}
 		return CapacitySample{RSS: after.RSS - before.RSS, Heap: after.Heap - before.Heap,
-			TemporalDB: after.TemporalDB - before.TemporalDB, AppDB: after.AppDB - before.AppDB, Took: took}, nil
+			TemporalDB: after.TemporalDB - before.TemporalDB, TemporalVisibility: after.TemporalVisibility - before.TemporalVisibility,
+			AppDB: after.AppDB - before.AppDB, Took: took,
+			Retries: int(retries.Load())}, nil
 	}
+	r.StickyCache = cmp.Or(b.cfg.tuning.stickyCache, 10000) // the SDK's default
+	if b.temporalSize != nil {
+		r.TemporalMeasure = "pg_database_size of " + strings.Join(b.temporalSize.names, " and ")
+	} else {
+		r.TemporalMeasure = "the SQLite file with its WAL"
+	}
+	if b.cfg.appDB != "" {
+		r.AppMeasure = "pg_database_size"
+	} else {
+		r.AppMeasure = "the SQLite file, checkpointed"
+	}
+	run := b.seq.Add(1) // ids and numbers unique to this capacity run
 	var err error
-	if r.Bare, err = measure(func() error { _, err := b.startBare(ctx, BareWait); return err }); err != nil {
+	if r.Bare, err = measure("bare", func(i, attempt int) error {
+		_, err := b.s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("bare-cap-%d-%d", run, i), TaskQueue: bareQueue}, BareWait)
+		var started *serviceerror.WorkflowExecutionAlreadyStarted
+		if attempt > 1 && errors.As(err, &started) {
+			return nil // an earlier attempt started it after all
+		}
+		return err
+	}); err != nil {
 		return nil, err
 	}
-	if r.Ours, err = measure(func() error { _, err := b.newInvoice(ctx, "bench", "bench-sleep", time.Now()); return err }); err != nil {
+	if r.Ours, err = measure("ours", func(i, attempt int) error {
+		want := 201
+		if attempt > 1 {
+			want = 0 // 201, or 200: an earlier attempt created it after all
+		}
+		_, err := b.postInvoice(ctx, fmt.Sprintf("CAP-%d-%d", run, i), "bench", "bench-sleep", time.Now(), want)
+		return err
+	}); err != nil {
 		return nil, err
 	}
 	return r, nil
 }
 
+// progress prints, every 10 seconds until stopped, how many of n starts
+// are done, at what rate, and when the rest should be.
+func progress(side string, n int, done, retries *atomic.Int64) (stop func()) {
+	t0 := time.Now()
+	quit := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(10 * time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-tick.C:
+				d, el := done.Load(), time.Since(t0)
+				rate := float64(d) / el.Seconds()
+				eta := "–"
+				if rate > 0 {
+					eta = (time.Duration(float64(int64(n)-d)/rate) * time.Second).Round(time.Second).String()
+				}
+				fmt.Fprintf(os.Stderr, "bench:   capacity %s: %d/%d started in %s, %.1f/s, %s to go (%d retried)\n",
+					side, d, n, el.Round(time.Second), rate, eta, retries.Load())
+			}
+		}
+	}()
+	return func() { close(quit); <-finished }
+}
+
 // footprint reads the process's memory (after a collection) and the sizes
-// of both databases (the application's checkpointed first).
+// of both databases: SQLite files (the application's checkpointed first),
+// or on PostgreSQL pg_database_size.
 func (b *bench) footprint(ctx context.Context) (CapacitySample, error) {
 	runtime.GC()
 	runtime.GC()
@@ -415,11 +509,23 @@ func (b *bench) footprint(ctx context.Context) (CapacitySample, error) {
 			s.RSS = kb << 10
 		}
 	}
-	if _, err := b.s.DB.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
-		return s, err
+	if b.temporalSize != nil {
+		if s.TemporalDB, s.TemporalVisibility, err = b.temporalSize.size(ctx); err != nil {
+			return s, err
+		}
+	} else {
+		s.TemporalDB = fileSizes(filepath.Join(b.dir, "temporal.db"))
 	}
-	s.TemporalDB = fileSizes(filepath.Join(b.dir, "temporal.db"))
-	s.AppDB = fileSizes(filepath.Join(b.dir, "collections.db"))
+	if b.cfg.appDB != "" {
+		if err := b.s.DB.QueryRowContext(ctx, "SELECT pg_database_size(current_database())").Scan(&s.AppDB); err != nil {
+			return s, err
+		}
+	} else {
+		if _, err := b.s.DB.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+			return s, err
+		}
+		s.AppDB = fileSizes(filepath.Join(b.dir, "collections.db"))
+	}
 	return s, nil
 }
 

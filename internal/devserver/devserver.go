@@ -1,7 +1,8 @@
 // Package devserver runs an embedded Temporal server, persisted in a SQLite
-// file, and the Temporal Web UI, inside the `dev` command and integration
+// file (or, for larger workloads such as the bench's, in PostgreSQL), and
+// the Temporal Web UI, inside the `dev` command, the bench and integration
 // tests. Production points at a real Temporal cluster instead; nothing else
-// imports this package, so only `dev` and tests link the server.
+// imports this package, so only `dev`, the bench and tests link the server.
 package devserver
 
 import (
@@ -37,8 +38,12 @@ import (
 // Options configure the embedded server.
 type Options struct {
 	// DatabaseFile is the SQLite file that keeps workflows and timers across
-	// restarts; created with its schema when missing.
+	// restarts; created with its schema when missing. The SQLite server has
+	// one history shard.
 	DatabaseFile string
+	// Postgres, when set, keeps them in PostgreSQL instead (DatabaseFile
+	// is then not used).
+	Postgres *Postgres
 	// FrontendAddr is the gRPC address clients and workers dial (host:port).
 	FrontendAddr string
 	// UIAddr is where the Web UI listens (host:port); empty for no UI.
@@ -60,13 +65,17 @@ type Options struct {
 // negotiable: the journal stays in WAL mode and synchronous at NORMAL or
 // FULL, so a process killed at any moment loses nothing it acknowledged
 // (NORMAL: a power cut may lose the last transactions; FULL: not even that).
+// On PostgreSQL durability is the server's own configuration (fsync and
+// synchronous_commit on by default); a URL asking for synchronous_commit=off
+// is refused.
 type Tuning struct {
 	// SQLiteConns is the number of connections to the SQLite file (default
-	// 1); with WAL, readers then run beside the single writer.
+	// 1); with WAL, readers then run beside the single writer. Not for
+	// Postgres (see Postgres.MaxConns).
 	SQLiteConns int
 	// SQLitePragmas are set on every connection (e.g. cache_size, mmap_size,
 	// synchronous=full). journal_mode cannot be changed, nor synchronous
-	// lowered below NORMAL.
+	// lowered below NORMAL. Not for Postgres.
 	SQLitePragmas map[string]string
 	// Dynamic overrides dynamic configuration keys, e.g.
 	// "history.persistenceMaxQPS".
@@ -83,15 +92,18 @@ type Server struct {
 
 const (
 	clusterName = "active"
-	// devClusterID is fixed so the SQLite file keeps one cluster identity across restarts.
+	// devClusterID is fixed so the database keeps one cluster identity across restarts.
 	devClusterID = "6c4d3f0a-5b8e-4b1e-9c1d-2f0e7a9b3c51"
 )
 
 // Start starts the server (and the UI) and returns once the frontend
 // accepts connections.
 func Start(o Options) (*Server, error) {
-	if o.DatabaseFile == "" || o.FrontendAddr == "" || o.Namespace == "" {
-		return nil, errors.New("devserver: DatabaseFile, FrontendAddr and Namespace are required")
+	if (o.DatabaseFile == "" && o.Postgres == nil) || o.FrontendAddr == "" || o.Namespace == "" {
+		return nil, errors.New("devserver: DatabaseFile (or Postgres), FrontendAddr and Namespace are required")
+	}
+	if o.Postgres != nil && (o.Tuning.SQLiteConns != 0 || len(o.Tuning.SQLitePragmas) > 0) {
+		return nil, errors.New("devserver: SQLite connections and pragmas do not apply to a server on Postgres")
 	}
 	if o.Retention == 0 {
 		o.Retention = 30 * 24 * time.Hour
@@ -112,7 +124,9 @@ func Start(o Options) (*Server, error) {
 			return nil, err
 		}
 	}
-	conf, err := o.serverConfig(host, port)
+	logLevel := zap.NewAtomicLevelAt(zapcore.WarnLevel)
+	logger := serverLogger(logLevel)
+	conf, err := o.serverConfig(host, port, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +134,6 @@ func Start(o Options) (*Server, error) {
 	for name, svc := range conf.Services {
 		hosts[primitives.ServiceName(name)] = static.SingleLocalHost(net.JoinHostPort(host, strconv.Itoa(svc.RPC.GRPCPort)))
 	}
-	logLevel := zap.NewAtomicLevelAt(zapcore.WarnLevel)
 	dyn := dynamicconfig.StaticClient{
 		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
 		dynamicconfig.HistoryCacheHostLevelMaxSize.Key():                 8192,
@@ -141,7 +154,7 @@ func Start(o Options) (*Server, error) {
 		temporal.WithConfig(conf),
 		temporal.ForServices(temporal.DefaultServices),
 		temporal.WithStaticHosts(hosts),
-		temporal.WithLogger(serverLogger(logLevel)),
+		temporal.WithLogger(logger),
 		temporal.WithDynamicConfigClient(dyn),
 	)
 	if err != nil {
@@ -210,18 +223,38 @@ func (s *Server) startUI() error {
 	return fmt.Errorf("devserver: web UI did not start listening on %s", s.opts.UIAddr)
 }
 
-func (o Options) serverConfig(host string, port int) (*config.Config, error) {
-	sqlConf, err := o.sqlConfig()
-	if err != nil {
-		return nil, err
-	}
+func (o Options) serverConfig(host string, port int, logger log.Logger) (*config.Config, error) {
 	var conf config.Config
+	if o.Postgres != nil {
+		mainConf, visConf, err := o.postgresStores(logger)
+		if err != nil {
+			return nil, err
+		}
+		if err := o.createNamespace(mainConf); err != nil {
+			return nil, err
+		}
+		conf.Persistence.DefaultStore = "postgres-default"
+		conf.Persistence.VisibilityStore = "postgres-visibility"
+		conf.Persistence.NumHistoryShards = o.Postgres.NumHistoryShards
+		if conf.Persistence.NumHistoryShards <= 0 {
+			conf.Persistence.NumHistoryShards = defaultPostgresShards
+		}
+		conf.Persistence.DataStores = map[string]config.DataStore{
+			"postgres-default":    {SQL: mainConf},
+			"postgres-visibility": {SQL: visConf},
+		}
+	} else {
+		sqlConf, err := o.sqlConfig()
+		if err != nil {
+			return nil, err
+		}
+		conf.Persistence.DefaultStore = "sqlite-default"
+		conf.Persistence.VisibilityStore = "sqlite-default"
+		conf.Persistence.NumHistoryShards = 1
+		conf.Persistence.DataStores = map[string]config.DataStore{"sqlite-default": {SQL: sqlConf}}
+	}
 	conf.Global.Membership.MaxJoinDuration = 30 * time.Second
 	conf.Global.Membership.BroadcastAddress = host
-	conf.Persistence.DefaultStore = "sqlite-default"
-	conf.Persistence.VisibilityStore = "sqlite-default"
-	conf.Persistence.NumHistoryShards = 1
-	conf.Persistence.DataStores = map[string]config.DataStore{"sqlite-default": {SQL: sqlConf}}
 	httpPort, err := FreePort(host)
 	if err != nil {
 		return nil, err
@@ -292,15 +325,27 @@ func (o Options) sqlConfig() (*config.SQL, error) {
 			return nil, fmt.Errorf("devserver: set up schema in %s: %w", o.DatabaseFile, err)
 		}
 	}
+	if err := o.createNamespace(conf); err != nil {
+		return nil, err
+	}
+	return conf, nil
+}
+
+// createNamespace registers the namespace, with its search attributes and
+// retention, in the default store unless it is there already (then it is
+// left as it is). The SQLite schema package's helper writes the namespace
+// row through the generic SQL persistence layer, so it serves PostgreSQL
+// as well: the server reads it at start, as if registered through the API.
+func (o Options) createNamespace(conf *config.SQL) error {
 	ns, err := sqliteschema.NewNamespaceConfig(clusterName, o.Namespace, false, o.SearchAttributes)
 	if err != nil {
-		return nil, fmt.Errorf("devserver: namespace: %w", err)
+		return fmt.Errorf("devserver: namespace: %w", err)
 	}
 	ns.Detail.Config.Retention = durationpb.New(o.Retention)
 	if err := sqliteschema.CreateNamespaces(conf, ns); err != nil {
-		return nil, fmt.Errorf("devserver: create namespace: %w", err)
+		return fmt.Errorf("devserver: create namespace: %w", err)
 	}
-	return conf, nil
+	return nil
 }
 
 // serverLogger keeps the embedded server quiet: warnings and errors only

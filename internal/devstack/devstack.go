@@ -32,13 +32,16 @@ import (
 
 // Options configure the dev stack.
 type Options struct {
-	DataDir      string // holds temporal.db and collections.db
+	DataDir      string // holds temporal.db and collections.db (and the API key)
 	HTTPAddr     string // the API
 	TemporalAddr string // the embedded server's gRPC frontend
 	UIAddr       string // the Web UI; empty for none
 	// DatabaseURL, when set, is used instead of the SQLite file in DataDir.
 	DatabaseURL string
-	Namespace   string
+	// TemporalPostgres, when set, keeps the embedded Temporal server's state
+	// in PostgreSQL instead of DataDir/temporal.db (see devserver.Postgres).
+	TemporalPostgres *devserver.Postgres
+	Namespace        string
 	// PoliciesDir holds policy documents to load at start (optional).
 	PoliciesDir string
 	Messages    app.MessageConfig
@@ -113,13 +116,22 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 			s.Stop()
 		}
 	}()
-	o.Log.Info("starting embedded Temporal server", "address", o.TemporalAddr, "data_dir", o.DataDir)
+	if o.TemporalPostgres != nil {
+		db, vis, err := devserver.PostgresDatabases(o.TemporalPostgres.URL)
+		if err != nil {
+			return nil, err
+		}
+		o.Log.Info("starting embedded Temporal server", "address", o.TemporalAddr, "postgres", db+", "+vis)
+	} else {
+		o.Log.Info("starting embedded Temporal server", "address", o.TemporalAddr, "data_dir", o.DataDir)
+	}
 	var uiCodec string
 	if o.Codec != nil && o.UIAddr != "" {
 		uiCodec = browserURL(o.HTTPAddr) + "/codec"
 	}
 	s.server, err = devserver.Start(devserver.Options{
 		DatabaseFile:     filepath.Join(o.DataDir, "temporal.db"),
+		Postgres:         o.TemporalPostgres,
 		FrontendAddr:     o.TemporalAddr,
 		UIAddr:           o.UIAddr,
 		UICodecEndpoint:  uiCodec,
