@@ -68,17 +68,23 @@ bench on the same cores.
 - **Ingest** is bound by CPU: each invoice is, besides the bare start, a
   validation and two reads and an insert in the application database, the
   visibility records of a workflow started with search attributes, and then
-  its first task, which upserts search attributes (another visibility write)
-  and runs the ` + "`SaveStatus`" + ` activity. A CPU profile (` + "`-cpuprofile`" + `) shows
-  SQLite compiling Temporal's long visibility statements anew each time as
-  the largest single item. *Idea*: skip the first status save and search
-  attribute upsert when they repeat what the start already recorded.
-- **Payment reaction** is bound by round trips: the payment is recorded by
-  an activity, then ` + "`publish`" + ` upserts search attributes and saves the status
-  by another activity, each a workflow task and an activity task through
-  matching, where the bare workflow completes in one workflow task. *Idea*:
-  record the payment and save the status as local activities (one workflow
-  task for the lot), or close the workflow first and save after.
+  its first task: the ` + "`local-bookkeeping`" + ` version marker with the
+  ` + "`TemporalChangeVersion`" + ` search attribute the SDK upserts beside it (another
+  visibility write), the first timer and the status saved by a local
+  activity. On SQLite a CPU profile (` + "`-cpuprofile`" + `) shows it compiling
+  Temporal's long visibility statements anew each time as the largest single
+  item. *Idea*: eager workflow start (the SDK's ` + "`EnableEagerStart`" + `, still
+  experimental) hands the first task to the API's own worker when they share
+  a process, as in ` + "`dev`" + `, saving a trip through matching per invoice.
+- **Payment reaction** is one workflow task, as the bare one: the webhook
+  is a signal, and the task records the payment and saves the status by two
+  local activities, each a transaction on the application database, before
+  it closes the workflow. What is left over the bare signal is the webhook's
+  own work (signature, the deduplicating insert) and those two
+  transactions. *Idea*: record the payment and save the status in one
+  transaction (one local activity). Payments made through
+  ` + "`POST /v1/invoices/{id}/payments`" + ` are updates and keep scheduled activities
+  (see cost): two more round trips.
 - **Punctuality** is bound by the timer queue and the send path (two
   activities: claim and send, then save the status), and on a busy machine by
   CPU. *Idea*: for large windows, more history shards spread the timer queue
@@ -96,10 +102,19 @@ bench on the same cores.
   smaller sticky cache (` + "`-sticky-cache`" + `) when memory is short; on
   PostgreSQL, fewer search attribute upserts (see cost) save visibility
   bytes as well as time.
-- **Cost** is bound by the workflow's shape: every step's send is an
-  activity, and every status change an upsert, an activity and a workflow
-  task (seven events). *Idea*: batch a step's status save with its send, and
-  upsert search attributes only when they change.
+- **Cost** is bound by the workflow's shape. Each wake-up (the start, a
+  send's completion, a timer, a payment) is a workflow task (three events),
+  each send an activity (three), each wait a timer (two), each stage change
+  a search attribute upsert, and each visible change one local activity
+  marker, saved once per burst of changes. Updates (a person's payment,
+  dispute, promise…) keep scheduled activities for their own writes and the
+  status save after them: an update is durable only once the task that
+  accepted it completes, and Temporal aborts and retries racing updates, so
+  a local activity could write an outcome the workflow then never takes.
+  *Idea*: once no run from before the ` + "`local-bookkeeping`" + ` change is open,
+  the version check's marker and upsert (two events a run) can go; and a
+  reported payment could be recorded with the status save in one local
+  activity (one event).
 
 ## Tuning: what each change bought
 
@@ -110,6 +125,7 @@ command; what helped was made the default.
 
 | change | measured | kept |
 |---|---|---|
+| bookkeeping as local activities and the status published once per burst (the ` + "`local-bookkeeping`" + ` workflow change): see cost | issued → reminded → paid 102 → 43 events, unpaid to the agency 252 → 130; reaction ours/bare p50 6.67× → 1.80×, p99 3.45× → 2.35× (SQLite, 50 payments, one run each side of the change) | yes |
 | ` + "`POST /v1/invoices`" + ` answers from what was stored instead of querying the just-started workflow (which waited for its first task, then a query task) | ingest ours/bare 0.18–0.19× → 0.66–0.67× (two runs, 150 × 3 rounds) | yes |
 | history task queue reads per shard a second (` + "`history.transferProcessorMaxPollRPS`" + `, timer, visibility) 20 → 1000: with one shard each task waited up to 50 ms | reaction p50 bare 49 → 12 ms, ours 200 → 50 ms; p99 ours 214 → 107 ms (observed by the client, before the bench used the server's close time) | yes (embedded server default) |
 | eight workflow and eight activity task pollers instead of the SDK's two each (` + "`-workflow-pollers 8 -activity-pollers 8`" + `, both workers) | punctuality N=500 in 45 s, two pairs of runs: ours p99 1008 → 469 ms and 346 → 161 ms; bare p99 252 → 438 ms and 303 → 167 ms (noisy) | yes (dev worker default) |
