@@ -451,15 +451,7 @@ func (w *run) flush(ctx workflow.Context) {
 	// The details go out encrypted with the payloads (a query answer); the
 	// search attributes do not, so the amount stays out of them when the
 	// payloads are encrypted.
-	updates := []temporal.SearchAttributeUpdate{SAStage.ValueSet(string(w.s.Stage))}
-	if !w.in.HideAmounts {
-		updates = append(updates, SAAmountDueMinor.ValueSet(w.s.BalanceMinor))
-	}
-	updates = append(updates, SADueDate.ValueSet(w.s.DueAt))
-	if w.local {
-		updates = w.changedSearchAttributes(ctx)
-	}
-	if len(updates) > 0 {
+	if updates := w.searchAttributeUpdates(ctx, w.local); len(updates) > 0 {
 		if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
 			w.log.Warn("search attributes not updated", "Error", err)
 		}
@@ -480,20 +472,21 @@ func (w *run) flush(ctx workflow.Context) {
 	}
 }
 
-// changedSearchAttributes are the updates that change what the workflow's
-// search attributes hold now (set at its start, or by an earlier upsert).
-func (w *run) changedSearchAttributes(ctx workflow.Context) []temporal.SearchAttributeUpdate {
+// searchAttributeUpdates sets the search attributes that follow the state;
+// onlyChanged leaves out those that already hold the value (set at the
+// start, or by an earlier upsert).
+func (w *run) searchAttributeUpdates(ctx workflow.Context, onlyChanged bool) []temporal.SearchAttributeUpdate {
 	cur := workflow.GetTypedSearchAttributes(ctx)
 	var updates []temporal.SearchAttributeUpdate
-	if v, ok := cur.GetKeyword(SAStage); !ok || v != string(w.s.Stage) {
+	if v, ok := cur.GetKeyword(SAStage); !onlyChanged || !ok || v != string(w.s.Stage) {
 		updates = append(updates, SAStage.ValueSet(string(w.s.Stage)))
 	}
 	if !w.in.HideAmounts {
-		if v, ok := cur.GetInt64(SAAmountDueMinor); !ok || v != w.s.BalanceMinor {
+		if v, ok := cur.GetInt64(SAAmountDueMinor); !onlyChanged || !ok || v != w.s.BalanceMinor {
 			updates = append(updates, SAAmountDueMinor.ValueSet(w.s.BalanceMinor))
 		}
 	}
-	if v, ok := cur.GetTime(SADueDate); !ok || !v.Equal(w.s.DueAt) {
+	if v, ok := cur.GetTime(SADueDate); !onlyChanged || !ok || !v.Equal(w.s.DueAt) {
 		updates = append(updates, SADueDate.ValueSet(w.s.DueAt))
 	}
 	return updates
@@ -511,13 +504,13 @@ func (w *run) bookkeeping(ctx workflow.Context, summary string, activity, arg an
 
 // bookkeepingWithin is bookkeeping that gives up after patience (0: never).
 func (w *run) bookkeepingWithin(ctx workflow.Context, summary string, patience time.Duration, activity, arg any) workflow.Future {
-	if w.local {
-		o := shortActivityOptions(summary)
-		return workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-			StartToCloseTimeout: o.StartToCloseTimeout, ScheduleToCloseTimeout: patience, RetryPolicy: o.RetryPolicy, Summary: summary,
-		}), activity, arg)
-	}
 	o := shortActivityOptions(summary)
 	o.ScheduleToCloseTimeout = patience
+	if w.local {
+		return workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+			StartToCloseTimeout: o.StartToCloseTimeout, ScheduleToCloseTimeout: o.ScheduleToCloseTimeout,
+			RetryPolicy: o.RetryPolicy, Summary: o.Summary,
+		}), activity, arg)
+	}
 	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, o), activity, arg)
 }
