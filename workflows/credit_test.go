@@ -96,17 +96,7 @@ func (h *creditHarness) apply(id, customerID string, newCustomer bool, limit int
 func (h *creditHarness) run(app credit.Application) workflows.CreditResult {
 	h.t.Helper()
 	h.env.ExecuteWorkflow(workflows.CreditDecisionWorkflowName, workflows.CreditInput{Application: app, Bounds: credit.DefaultBounds()})
-	if !h.env.IsWorkflowCompleted() {
-		h.t.Fatal("workflow did not complete")
-	}
-	if err := h.env.GetWorkflowError(); err != nil {
-		h.t.Fatalf("workflow failed: %v", err)
-	}
-	var res workflows.CreditResult
-	if err := h.env.GetWorkflowResult(&res); err != nil {
-		h.t.Fatal(err)
-	}
-	return res
+	return workflowResult[workflows.CreditResult](h.t, h.env)
 }
 
 func (h *creditHarness) stored(id string) (*db.CreditApplication, *db.Customer) {

@@ -138,17 +138,24 @@ func (h *harness) sent() []string {
 
 func (h *harness) result() invoice.Status {
 	h.t.Helper()
-	if !h.env.IsWorkflowCompleted() {
-		h.t.Fatal("workflow did not complete")
+	return workflowResult[invoice.Status](h.t, h.env)
+}
+
+// workflowResult is the result of the workflow the test environment ran,
+// which must have completed without error.
+func workflowResult[T any](t *testing.T, env *testsuite.TestWorkflowEnvironment) T {
+	t.Helper()
+	if !env.IsWorkflowCompleted() {
+		t.Fatal("workflow did not complete")
 	}
-	if err := h.env.GetWorkflowError(); err != nil {
-		h.t.Fatalf("workflow failed: %v", err)
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatalf("workflow failed: %v", err)
 	}
-	var st invoice.Status
-	if err := h.env.GetWorkflowResult(&st); err != nil {
-		h.t.Fatal(err)
+	var res T
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
 	}
-	return st
+	return res
 }
 
 func equal(t *testing.T, what string, got, want []string) {
