@@ -1,0 +1,5 @@
+package collect
+
+// creditStore is what credit applications need of the database.
+type creditStore interface {
+}
