@@ -17,10 +17,12 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/collections-engine/collections/collect"
 	"github.com/collections-engine/collections/credit"
 	"github.com/collections-engine/collections/db"
 	"github.com/collections-engine/collections/internal/tracing"
 	"github.com/collections-engine/collections/metrics"
+	"github.com/collections-engine/collections/workflows"
 )
 
 // Server holds the API's dependencies.
@@ -69,8 +71,32 @@ type Server struct {
 	// when it restarts and do not carry over to other API replicas.
 	SessionSecret []byte
 
+	// Cases are the business actions every handler calls (package collect).
+	// Nil: built on first use from the fields above.
+	Cases *collect.Service
+
 	sessionOnce   sync.Once
 	sessionSecret []byte
+	casesOnce     sync.Once
+}
+
+// cases returns the business actions, building them from the server's own
+// dependencies when the composition root did not give them.
+func (s *Server) cases() *collect.Service {
+	s.casesOnce.Do(func() {
+		if s.Cases != nil {
+			return
+		}
+		s.Cases = &collect.Service{
+			Store:         s.Store,
+			Workflows:     &workflows.Client{Temporal: s.Temporal, HideAmounts: s.Codec != nil},
+			DefaultPolicy: s.DefaultPolicy,
+			CreditBounds:  s.CreditBounds,
+			Clock:         s.Clock,
+			Log:           s.Log,
+		}
+	})
+	return s.Cases
 }
 
 // MaxBodyBytes bounds every request body.
