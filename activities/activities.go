@@ -101,6 +101,11 @@ type ContactCap struct {
 	Per time.Duration
 }
 
+// InvoiceTemplate is the invoice itself, sent when it is issued. The
+// contact cap never holds it back (a customer must get the bill they are
+// chased for), but it counts as a contact against the messages that chase.
+const InvoiceTemplate = "invoice"
+
 // StatusDeferred is a SendResult status: the contact cap held the message
 // back until RetryAt; nothing was stored or sent.
 const StatusDeferred = "deferred"
@@ -161,19 +166,6 @@ func (a *Activities) SendStepMessage(ctx context.Context, in SendInput) (SendRes
 	case optedOut:
 		msg.Status, msg.Detail = db.MessageSkipped, fmt.Sprintf("recipient opted out of %s", in.Channel)
 	default:
-		if in.Cap.Max > 0 {
-			// The contact cap: too many contacts with this customer lately
-			// (across all their invoices) defers the step, on the record.
-			n, first, err := a.Store.ContactsSince(ctx, cust.ID, now.Add(-in.Cap.Per), now, inv.ID, in.Step)
-			if err != nil {
-				return SendResult{}, err
-			}
-			if n >= in.Cap.Max {
-				retry := first.Add(in.Cap.Per)
-				return SendResult{Status: StatusDeferred, RetryAt: &retry,
-					Detail: fmt.Sprintf("contact cap: %d contact(s) with this customer in the last %s", n, in.Cap.Per)}, nil
-			}
-		}
 		r, err := a.Templates.Render(cust.Locale, string(in.Channel), in.Template, a.templateData(inv, cust, in.Tone, in.Deadline, now))
 		if err != nil {
 			return SendResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalid, err)
@@ -186,6 +178,27 @@ func (a *Activities) SendStepMessage(ctx context.Context, in SendInput) (SendRes
 		if sender, err = a.Senders.For(in.Channel); err != nil {
 			return SendResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalid, err)
 		}
+	}
+	if msg.Status == db.MessagePending && in.Cap.Max > 0 && in.Template != InvoiceTemplate {
+		// The contact cap: too many contacts with this customer lately
+		// (across all their invoices) defers the step, on the record. The
+		// slot is reserved with the claim, in one transaction per customer,
+		// so workers sending for several of the customer's invoices at once
+		// cannot each find room.
+		res, err := a.Store.ClaimWithinLimit(ctx, msg, db.ContactLimit{Max: in.Cap.Max, Per: in.Cap.Per}, now)
+		if err != nil {
+			return SendResult{}, err
+		}
+		if res.Full {
+			retry := res.RetryAt
+			return SendResult{Status: StatusDeferred, RetryAt: &retry,
+				Detail: fmt.Sprintf("contact cap: %d contact(s) with this customer in the last %s", res.Contacts, in.Cap.Per)}, nil
+		}
+		stored, err := a.settle(ctx, msg, res.Stored, res.Claimed, sender)
+		if err != nil {
+			return SendResult{}, fmt.Errorf("send %s: %w", in.Channel, err)
+		}
+		return SendResult{MessageID: stored.ID, Status: stored.Status, Detail: stored.Detail}, nil
 	}
 	stored, err := a.deliver(ctx, msg, sender)
 	if err != nil {

@@ -164,6 +164,13 @@ func (a *Activities) deliver(ctx context.Context, msg *db.Message, sender channe
 	if err != nil {
 		return nil, err
 	}
+	return a.settle(ctx, msg, stored, claimed, sender)
+}
+
+// settle sends a claimed message (stored, claimed) through sender, or, when
+// an earlier attempt holds the claim, returns its outcome, takes the claim
+// over, or waits for its lease, as deliver describes.
+func (a *Activities) settle(ctx context.Context, msg, stored *db.Message, claimed bool, sender channels.Sender) (*db.Message, error) {
 	if stored.Status != db.MessagePending {
 		return stored, nil
 	}
