@@ -69,6 +69,7 @@ const (
 	EventCancelled         = "cancelled"
 	EventWrittenOff        = "written_off"
 	EventContinuedAsNew    = "continued_as_new"
+	EventCustomerChanged   = "customer_changed" // the customer's time zone or account manager changed
 )
 
 // Event is one line of an invoice's timeline.

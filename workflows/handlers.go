@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -395,6 +396,7 @@ func (w *run) listenForSignals(ctx workflow.Context) {
 	delivery := workflow.GetSignalChannel(ctx, SignalDelivery)
 	payments := workflow.GetSignalChannel(ctx, SignalPayment)
 	refunds := workflow.GetSignalChannel(ctx, SignalRefund)
+	customer := workflow.GetSignalChannel(ctx, SignalCustomerChanged)
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
 			sel := workflow.NewSelector(ctx)
@@ -421,10 +423,55 @@ func (w *run) listenForSignals(ctx workflow.Context) {
 					w.changed()
 				}
 			})
+			sel.AddReceive(customer, func(c workflow.ReceiveChannel, _ bool) {
+				var ch CustomerChanged
+				c.Receive(ctx, &ch)
+				w.customerChanged(ctx, ch)
+			})
 			sel.Select(ctx)
 		}
 	})
-	w.signals = []workflow.ReceiveChannel{agency, tasks, delivery, payments, refunds}
+	w.signals = []workflow.ReceiveChannel{agency, tasks, delivery, payments, refunds, customer}
+}
+
+// changeCustomerFollows is the workflow.GetVersion change id of runs that
+// take in a change of their customer (SignalCustomerChanged). Histories
+// recorded before it never hold that signal, so they replay as they ran.
+const changeCustomerFollows = "customer-follows"
+
+// customerChanged takes in the customer's new details: a new time zone
+// re-plans the next step in it (its send window, its dates), a new account
+// manager is shown in the search attributes. An unknown time zone is
+// refused on the record and the old one kept.
+func (w *run) customerChanged(ctx workflow.Context, ch CustomerChanged) {
+	if workflow.GetVersion(ctx, changeCustomerFollows, workflow.DefaultVersion, 1) < 1 {
+		return
+	}
+	var changes []string
+	if ch.Timezone != "" && ch.Timezone != w.in.Timezone {
+		loc, err := time.LoadLocation(ch.Timezone)
+		if err != nil {
+			w.event(ctx, invoice.Event{Kind: invoice.EventCustomerChanged, Outcome: "refused", Actor: ch.Actor,
+				Detail: fmt.Sprintf("unknown time zone %q; the invoice keeps %s", ch.Timezone, w.in.Timezone)})
+			w.publish(ctx)
+			return
+		}
+		changes = append(changes, fmt.Sprintf("time zone %s → %s", cmp.Or(w.in.Timezone, "UTC"), ch.Timezone))
+		w.in.Timezone, w.loc = ch.Timezone, loc
+	}
+	if ch.AccountManager != w.in.AccountManager {
+		changes = append(changes, fmt.Sprintf("account manager %s → %s", cmp.Or(w.in.AccountManager, "nobody"), cmp.Or(ch.AccountManager, "nobody")))
+		w.in.AccountManager = ch.AccountManager
+		if err := workflow.UpsertTypedSearchAttributes(ctx, SAAccountManager.ValueSet(ch.AccountManager)); err != nil {
+			w.log.Warn("account manager not shown in search attributes", "error", err)
+		}
+	}
+	if len(changes) == 0 {
+		return
+	}
+	w.event(ctx, invoice.Event{Kind: invoice.EventCustomerChanged, Actor: ch.Actor, Detail: strings.Join(changes, "; ")})
+	w.changed()
+	w.publish(ctx)
 }
 
 // takeMoney takes in a reported fact that moves money (a payment, a refund,

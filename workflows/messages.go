@@ -136,6 +136,17 @@ type PaymentReceived struct {
 	Source      string
 }
 
+// CustomerChanged carries the customer's details that a running invoice
+// keeps in its input, as they now stand: the time zone that places its send
+// window and dates, and the account manager it names in search attributes.
+// Tasks and messages read the customer from the database when they are
+// made, so they follow without it.
+type CustomerChanged struct {
+	Timezone       string
+	AccountManager string
+	Actor          string
+}
+
 // RefundReceived is money a processor or bank feed returned to the
 // customer: a fact, applied once (see db.Refund for Cumulative). It grows
 // the balance again and reopens an invoice that was paid.

@@ -40,6 +40,9 @@ const (
 	SignalDelivery      = "delivery"
 	SignalPayment       = "payment-received" // a processor's or bank feed's report
 	SignalRefund        = "refund-received"  // money returned to the customer
+	// SignalCustomerChanged: details of the customer that a running invoice
+	// copied at its start (time zone, account manager) changed.
+	SignalCustomerChanged = "customer-changed"
 )
 
 // WorkflowID is the id of an invoice's workflow, derived from the invoice so
