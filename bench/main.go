@@ -31,6 +31,7 @@ import (
 
 	"github.com/collections-engine/collections/api"
 	"github.com/collections-engine/collections/db"
+	"github.com/collections-engine/collections/internal/app"
 	"github.com/collections-engine/collections/internal/devserver"
 	"github.com/collections-engine/collections/internal/devstack"
 )
@@ -266,8 +267,8 @@ func start(dir string, cfg config) (*bench, error) {
 		return nil, err
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	o := devstack.Options{DataDir: dir, HTTPAddr: httpAddr, TemporalAddr: temporalAddr, Log: log,
-		RateLimit: 1e6, Webhooks: api.WebhookConfig{PaymentsSecret: paymentsSecret}, DatabaseURL: cfg.appDB}
+	o := devstack.Options{DataDir: dir, TemporalAddr: temporalAddr, Config: app.Config{HTTPAddr: httpAddr, Log: log,
+		RateLimit: 1e6, Webhooks: api.WebhookConfig{PaymentsSecret: paymentsSecret}, DatabaseURL: cfg.appDB}}
 	if cfg.temporalPG != "" {
 		o.TemporalPostgres = &devserver.Postgres{URL: cfg.temporalPG, NumHistoryShards: int32(cfg.shards)}
 	}

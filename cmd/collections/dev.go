@@ -8,13 +8,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/urfave/cli/v3"
 
-	"github.com/collections-engine/collections/credit"
-	"github.com/collections-engine/collections/internal/app"
 	"github.com/collections-engine/collections/internal/devstack"
 )
 
@@ -26,13 +23,10 @@ func devCommand() *cli.Command {
 		Usage: "run everything in one process: embedded Temporal server and Web UI, worker, API, database",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "data-dir", Value: "./.collections", Usage: "where Temporal's and the application's SQLite files live", Sources: cli.EnvVars("COLLECTIONS_DATA_DIR")},
-			&cli.StringFlag{Name: "http-addr", Value: "127.0.0.1:8080", Usage: "where the API listens", Sources: cli.EnvVars("COLLECTIONS_HTTP_ADDR", "HTTP_ADDR")},
 			&cli.StringFlag{Name: "temporal-addr", Value: "127.0.0.1:7233", Usage: "the embedded Temporal frontend (gRPC)", Sources: cli.EnvVars("COLLECTIONS_TEMPORAL_ADDR")},
 			&cli.StringFlag{Name: "ui-addr", Value: "127.0.0.1:8233", Usage: "the Temporal Web UI", Sources: cli.EnvVars("COLLECTIONS_UI_ADDR")},
-			&cli.StringFlag{Name: "database-url", Usage: "application database: a postgres:// URL; default a SQLite file in the data dir", Sources: cli.EnvVars("DATABASE_URL")},
 			&cli.StringFlag{Name: "api-key", Usage: "the admin API key to accept; default: one created on first start, kept in the data dir", Sources: cli.EnvVars("COLLECTIONS_API_KEY")},
-			policiesFlag(),
-		}, append(messageFlags(), codecFlags(true, "default: on when keys are given")...)...),
+		}, settingsFlags(devProcess)...),
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			log, err := logger(cmd)
 			if err != nil {
@@ -42,23 +36,12 @@ func devCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			pc, err := loadCodec(cmd, log, false)
+			cfg, err := loadConfig(cmd, devProcess, log)
 			if err != nil {
 				return err
 			}
-			bounds, err := credit.BoundsFromEnv(os.Getenv)
-			if err != nil {
-				return err
-			}
-			o := devstack.Options{
-				DataDir: dataDir, HTTPAddr: cmd.String("http-addr"), TemporalAddr: cmd.String("temporal-addr"),
-				UIAddr: cmd.String("ui-addr"), DatabaseURL: cmd.String("database-url"), PoliciesDir: cmd.String("policies-dir"),
-				Messages: messageConfig(cmd), Webhooks: app.WebhooksFromEnv(), APIKey: cmd.String("api-key"), Log: log,
-				CodecCORSOrigins: corsOrigins(cmd), CreditBounds: &bounds,
-			}
-			if pc != nil {
-				o.Codec = pc // a nil *codec.Codec would be a non-nil interface
-			}
+			o := devstack.Options{Config: cfg, DataDir: dataDir, TemporalAddr: cmd.String("temporal-addr"),
+				UIAddr: cmd.String("ui-addr"), APIKey: cmd.String("api-key")}
 			stack, err := devstack.Start(ctx, o)
 			if err != nil {
 				return err

@@ -1,6 +1,9 @@
-// Package app wires the pieces together: the database, the Temporal client,
-// the worker and the HTTP API. The commands in cmd/collections and the
-// integration tests build on it; it never links the embedded server.
+// Package app is the composition root: Config holds every setting a
+// process takes, and Build makes the database, the Temporal client, the
+// activities, the worker and the HTTP API from it. The commands in
+// cmd/collections and internal/devstack only fill in a Config and call
+// Build; the functions in this file are its pieces (tests that run workers
+// of their own use them too). It never links the embedded server.
 package app
 
 import (
@@ -53,13 +56,6 @@ type TemporalConfig struct {
 	// (tracing); see Telemetry.Temporal. Both optional.
 	Metrics      client.MetricsHandler
 	Interceptors []interceptor.ClientInterceptor
-}
-
-// MessageConfig shapes outgoing messages.
-type MessageConfig struct {
-	PaymentLink  string // URL template with {invoice_id} and {number}
-	Sender       string // signature: the business and its contact details
-	TemplatesDir string // overrides for the embedded templates (optional)
 }
 
 // OpenDatabase opens the application database and applies migrations.
@@ -151,9 +147,8 @@ func (cfg TemporalConfig) tlsConfig() (*tls.Config, error) {
 }
 
 // NewActivities builds the activities with their dependencies. Email goes
-// through SendGrid and SMS through Twilio when their keys are in the
-// environment (see channels.ConfigFromEnv); without them, through the dev
-// outbox, so the product runs offline.
+// through SendGrid and SMS through Twilio when msg.Channels configures them;
+// without them, through the dev outbox, so the product runs offline.
 func NewActivities(store *db.Store, msg MessageConfig, log *slog.Logger) (*activities.Activities, error) {
 	log = logging.Wrap(log)
 	tmpl, err := templates.Load(msg.TemplatesDir)
@@ -166,13 +161,13 @@ func NewActivities(store *db.Store, msg MessageConfig, log *slog.Logger) (*activ
 	if msg.Sender == "" {
 		msg.Sender = "Accounts Receivable"
 	}
-	senders, choice, err := channels.ConfigFromEnv(os.Getenv).Senders(channels.Outbox{Log: log})
+	senders, choice, err := msg.Channels.Senders(channels.Outbox{Log: log})
 	if err != nil {
 		return nil, err
 	}
 	// Agency case files go by email to AGENCY_EMAIL, through the same
 	// email sender (the dev outbox without SendGrid keys).
-	agency := os.Getenv("AGENCY_EMAIL")
+	agency := msg.AgencyEmail
 	agencySender := channels.Sender(channels.Outbox{Log: log})
 	if agency != "" {
 		agencySender = senders[policy.Email]
@@ -185,11 +180,6 @@ func NewActivities(store *db.Store, msg MessageConfig, log *slog.Logger) (*activ
 		Agency: agencySender, AgencyAddress: agency,
 	}, nil
 }
-
-// DefaultShutdownTimeout is how long a stopping process waits for running
-// activities (worker) or in-flight requests (API) before it stops anyway
-// (SHUTDOWN_TIMEOUT).
-const DefaultShutdownTimeout = 30 * time.Second
 
 // StartWorker registers the search attributes and starts the worker; stop
 // it with its Stop method. Webhook deliveries the activities queue are sent
@@ -256,15 +246,4 @@ func serveHTTP(ctx context.Context, addr string, h http.Handler, shutdownTimeout
 		return err
 	}
 	return nil
-}
-
-// WebhooksFromEnv reads what verifies provider callbacks.
-func WebhooksFromEnv() api.WebhookConfig {
-	return api.WebhookConfig{
-		SendGridPublicKey: os.Getenv("SENDGRID_WEBHOOK_PUBLIC_KEY"),
-		TwilioAuthToken:   os.Getenv("TWILIO_AUTH_TOKEN"),
-		PublicBaseURL:     os.Getenv("PUBLIC_BASE_URL"),
-		PaymentsSecret:    os.Getenv("PAYMENTS_WEBHOOK_SECRET"),
-		StripeSecret:      os.Getenv("STRIPE_WEBHOOK_SECRET"),
-	}
 }

@@ -11,8 +11,6 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/collections-engine/collections/api"
-	"github.com/collections-engine/collections/db"
 	"github.com/collections-engine/collections/internal/tracing"
 	"github.com/collections-engine/collections/metrics"
 )
@@ -67,16 +65,6 @@ func (t *Telemetry) Temporal(cfg TemporalConfig) (TemporalConfig, error) {
 		cfg.Interceptors = append(cfg.Interceptors, i)
 	}
 	return cfg, nil
-}
-
-// API gives the API server its metrics, its invoices-by-stage gauge and,
-// with tracing on, its tracer.
-func (t *Telemetry) API(srv *api.Server, store *db.Store, log *slog.Logger) error {
-	if t == nil {
-		return nil
-	}
-	srv.Metrics, srv.Tracer = t.Metrics, t.Tracer
-	return t.Metrics.WatchInvoices(store.InvoicesByStage, log)
 }
 
 // Close flushes pending spans and stops the SDK's meter provider.

@@ -16,69 +16,43 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
-	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/converter"
 	sdkworker "go.temporal.io/sdk/worker"
 
-	"github.com/collections-engine/collections/activities"
 	"github.com/collections-engine/collections/api"
-	"github.com/collections-engine/collections/credit"
 	"github.com/collections-engine/collections/db"
 	"github.com/collections-engine/collections/internal/app"
 	"github.com/collections-engine/collections/internal/devserver"
 	"github.com/collections-engine/collections/workflows"
 )
 
-// Options configure the dev stack.
+// Options configure the dev stack: the settings of every process
+// (app.Config; HTTPAddr, the API's, is required) and the embedded server's.
 type Options struct {
+	// Config is what app.Build makes the worker and the API from. Its
+	// DatabaseURL defaults to the SQLite file DataDir/collections.db, its
+	// Temporal address is TemporalAddr, and its ShutdownTimeout defaults to
+	// 10s.
+	app.Config
 	DataDir      string // holds temporal.db and collections.db (and the API key)
-	HTTPAddr     string // the API
 	TemporalAddr string // the embedded server's gRPC frontend
 	UIAddr       string // the Web UI; empty for none
-	// DatabaseURL, when set, is used instead of the SQLite file in DataDir.
-	DatabaseURL string
 	// TemporalPostgres, when set, keeps the embedded Temporal server's state
 	// in PostgreSQL instead of DataDir/temporal.db (see devserver.Postgres).
 	TemporalPostgres *devserver.Postgres
-	Namespace        string
-	// PoliciesDir holds policy documents to load at start (optional).
-	PoliciesDir string
-	Messages    app.MessageConfig
-	Webhooks    api.WebhookConfig
-	// RateLimit is requests a second per API key (0: the API's default).
-	RateLimit float64
 	// APIKey is the admin key to accept (COLLECTIONS_API_KEY); empty: one is
 	// created on first start and kept in DataDir/api-key.
 	APIKey string
-	// WebhookRetry paces outbound webhook deliveries (zero: the defaults).
-	WebhookRetry workflows.DeliveryRetry
-	// Codec, when set, encrypts every payload the stack writes to Temporal;
-	// the API serves it at /codec, and the Web UI decodes through it.
-	Codec converter.PayloadCodec
-	// CodecCORSOrigins are more browser origins allowed to call /codec
-	// (the embedded Web UI's own origin always is).
-	CodecCORSOrigins []string
-	// Tracer traces the API, the client and the worker; nil: from the
-	// environment (OTEL_EXPORTER_OTLP_ENDPOINT), off without it.
-	Tracer trace.TracerProvider
 	// NoWorker leaves the worker out: tests that run workers of their own
 	// against the stack's Temporal (several at once, stopped at will).
 	NoWorker bool
-	// CreditBounds decide credit applications without a person (nil: the
-	// defaults, credit.DefaultBounds).
-	CreditBounds *credit.Bounds
-	// Worker tunes the worker (pollers, concurrency); WorkerStopTimeout
-	// defaults to 10s, the pollers to DefaultPollers.
-	Worker sdkworker.Options
 	// Server tunes the embedded Temporal server (zero: its defaults).
 	Server devserver.Tuning
-	Log    *slog.Logger
 }
 
-// DefaultPollers is the dev worker's workflow and activity task pollers
-// each, unless Options.Worker sets them.
-const DefaultPollers = 8
+// DefaultPollers is the worker's workflow and activity task pollers each,
+// as in every process (app.DefaultPollers).
+const DefaultPollers = app.DefaultPollers
 
 // Stack is a running dev stack.
 type Stack struct {
@@ -90,13 +64,13 @@ type Stack struct {
 	Client       client.Client
 	DB           *bun.DB
 
-	server    *devserver.Server
-	telemetry *app.Telemetry
-	worker    sdkworker.Worker
-	stopAPI   context.CancelFunc
-	apiDone   chan struct{} // closed when the API server has returned
-	apiErr    error
-	log       *slog.Logger
+	server  *devserver.Server
+	app     *app.App
+	worker  sdkworker.Worker
+	stopAPI context.CancelFunc
+	apiDone chan struct{} // closed when the API server has returned
+	apiErr  error
+	log     *slog.Logger
 }
 
 // Start brings the stack up and returns once the API accepts requests.
@@ -104,8 +78,8 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	if o.Namespace == "" {
-		o.Namespace = "default"
+	if o.Temporal.Namespace == "" {
+		o.Temporal.Namespace = "default"
 	}
 	if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
@@ -135,7 +109,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		FrontendAddr:     o.TemporalAddr,
 		UIAddr:           o.UIAddr,
 		UICodecEndpoint:  uiCodec,
-		Namespace:        o.Namespace,
+		Namespace:        o.Temporal.Namespace,
 		SearchAttributes: workflows.SearchAttributes,
 		Log:              o.Log,
 		Tuning:           o.Server,
@@ -146,54 +120,16 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if o.UIAddr != "" {
 		s.UIURL = "http://" + o.UIAddr
 	}
-	if s.telemetry, err = app.NewTelemetry(ctx, o.Tracer, o.Log); err != nil {
-		return nil, err
-	}
-	tc, err := s.telemetry.Temporal(app.TemporalConfig{Address: o.TemporalAddr, Namespace: o.Namespace, Codec: o.Codec})
+	s.app, err = app.Build(ctx, o.config())
 	if err != nil {
 		return nil, err
 	}
-	s.Client, err = app.DialTemporal(ctx, tc, o.Log)
-	if err != nil {
+	s.Client, s.DB, s.DatabaseDSN = s.app.Temporal, s.app.DB, s.app.Config.DatabaseURL
+	if s.APIKey, err = devKey(ctx, s.app.Store, o.DataDir, o.APIKey); err != nil {
 		return nil, err
 	}
-	s.DatabaseDSN = o.DatabaseURL
-	if s.DatabaseDSN == "" {
-		s.DatabaseDSN = filepath.Join(o.DataDir, "collections.db")
-	}
-	s.DB, err = app.OpenDatabase(ctx, s.DatabaseDSN, o.Log)
-	if err != nil {
-		return nil, err
-	}
-	store := db.NewStore(s.DB)
-	if err := app.LoadPolicies(ctx, store, o.PoliciesDir, o.Log); err != nil {
-		return nil, err
-	}
-	if s.APIKey, err = devKey(ctx, store, o.DataDir, o.APIKey); err != nil {
-		return nil, err
-	}
-	acts, err := app.NewActivities(store, o.Messages, o.Log)
-	if err != nil {
-		return nil, err
-	}
-	acts.Dispatch = workflows.Dispatcher(s.Client, o.WebhookRetry)
-	acts.Metrics = s.telemetry.Metrics
 	if !o.NoWorker {
-		wo := o.Worker
-		if wo.WorkerStopTimeout == 0 {
-			wo.WorkerStopTimeout = 10 * time.Second
-		}
-		// Eight pollers rather than the SDK's two: reminders falling due
-		// together reach the worker without queueing behind two polls
-		// (punctuality p99 halved in the bench, docs/benchmarks.md).
-		if wo.MaxConcurrentWorkflowTaskPollers == 0 {
-			wo.MaxConcurrentWorkflowTaskPollers = DefaultPollers
-		}
-		if wo.MaxConcurrentActivityTaskPollers == 0 {
-			wo.MaxConcurrentActivityTaskPollers = DefaultPollers
-		}
-		s.worker, err = app.StartWorker(ctx, s.Client, o.Namespace, acts, o.Log, wo)
-		if err != nil {
+		if s.worker, err = s.app.StartWorker(ctx); err != nil {
 			return nil, err
 		}
 	}
@@ -201,24 +137,9 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	s.stopAPI = cancel
 	s.apiDone = make(chan struct{})
 	ready := make(chan net.Addr, 1)
-	srv := &api.Server{Store: store, Temporal: s.Client, Log: o.Log, Previewer: activities.Previewer{Activities: acts}, Webhooks: o.Webhooks, RateLimit: o.RateLimit,
-		Codec: o.Codec, CodecCORSOrigins: o.CodecCORSOrigins, CreditBounds: o.CreditBounds,
-		Namespace: o.Namespace}
-	if o.UIAddr != "" {
-		srv.TemporalUIURL = browserURL(o.UIAddr) // the collectors' page links each invoice's workflow there
-	}
-	if o.Codec != nil && o.UIAddr != "" {
-		// The embedded UI has no login, so no API key to send: its origin
-		// may use /codec without one.
-		srv.CodecUIOrigin = browserURL(o.UIAddr)
-		srv.CodecCORSOrigins = append([]string{srv.CodecUIOrigin}, o.CodecCORSOrigins...)
-	}
-	if err := s.telemetry.API(srv, store, o.Log); err != nil {
-		return nil, err
-	}
 	go func() {
 		defer close(s.apiDone)
-		s.apiErr = app.ServeAPI(apiCtx, o.HTTPAddr, srv, 10*time.Second, func(a net.Addr) { ready <- a })
+		s.apiErr = s.app.ServeAPI(apiCtx, func(a net.Addr) { ready <- a })
 	}()
 	select {
 	case addr := <-ready:
@@ -229,6 +150,30 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		return nil, fmt.Errorf("HTTP API did not start on %s", o.HTTPAddr)
 	}
 	return s, nil
+}
+
+// config is the processes' configuration in the stack: the embedded
+// server's address, the data dir's database, and the embedded Web UI
+// linked from the collectors' page and allowed to decode payloads.
+func (o Options) config() app.Config {
+	cfg := o.Config
+	cfg.Temporal.Address = o.TemporalAddr
+	if cfg.DatabaseURL == "" {
+		cfg.DatabaseURL = filepath.Join(o.DataDir, "collections.db")
+	}
+	if cfg.ShutdownTimeout == 0 {
+		cfg.ShutdownTimeout = 10 * time.Second
+	}
+	if o.UIAddr != "" {
+		cfg.TemporalUIURL = browserURL(o.UIAddr) // the collectors' page links each invoice's workflow there
+		if o.Codec != nil {
+			// The embedded UI has no login, so no API key to send: its
+			// origin may use /codec without one.
+			cfg.CodecUIOrigin = browserURL(o.UIAddr)
+			cfg.CodecCORSOrigins = append([]string{cfg.CodecUIOrigin}, o.CodecCORSOrigins...)
+		}
+	}
+	return cfg
 }
 
 // browserURL is the http URL a browser on this machine reaches addr at
@@ -252,7 +197,8 @@ func (s *Stack) Done() <-chan struct{} { return s.apiDone }
 func (s *Stack) Err() error { return s.apiErr }
 
 // Stop shuts everything down in reverse order: the API finishes in-flight
-// requests, the worker drains, then the server and the database close.
+// requests, the worker drains, then the client, the database and the
+// server close.
 func (s *Stack) Stop() {
 	if s.stopAPI != nil {
 		s.stopAPI()
@@ -266,23 +212,15 @@ func (s *Stack) Stop() {
 		s.worker.Stop()
 		s.worker = nil
 	}
-	if s.Client != nil {
-		s.Client.Close()
-		s.Client = nil
-	}
-	if s.telemetry != nil {
-		if err := s.telemetry.Close(context.Background()); err != nil {
-			s.log.Warn("telemetry not flushed", "error", err)
+	if s.app != nil {
+		if err := s.app.Close(); err != nil {
+			s.log.Warn("closing the database", "error", err)
 		}
-		s.telemetry = nil
+		s.app, s.Client, s.DB = nil, nil, nil
 	}
 	if s.server != nil {
 		s.server.Stop()
 		s.server = nil
-	}
-	if s.DB != nil {
-		_ = s.DB.Close()
-		s.DB = nil
 	}
 }
 

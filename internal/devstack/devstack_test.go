@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/collections-engine/collections/db/dbtest"
+	"github.com/collections-engine/collections/internal/app"
 	"github.com/collections-engine/collections/internal/devserver"
 	"github.com/collections-engine/collections/internal/devstack"
 )
@@ -33,8 +34,8 @@ func startStack(t *testing.T, dataDir, databaseURL string, withUI bool, configur
 		}
 		return fmt.Sprintf("127.0.0.1:%d", p)
 	}
-	o := devstack.Options{DataDir: dataDir, HTTPAddr: port(), TemporalAddr: port(), DatabaseURL: databaseURL,
-		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	o := devstack.Options{DataDir: dataDir, TemporalAddr: port(), Config: app.Config{HTTPAddr: port(), DatabaseURL: databaseURL,
+		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}}
 	if withUI {
 		o.UIAddr = port()
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/collections-engine/collections/internal/app"
 	"github.com/collections-engine/collections/internal/devserver"
 	"github.com/collections-engine/collections/internal/devstack"
 )
@@ -22,9 +23,9 @@ func TestDevStackProcess(t *testing.T) {
 	if dir == "" {
 		t.Skip("runs only as TestSIGKILLKeepsEveryInvoice's child process")
 	}
-	s, err := devstack.Start(context.Background(), devstack.Options{DataDir: dir, HTTPAddr: os.Getenv("DEVSTACK_CHILD_HTTP"),
-		TemporalAddr: os.Getenv("DEVSTACK_CHILD_TEMPORAL"), APIKey: "durability-test-key", RateLimit: 1e6,
-		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	s, err := devstack.Start(context.Background(), devstack.Options{DataDir: dir, TemporalAddr: os.Getenv("DEVSTACK_CHILD_TEMPORAL"), APIKey: "durability-test-key",
+		Config: app.Config{HTTPAddr: os.Getenv("DEVSTACK_CHILD_HTTP"), RateLimit: 1e6,
+			Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}})
 	if err != nil {
 		t.Fatal(err)
 	}
