@@ -78,6 +78,11 @@ var (
 			}
 			return currency + " " + groupThousands(amount)
 		},
+		// amount and figure write minor units: "EUR 2,500.00" and "2,500.00".
+		"amount": func(currency string, minor int64) string {
+			return currency + " " + groupThousands(money.FormatAmount(minor, currency))
+		},
+		"figure": func(currency string, minor int64) string { return groupThousands(money.FormatAmount(minor, currency)) },
 	}
 	pageTemplates = template.Must(template.New("").Funcs(pageFuncs).ParseFS(pageFS, "page/*.html"))
 )
@@ -376,7 +381,7 @@ type worklistPage struct {
 	Currency string
 	Managers []string
 	Limit    int
-	List     worklistResult
+	List     desk.List
 	Charts   []agingChart
 }
 
@@ -403,7 +408,7 @@ func (s *Server) worklistPage(c echo.Context) error {
 		p.Limit = n
 	}
 	ctx := c.Request().Context()
-	w, err := s.buildWorklist(ctx, p.Manager, p.Currency, p.Limit)
+	w, err := desk.LoadWorklist(ctx, s.Store, desk.Query{Manager: p.Manager, Currency: p.Currency, Limit: p.Limit}, s.now())
 	if err != nil {
 		return s.pageFailure(c, err)
 	}
@@ -424,7 +429,7 @@ func keyName(c echo.Context) string {
 type accountPage struct {
 	Title    string
 	KeyName  string
-	A        AccountView
+	A        desk.Account
 	Charts   []agingChart
 	Invoices []pageInvoice
 }
@@ -443,7 +448,20 @@ type pageInvoice struct {
 	WorkflowID  string
 	WorkflowURL string
 	NextAction  *invoice.NextAction
-	Timeline    []EventView
+	Timeline    []pageEvent
+}
+
+// pageEvent is one event of an invoice's timeline.
+type pageEvent struct {
+	At        time.Time
+	Kind      string
+	Step      string
+	Channel   string
+	Outcome   string
+	Detail    string
+	Amount    string
+	Balance   string
+	Reference string
 }
 
 // accountPage is GET /desk/customers/{id}.
@@ -457,13 +475,13 @@ func (s *Server) accountPage(c echo.Context) error {
 	if err != nil {
 		return s.pageFailure(c, err)
 	}
-	v, invs, err := s.buildAccount(ctx, cust)
+	now := s.now()
+	a, err := desk.LoadAccount(ctx, s.Store, cust, now)
 	if err != nil {
 		return s.pageFailure(c, err)
 	}
-	now := s.now()
-	p := accountPage{Title: cust.Name, KeyName: keyName(c), A: v, Charts: agingCharts(desk.AgingSplit(invs, now))}
-	for _, inv := range invs {
+	p := accountPage{Title: cust.Name, KeyName: keyName(c), A: a, Charts: agingCharts(a.Aging)}
+	for _, inv := range a.Invoices {
 		pi := pageInvoice{ID: inv.ID, Number: inv.Number, Currency: inv.Currency, Amount: money.FormatAmount(inv.AmountMinor, inv.Currency),
 			Balance: money.FormatAmount(inv.BalanceMinor, inv.Currency), DueAt: inv.DueAt,
 			Stage: inv.Stage, Open: inv.ClosedAt == nil && !inv.Stage.Closed(), WorkflowID: inv.WorkflowID,
@@ -474,7 +492,7 @@ func (s *Server) accountPage(c echo.Context) error {
 		if st := inv.Status; st != nil {
 			pi.NextAction = st.NextAction
 			for _, e := range st.Timeline {
-				ev := EventView{At: e.At, Kind: e.Kind, Step: e.Step, Channel: e.Channel, Outcome: e.Outcome, Detail: e.Detail,
+				ev := pageEvent{At: e.At, Kind: e.Kind, Step: e.Step, Channel: e.Channel, Outcome: e.Outcome, Detail: e.Detail,
 					Reference: e.Reference}
 				if e.AmountMinor != 0 {
 					ev.Amount = money.FormatAmount(e.AmountMinor, inv.Currency)

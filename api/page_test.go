@@ -16,6 +16,7 @@ import (
 
 	"github.com/collections-engine/collections/db"
 	"github.com/collections-engine/collections/db/dbtest"
+	"github.com/collections-engine/collections/desk"
 	"github.com/collections-engine/collections/invoice"
 )
 
@@ -392,7 +393,7 @@ func BenchmarkWorklistPage(b *testing.B) {
 		b.ReportMetric(float64(w.Body.Len()), "gzip-bytes/page")
 	})
 	// The template alone, on the same data.
-	list, err := s.buildWorklist(ctx, "", "", 200)
+	list, err := desk.LoadWorklist(ctx, store, desk.Query{Limit: 200}, now)
 	if err != nil {
 		b.Fatal(err)
 	}
