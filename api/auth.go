@@ -72,7 +72,7 @@ func isOpen(path string) bool {
 func (s *Server) authenticate() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			// The collectors' page signs in with a session of its own (page.go).
+			// The collectors' page signs in with a session of its own (package deskpage).
 			if isOpen(c.Request().URL.Path) || isPage(c.Request().URL.Path) || s.codecUIRequest(c.Request()) {
 				return next(c)
 			}

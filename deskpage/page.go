@@ -1,10 +1,25 @@
-package api
+// Package deskpage is the collectors' page: server-rendered HTML at /desk/
+// (the worklist, with an aging chart of the book) and /desk/customers/{id}
+// (the account view, with each invoice's timeline and a link to its
+// workflow in the Temporal Web UI). No JavaScript, no external assets: one
+// inline style block, whose hash is the only style the
+// Content-Security-Policy allows.
+//
+// Sign-in is with an API key (any role: the pages only read). The key is
+// checked against the key store once; the browser then holds a session
+// cookie (HttpOnly, SameSite=Strict, Secure over HTTPS) naming the key's id
+// and an expiry, signed with HMAC-SHA256 — never the key itself. Every page
+// checks the signature, the expiry and that the key is still unrevoked, so
+// revoking a key ends its sessions.
+//
+// Routes lists every route; the API server mounts the page with it. The
+// data comes from the desk package's read model, the same the JSON desk
+// endpoints show.
+package deskpage
 
 import (
 	"bytes"
 	"cmp"
-	"context"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"embed"
@@ -12,6 +27,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -28,32 +44,73 @@ import (
 	"github.com/collections-engine/collections/money"
 )
 
-// The collectors' page: server-rendered HTML at /desk/ (the worklist, with
-// an aging chart of the book) and /desk/customers/{id} (the account view,
-// with each invoice's timeline and a link to its workflow in the Temporal
-// Web UI). No JavaScript, no external assets: one inline style block, whose
-// hash is the only style the Content-Security-Policy allows.
-//
-// Sign-in is with an API key (any role: the pages only read). The key is
-// checked against the key store once; the browser then holds a session
-// cookie (HttpOnly, SameSite=Strict, Secure over HTTPS) naming the key's id
-// and an expiry, signed with HMAC-SHA256 — never the key itself. Every page
-// checks the signature, the expiry and that the key is still unrevoked, so
-// revoking a key ends its sessions.
+// Prefix is where the collectors' page is served.
+const Prefix = "/desk"
 
-// DeskPrefix is where the collectors' page is served.
-const DeskPrefix = "/desk"
-
-// DeskSessionTTL is how long a sign-in to the collectors' page lasts.
-const DeskSessionTTL = 12 * time.Hour
+// SessionTTL is how long a sign-in to the collectors' page lasts.
+const SessionTTL = 12 * time.Hour
 
 const deskCookie = "desk_session"
 
-//go:embed page
+// ctxKey is where a request with a valid session keeps its API key.
+const ctxKey = "deskpage.api_key"
+
+// Config is what the page needs from the server that mounts it.
+type Config struct {
+	// Store holds the book and the API keys sessions are checked against.
+	Store *db.Store
+	// SessionSecret signs the sessions (DESK_SESSION_SECRET). Empty: a
+	// random secret for the life of the Page, so sessions end when the
+	// process restarts and do not carry over to other API replicas.
+	SessionSecret []byte
+	// TemporalUIURL is the Temporal Web UI's base URL, which each invoice's
+	// workflow links into; empty: no links.
+	TemporalUIURL string
+	// Namespace is the Temporal namespace the workflows run in, for those
+	// links ("default" if empty).
+	Namespace string
+	Clock     func() time.Time // time.Now if nil
+	Log       *slog.Logger     // slog.Default() if nil
+}
+
+// Page serves the collectors' page.
+type Page struct {
+	cfg    Config
+	store  *db.Store
+	secret []byte
+}
+
+// New returns the page for cfg.
+func New(cfg Config) *Page {
+	pg := &Page{cfg: cfg, store: cfg.Store, secret: cfg.SessionSecret}
+	if len(pg.secret) == 0 {
+		pg.secret = make([]byte, 32)
+		if _, err := rand.Read(pg.secret); err != nil {
+			panic(err)
+		}
+	}
+	return pg
+}
+
+func (pg *Page) logger() *slog.Logger {
+	if pg.cfg.Log != nil {
+		return pg.cfg.Log
+	}
+	return slog.Default()
+}
+
+func (pg *Page) now() time.Time {
+	if pg.cfg.Clock != nil {
+		return pg.cfg.Clock().UTC()
+	}
+	return time.Now().UTC()
+}
+
+//go:embed templates
 var pageFS embed.FS
 
 var (
-	pageCSS   = mustRead(pageFS, "page/desk.css")
+	pageCSS   = mustRead(pageFS, "templates/desk.css")
 	pageCSP   = "default-src 'none'; style-src 'sha256-" + sha256Base64(pageCSS) + "'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 	pageFuncs = template.FuncMap{
 		"when":  when,
@@ -84,7 +141,7 @@ var (
 		},
 		"figure": func(currency string, minor int64) string { return groupThousands(money.FormatAmount(minor, currency)) },
 	}
-	pageTemplates = template.Must(template.New("").Funcs(pageFuncs).ParseFS(pageFS, "page/*.html"))
+	pageTemplates = template.Must(template.New("").Funcs(pageFuncs).ParseFS(pageFS, "templates/*.html"))
 )
 
 func mustRead(fs embed.FS, name string) string {
@@ -129,27 +186,28 @@ func when(t time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04 UTC")
 }
 
-// isPage says whether a path is the collectors' page, which signs in with a
+// Serves says whether a path is the collectors' page, which signs in with a
 // session cookie instead of a bearer key.
-func isPage(path string) bool {
-	return path == DeskPrefix || strings.HasPrefix(path, DeskPrefix+"/")
+func Serves(path string) bool {
+	return path == Prefix || strings.HasPrefix(path, Prefix+"/")
 }
 
-func (s *Server) pageRoutes(e *echo.Echo) {
-	e.GET(DeskPrefix, func(c echo.Context) error { return c.Redirect(http.StatusFound, DeskPrefix+"/") })
+// Routes registers every route of the page on e.
+func (pg *Page) Routes(e *echo.Echo) {
+	e.GET(Prefix, func(c echo.Context) error { return c.Redirect(http.StatusFound, Prefix+"/") })
 	// Compressed: a worklist of 200 rows is about 94 KB of HTML, 11 KB gzipped.
-	g := e.Group(DeskPrefix, middleware.Gzip(), s.pageHeaders)
-	g.GET("/login", s.loginPage)
-	g.POST("/login", s.login)
-	g.POST("/logout", s.logout)
-	in := g.Group("", s.pageSession)
-	in.GET("/", s.worklistPage)
-	in.GET("/customers/:id", s.accountPage)
+	g := e.Group(Prefix, middleware.Gzip(), pg.headers)
+	g.GET("/login", pg.loginPage)
+	g.POST("/login", pg.login)
+	g.POST("/logout", pg.logout)
+	in := g.Group("", pg.session)
+	in.GET("/", pg.worklistPage)
+	in.GET("/customers/:id", pg.accountPage)
 }
 
 // pageHeaders: no caching of customer data, no framing, no scripts, and
 // no form posts from other sites.
-func (s *Server) pageHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+func (pg *Page) headers(next echo.HandlerFunc) echo.HandlerFunc {
 	cop := http.NewCrossOriginProtection()
 	return func(c echo.Context) error {
 		h := c.Response().Header()
@@ -159,147 +217,10 @@ func (s *Server) pageHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "no-referrer")
 		if err := cop.Check(c.Request()); err != nil {
-			return s.renderPage(c, http.StatusForbidden, "error", errorPage{Title: "Forbidden", Message: "This form was sent from another site."})
+			return pg.render(c, http.StatusForbidden, "error", errorPage{Title: "Forbidden", Message: "This form was sent from another site."})
 		}
 		return next(c)
 	}
-}
-
-// sessionKey is the HMAC key sessions are signed with: SessionSecret, or
-// one drawn at random for the life of the process.
-func (s *Server) sessionKey() []byte {
-	s.sessionOnce.Do(func() {
-		if len(s.SessionSecret) > 0 {
-			s.sessionSecret = s.SessionSecret
-			return
-		}
-		s.sessionSecret = make([]byte, 32)
-		if _, err := rand.Read(s.sessionSecret); err != nil {
-			panic(err)
-		}
-	})
-	return s.sessionSecret
-}
-
-func sessionMAC(secret []byte, payload string) []byte {
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte("collections desk session\x00" + payload))
-	return m.Sum(nil)
-}
-
-// sessionToken is "<key id>|<expiry unix seconds>" and its MAC, each
-// base64url-encoded, joined by a dot.
-func (s *Server) sessionToken(keyID string, expires time.Time) string {
-	return s.sessionTokenWith(s.sessionKey(), keyID, expires)
-}
-
-func (s *Server) sessionTokenWith(secret []byte, keyID string, expires time.Time) string {
-	payload := keyID + "|" + strconv.FormatInt(expires.Unix(), 10)
-	enc := base64.RawURLEncoding
-	return enc.EncodeToString([]byte(payload)) + "." + enc.EncodeToString(sessionMAC(secret, payload))
-}
-
-var errSession = errors.New("no valid session")
-
-// checkSession returns the key a session token names when the signature
-// holds, the session has not expired and the key is not revoked.
-func (s *Server) checkSession(ctx context.Context, token string) (*db.APIKey, error) {
-	p64, m64, ok := strings.Cut(token, ".")
-	if !ok {
-		return nil, errSession
-	}
-	enc := base64.RawURLEncoding
-	payload, err1 := enc.DecodeString(p64)
-	mac, err2 := enc.DecodeString(m64)
-	if err1 != nil || err2 != nil || !hmac.Equal(mac, sessionMAC(s.sessionKey(), string(payload))) {
-		return nil, errSession
-	}
-	id, exp, ok := strings.Cut(string(payload), "|")
-	expires, err := strconv.ParseInt(exp, 10, 64)
-	if !ok || err != nil || !s.now().Before(time.Unix(expires, 0)) {
-		return nil, errSession
-	}
-	key, err := s.Store.APIKeyByID(ctx, id)
-	if errors.Is(err, db.ErrNotFound) {
-		return nil, errSession
-	}
-	return key, err
-}
-
-func (s *Server) setSessionCookie(c echo.Context, value string, expires time.Time, maxAge int) {
-	c.SetCookie(&http.Cookie{Name: deskCookie, Value: value, Path: DeskPrefix + "/", Expires: expires, MaxAge: maxAge,
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: c.Scheme() == "https"})
-}
-
-// pageSession lets a request with a valid session through; any other goes
-// to the sign-in form, which brings the reader back afterwards.
-func (s *Server) pageSession(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		if ck, err := c.Cookie(deskCookie); err == nil {
-			key, err := s.checkSession(c.Request().Context(), ck.Value)
-			if err == nil {
-				c.Set(ctxAPIKey, key)
-				return next(c)
-			}
-			if !errors.Is(err, errSession) {
-				return s.pageFailure(c, err)
-			}
-		}
-		return c.Redirect(http.StatusSeeOther, DeskPrefix+"/login?next="+url.QueryEscape(c.Request().URL.RequestURI()))
-	}
-}
-
-// localNext is where to go after signing in: a page under /desk/ only,
-// never another site.
-func localNext(next string) string {
-	u, err := url.Parse(next)
-	if err != nil || u.Scheme != "" || u.Host != "" || strings.HasPrefix(next, "//") || strings.Contains(next, "\\") ||
-		!strings.HasPrefix(u.Path, DeskPrefix+"/") || strings.Contains(u.Path, "..") {
-		return DeskPrefix + "/"
-	}
-	return next
-}
-
-type loginPage struct {
-	Title   string
-	Next    string
-	Message string
-}
-
-func (s *Server) loginPage(c echo.Context) error {
-	next := localNext(c.QueryParam("next"))
-	if ck, err := c.Cookie(deskCookie); err == nil {
-		if _, err := s.checkSession(c.Request().Context(), ck.Value); err == nil {
-			return c.Redirect(http.StatusSeeOther, next)
-		}
-	}
-	return s.renderPage(c, http.StatusOK, "login", loginPage{Title: "Sign in", Next: next})
-}
-
-// login checks the key from the form and opens a session.
-func (s *Server) login(c echo.Context) error {
-	next := localNext(c.FormValue("next"))
-	secret := strings.TrimSpace(c.FormValue("key"))
-	if secret == "" {
-		return s.renderPage(c, http.StatusBadRequest, "login", loginPage{Title: "Sign in", Next: next, Message: "key: enter an API key."})
-	}
-	key, err := s.Store.APIKeyByHash(c.Request().Context(), HashKey(secret))
-	if errors.Is(err, db.ErrNotFound) {
-		return s.renderPage(c, http.StatusUnauthorized, "login", loginPage{Title: "Sign in", Next: next,
-			Message: "key: this API key is not valid or has been revoked."})
-	}
-	if err != nil {
-		return s.pageFailure(c, err)
-	}
-	expires := s.now().Add(DeskSessionTTL)
-	s.setSessionCookie(c, s.sessionToken(key.ID, expires), expires, int(DeskSessionTTL/time.Second))
-	s.log().Info("signed in to the collectors' page", "key", key.Prefix, "key_name", key.Name)
-	return c.Redirect(http.StatusSeeOther, next)
-}
-
-func (s *Server) logout(c echo.Context) error {
-	s.setSessionCookie(c, "", time.Unix(0, 0), -1)
-	return c.Redirect(http.StatusSeeOther, DeskPrefix+"/login")
 }
 
 type errorPage struct {
@@ -307,13 +228,13 @@ type errorPage struct {
 	Message string
 }
 
-func (s *Server) pageFailure(c echo.Context, err error) error {
-	s.log().Error("collectors' page failed", "uri", c.Request().RequestURI, "error", err)
-	return s.renderPage(c, http.StatusInternalServerError, "error", errorPage{Title: "Something went wrong",
+func (pg *Page) failure(c echo.Context, err error) error {
+	pg.logger().Error("collectors' page failed", "uri", c.Request().RequestURI, "error", err)
+	return pg.render(c, http.StatusInternalServerError, "error", errorPage{Title: "Something went wrong",
 		Message: "The page could not be made; the server log says why."})
 }
 
-func (s *Server) renderPage(c echo.Context, status int, name string, data any) error {
+func (pg *Page) render(c echo.Context, status int, name string, data any) error {
 	var buf bytes.Buffer
 	if err := pageTemplates.ExecuteTemplate(&buf, name, data); err != nil {
 		return err
@@ -366,11 +287,11 @@ func agingCharts(as []desk.Aging) []agingChart {
 
 // workflowURL is the invoice workflow's page in the Temporal Web UI; empty
 // when no UI is configured.
-func (s *Server) workflowURL(workflowID string) string {
-	if s.TemporalUIURL == "" || workflowID == "" {
+func (pg *Page) workflowURL(workflowID string) string {
+	if pg.cfg.TemporalUIURL == "" || workflowID == "" {
 		return ""
 	}
-	return strings.TrimRight(s.TemporalUIURL, "/") + "/namespaces/" + url.PathEscape(cmp.Or(s.Namespace, "default")) +
+	return strings.TrimRight(pg.cfg.TemporalUIURL, "/") + "/namespaces/" + url.PathEscape(cmp.Or(pg.cfg.Namespace, "default")) +
 		"/workflows/" + url.PathEscape(workflowID)
 }
 
@@ -388,10 +309,10 @@ type worklistPage struct {
 const maxPageRows = 500
 
 // worklistPage is GET /desk/?manager=&currency=&limit=.
-func (s *Server) worklistPage(c echo.Context) error {
+func (pg *Page) worklistPage(c echo.Context) error {
 	p := worklistPage{Title: "Worklist", KeyName: keyName(c), Manager: strings.TrimSpace(c.QueryParam("manager")), Limit: 100}
 	bad := func(msg string) error {
-		return s.renderPage(c, http.StatusBadRequest, "error", errorPage{Title: "Bad request", Message: msg})
+		return pg.render(c, http.StatusBadRequest, "error", errorPage{Title: "Bad request", Message: msg})
 	}
 	if cur := strings.TrimSpace(c.QueryParam("currency")); cur != "" {
 		code, err := money.Currency(cur)
@@ -408,19 +329,19 @@ func (s *Server) worklistPage(c echo.Context) error {
 		p.Limit = n
 	}
 	ctx := c.Request().Context()
-	w, err := desk.LoadWorklist(ctx, s.Store, desk.Query{Manager: p.Manager, Currency: p.Currency, Limit: p.Limit}, s.now())
+	w, err := desk.LoadWorklist(ctx, pg.store, desk.Query{Manager: p.Manager, Currency: p.Currency, Limit: p.Limit}, pg.now())
 	if err != nil {
-		return s.pageFailure(c, err)
+		return pg.failure(c, err)
 	}
 	p.List, p.Charts = w, agingCharts(w.Aging)
-	if p.Managers, err = s.Store.AccountManagers(ctx); err != nil {
-		return s.pageFailure(c, err)
+	if p.Managers, err = pg.store.AccountManagers(ctx); err != nil {
+		return pg.failure(c, err)
 	}
-	return s.renderPage(c, http.StatusOK, "worklist", p)
+	return pg.render(c, http.StatusOK, "worklist", p)
 }
 
 func keyName(c echo.Context) string {
-	if k, ok := c.Get(ctxAPIKey).(*db.APIKey); ok {
+	if k, ok := c.Get(ctxKey).(*db.APIKey); ok {
 		return cmp.Or(k.Name, k.Prefix)
 	}
 	return ""
@@ -465,27 +386,27 @@ type pageEvent struct {
 }
 
 // accountPage is GET /desk/customers/{id}.
-func (s *Server) accountPage(c echo.Context) error {
+func (pg *Page) accountPage(c echo.Context) error {
 	ctx := c.Request().Context()
-	cust, err := s.Store.GetCustomer(ctx, c.Param("id"))
+	cust, err := pg.store.GetCustomer(ctx, c.Param("id"))
 	if errors.Is(err, db.ErrNotFound) {
-		return s.renderPage(c, http.StatusNotFound, "error", errorPage{Title: "Not found",
+		return pg.render(c, http.StatusNotFound, "error", errorPage{Title: "Not found",
 			Message: fmt.Sprintf("id: there is no customer %q.", c.Param("id"))})
 	}
 	if err != nil {
-		return s.pageFailure(c, err)
+		return pg.failure(c, err)
 	}
-	now := s.now()
-	a, err := desk.LoadAccount(ctx, s.Store, cust, now)
+	now := pg.now()
+	a, err := desk.LoadAccount(ctx, pg.store, cust, now)
 	if err != nil {
-		return s.pageFailure(c, err)
+		return pg.failure(c, err)
 	}
 	p := accountPage{Title: cust.Name, KeyName: keyName(c), A: a, Charts: agingCharts(a.Aging)}
 	for _, inv := range a.Invoices {
 		pi := pageInvoice{ID: inv.ID, Number: inv.Number, Currency: inv.Currency, Amount: money.FormatAmount(inv.AmountMinor, inv.Currency),
 			Balance: money.FormatAmount(inv.BalanceMinor, inv.Currency), DueAt: inv.DueAt,
 			Stage: inv.Stage, Open: inv.ClosedAt == nil && !inv.Stage.Closed(), WorkflowID: inv.WorkflowID,
-			WorkflowURL: s.workflowURL(inv.WorkflowID)}
+			WorkflowURL: pg.workflowURL(inv.WorkflowID)}
 		if pi.Open {
 			pi.DaysOverdue = desk.DaysOverdue(inv.DueAt, now)
 		}
@@ -518,5 +439,5 @@ func (s *Server) accountPage(c echo.Context) error {
 		}
 		return cmp.Or(b.DueAt.Compare(a.DueAt), cmp.Compare(a.Number, b.Number))
 	})
-	return s.renderPage(c, http.StatusOK, "account", p)
+	return pg.render(c, http.StatusOK, "account", p)
 }
