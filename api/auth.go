@@ -20,6 +20,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/collections-engine/collections/db"
+	"github.com/collections-engine/collections/internal/keys"
 )
 
 // API keys: `Authorization: Bearer <key>` on every route but health, the
@@ -54,10 +55,7 @@ func KeyRecord(secret, name, role string, now time.Time) *db.APIKey {
 }
 
 // HashKey is the stored form of a key.
-func HashKey(secret string) string {
-	sum := sha256.Sum256([]byte(secret))
-	return hex.EncodeToString(sum[:])
-}
+func HashKey(secret string) string { return keys.Hash(secret) }
 
 const ctxAPIKey = "api_key"
 
@@ -74,7 +72,7 @@ func isOpen(path string) bool {
 func (s *Server) authenticate() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			// The collectors' page signs in with a session of its own (page.go).
+			// The collectors' page signs in with a session of its own (package deskpage).
 			if isOpen(c.Request().URL.Path) || isPage(c.Request().URL.Path) || s.codecUIRequest(c.Request()) {
 				return next(c)
 			}

@@ -1,11 +1,9 @@
 package api
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -83,119 +81,15 @@ func (s *Server) worklist(c echo.Context) error {
 	if n == 0 {
 		n = 100
 	}
-	w, err := s.buildWorklist(c.Request().Context(), manager, currency, n)
+	l, err := desk.LoadWorklist(c.Request().Context(), s.Store, desk.Query{Manager: manager, Currency: currency, Limit: n}, s.now())
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"as_of": w.AsOf, "total": w.Total, "rows": w.Rows, "weights": desk.DefaultWeights})
-}
-
-// worklistResult is the worklist as the API and the collectors' page show it.
-type worklistResult struct {
-	AsOf  time.Time
-	Total int // rows before the limit
-	Rows  []WorklistRow
-	// Aging is the open book the list is drawn from (the manager's
-	// customers, the currency asked for), per currency.
-	Aging []desk.Aging
-}
-
-// buildWorklist ranks the open invoices and open tasks of manager's list
-// (everyone's when empty) in currency (all when empty), the first n rows.
-func (s *Server) buildWorklist(ctx context.Context, manager, currency string, n int) (worklistResult, error) {
-	f := db.OpenInvoicesFilter{Manager: manager, Currency: currency}
-	now := s.now()
-	invs, err := s.Store.OpenInvoices(ctx, f)
-	if err != nil {
-		return worklistResult{}, err
+	rows := make([]WorklistRow, 0, len(l.Rows))
+	for _, r := range l.Rows {
+		rows = append(rows, worklistRow(r))
 	}
-	aging := desk.AgingSplit(invs, now)
-	tasks, err := s.Store.OpenTasks(ctx, manager)
-	if err != nil {
-		return worklistResult{}, err
-	}
-	// Tasks may belong to invoices outside the list: closed, or another
-	// manager's customer (a reassigned task).
-	have := map[string]bool{}
-	for _, inv := range invs {
-		have[inv.ID] = true
-	}
-	var missing []string
-	byInvoice := map[string][]db.Task{}
-	for _, t := range tasks {
-		if !have[t.InvoiceID] && len(byInvoice[t.InvoiceID]) == 0 {
-			missing = append(missing, t.InvoiceID)
-		}
-		byInvoice[t.InvoiceID] = append(byInvoice[t.InvoiceID], t)
-	}
-	more, err := s.Store.InvoicesByID(ctx, missing)
-	if err != nil {
-		return worklistResult{}, err
-	}
-	for _, inv := range more {
-		if f.Currency == "" || inv.Currency == f.Currency {
-			invs = append(invs, inv)
-		}
-	}
-	var custIDs []string
-	seen := map[string]bool{}
-	for _, inv := range invs {
-		if !seen[inv.CustomerID] {
-			seen[inv.CustomerID] = true
-			custIDs = append(custIDs, inv.CustomerID)
-		}
-	}
-	custs, err := s.Store.CustomersByID(ctx, custIDs)
-	if err != nil {
-		return worklistResult{}, err
-	}
-	customers := map[string]db.Customer{}
-	for _, c := range custs {
-		customers[c.ID] = c
-	}
-	trends, err := s.trends(ctx, custIDs)
-	if err != nil {
-		return worklistResult{}, err
-	}
-	items := make([]desk.Item, 0, len(invs))
-	for _, inv := range invs {
-		cust := customers[inv.CustomerID]
-		items = append(items, desk.Item{Invoice: inv, Customer: cust, Trend: trends[inv.CustomerID], Tasks: byInvoice[inv.ID],
-			Chase: manager == "" || cust.AccountManager == manager})
-	}
-	rows := desk.Worklist(items, now, desk.DefaultWeights)
-	total := len(rows)
-	if len(rows) > n {
-		rows = rows[:n]
-	}
-	out := make([]WorklistRow, 0, len(rows))
-	for _, r := range rows {
-		out = append(out, worklistRow(r))
-	}
-	return worklistResult{AsOf: now.UTC(), Total: total, Rows: out, Aging: aging}, nil
-}
-
-// trends is the payment trend of each customer.
-func (s *Server) trends(ctx context.Context, customerIDs []string) (map[string]desk.Trend, error) {
-	paid, err := s.Store.PaidInvoices(ctx, customerIDs)
-	if err != nil {
-		return nil, err
-	}
-	ids := make([]string, len(paid))
-	byCustomer := map[string][]db.Invoice{}
-	for i, inv := range paid {
-		ids[i] = inv.ID
-		byCustomer[inv.CustomerID] = append(byCustomer[inv.CustomerID], inv)
-	}
-	payments, err := s.Store.PaymentsFor(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]desk.Trend{}
-	for _, id := range customerIDs {
-		out[id] = desk.BehaviourOf(byCustomer[id], payments, desk.DefaultTrendRule).Trend
-	}
-	return out, nil
+	return c.JSON(http.StatusOK, map[string]any{"as_of": l.AsOf, "total": l.Total, "rows": rows, "weights": desk.DefaultWeights})
 }
 
 // TaskReassignment is the body of POST /v1/tasks/{id}/reassign.
@@ -345,104 +239,63 @@ type AccountView struct {
 	AsOf           time.Time            `json:"as_of"`
 }
 
-// accountItems is how many communications and notes the account view shows.
-const accountItems = 20
-
 // account answers GET /v1/customers/{id}/account.
 func (s *Server) account(c echo.Context) error {
 	cust, err := s.pathCustomer(c)
 	if err != nil {
 		return err
 	}
-	v, _, err := s.buildAccount(c.Request().Context(), cust)
+	v, err := s.buildAccount(c.Request().Context(), cust)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, v)
 }
 
-// buildAccount is the account view of a customer, and all the customer's
-// invoices it was drawn from (the page shows their timelines).
-func (s *Server) buildAccount(ctx context.Context, cust *db.Customer) (AccountView, []db.Invoice, error) {
-	now := s.now()
-	invs, err := s.Store.CustomerInvoices(ctx, cust.ID)
+// buildAccount is the account view of a customer (desk.LoadAccount).
+func (s *Server) buildAccount(ctx context.Context, cust *db.Customer) (AccountView, error) {
+	a, err := desk.LoadAccount(ctx, s.Store, cust, s.now())
 	if err != nil {
-		return AccountView{}, nil, err
+		return AccountView{}, err
 	}
-	ids := make([]string, len(invs))
-	number := map[string]string{}
-	for i, inv := range invs {
-		ids[i] = inv.ID
-		number[inv.ID] = inv.Number
-	}
-	payments, err := s.Store.PaymentsFor(ctx, ids)
-	if err != nil {
-		return AccountView{}, nil, err
-	}
-	v := AccountView{Customer: customerView(cust), AccountManager: cust.AccountManager, AsOf: now.UTC(),
+	v := AccountView{Customer: customerView(cust), AccountManager: cust.AccountManager, AsOf: a.AsOf,
 		Balances: []AgingView{}, OpenInvoices: []AccountInvoice{}, Promises: []PromiseView{}, Payments: []AccountPayment{},
-		OpenTasks: []TaskView{}, Communications: []CommunicationView{}, Notes: []NoteView{}, Disputes: desk.Disputes(invs)}
-	for _, a := range desk.AgingSplit(invs, now) {
-		f := func(m int64) string { return money.FormatAmount(m, a.Currency) }
-		v.Balances = append(v.Balances, AgingView{Currency: a.Currency, Open: f(a.OpenMinor), Current: f(a.Current),
-			Days1To30: f(a.Days1To30), Days31To60: f(a.Days31To60), Days61To90: f(a.Days61To90), Over90: f(a.Over90)})
+		OpenTasks: []TaskView{}, Communications: []CommunicationView{}, Notes: []NoteView{}, Disputes: a.Disputes}
+	for _, ag := range a.Aging {
+		f := func(m int64) string { return money.FormatAmount(m, ag.Currency) }
+		v.Balances = append(v.Balances, AgingView{Currency: ag.Currency, Open: f(ag.OpenMinor), Current: f(ag.Current),
+			Days1To30: f(ag.Days1To30), Days31To60: f(ag.Days31To60), Days61To90: f(ag.Days61To90), Over90: f(ag.Over90)})
 	}
-	if cr, ok := desk.CreditUsage(*cust, invs); ok {
+	if cr := a.Credit; cr != nil {
 		f := func(m int64) string { return money.FormatAmount(m, cr.Currency) }
 		v.Credit = &CreditView{Limit: f(cr.LimitMinor), Currency: cr.Currency, Used: f(cr.UsedMinor), Available: f(cr.AvailableMinor),
 			OverLimit: cr.OverLimit, OtherCurrencies: cr.OtherCurrencies}
 	}
-	for _, inv := range desk.OpenInvoices(invs) {
+	for _, inv := range a.Open {
 		v.OpenInvoices = append(v.OpenInvoices, AccountInvoice{ID: inv.ID, Number: inv.Number,
 			Amount: money.FormatAmount(inv.AmountMinor, inv.Currency), Balance: money.FormatAmount(inv.BalanceMinor, inv.Currency),
-			Currency: inv.Currency, IssuedAt: inv.IssuedAt.UTC(), DueAt: inv.DueAt.UTC(), DaysOverdue: desk.DaysOverdue(inv.DueAt, now),
+			Currency: inv.Currency, IssuedAt: inv.IssuedAt.UTC(), DueAt: inv.DueAt.UTC(), DaysOverdue: desk.DaysOverdue(inv.DueAt, a.AsOf),
 			Stage: inv.Stage, OverCreditLimit: inv.OverCreditLimit})
 	}
-	for _, p := range desk.Promises(invs) {
+	for _, p := range a.Promises {
 		v.Promises = append(v.Promises, PromiseView{InvoiceID: p.InvoiceID, Number: p.Number,
 			Amount: money.FormatAmount(p.AmountMinor, p.Currency), Currency: p.Currency, Date: p.Date, MadeAt: p.MadeAt, Outcome: p.Outcome})
 	}
-	for _, inv := range invs {
-		for _, p := range payments[inv.ID] {
-			kind := db.PaymentKindPayment
-			if p.AmountMinor < 0 {
-				kind = db.PaymentKindRefund
-			}
-			v.Payments = append(v.Payments, AccountPayment{InvoiceID: p.InvoiceID, Number: number[p.InvoiceID], Kind: kind,
-				Amount: money.FormatAmount(p.AmountMinor, p.Currency), Currency: p.Currency, Reference: p.Reference, ReceivedAt: p.ReceivedAt.UTC()})
-		}
+	for _, p := range a.Payments {
+		v.Payments = append(v.Payments, AccountPayment{InvoiceID: p.InvoiceID, Number: p.Number, Kind: p.Kind,
+			Amount: money.FormatAmount(p.AmountMinor, p.Currency), Currency: p.Currency, Reference: p.Reference, ReceivedAt: p.ReceivedAt.UTC()})
 	}
-	sortPaymentsNewestFirst(v.Payments)
-	b := desk.BehaviourOf(invs, payments, desk.DefaultTrendRule)
-	r := desk.DefaultTrendRule
+	b, r := a.Behaviour, desk.DefaultTrendRule
 	v.Behaviour = BehaviourView{Trend: b.Trend, RecentMeanDaysLate: b.RecentMeanDaysLate, PriorMeanDaysLate: b.PriorMeanDaysLate,
 		ChangeDays: b.ChangeDays, Paid: b.Paid, Rule: TrendRuleView{Recent: r.Recent, Prior: r.Prior, MinPrior: r.MinPrior, ThresholdDays: r.ThresholdDays}}
-	tasks, err := s.Store.CustomerTasks(ctx, cust.ID, db.TaskOpen)
-	if err != nil {
-		return AccountView{}, nil, err
+	for i := range a.OpenTasks {
+		v.OpenTasks = append(v.OpenTasks, taskView(&a.OpenTasks[i]))
 	}
-	for i := range tasks {
-		v.OpenTasks = append(v.OpenTasks, taskView(&tasks[i]))
+	if v.Communications, err = s.communicationViews(ctx, a.Messages); err != nil {
+		return AccountView{}, err
 	}
-	msgs, err := s.Store.CustomerMessages(ctx, cust.ID, accountItems)
-	if err != nil {
-		return AccountView{}, nil, err
+	for i := range a.Notes {
+		v.Notes = append(v.Notes, noteView(&a.Notes[i]))
 	}
-	if v.Communications, err = s.communicationViews(ctx, msgs); err != nil {
-		return AccountView{}, nil, err
-	}
-	notes, err := s.Store.ListNotes(ctx, cust.ID, "")
-	if err != nil {
-		return AccountView{}, nil, err
-	}
-	for i := range notes[:min(len(notes), accountItems)] {
-		v.Notes = append(v.Notes, noteView(&notes[i]))
-	}
-	return v, invs, nil
-}
-
-func sortPaymentsNewestFirst(ps []AccountPayment) {
-	slices.SortStableFunc(ps, func(a, b AccountPayment) int {
-		return cmp.Or(b.ReceivedAt.Compare(a.ReceivedAt), cmp.Compare(a.Number, b.Number), cmp.Compare(a.Reference, b.Reference))
-	})
+	return v, nil
 }

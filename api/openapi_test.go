@@ -81,7 +81,7 @@ func TestSpecMatchesRoutes(t *testing.T) {
 			continue // Echo's own entries, such as a group's route-not-found
 		}
 		if isPage(r.Path) {
-			continue // the collectors' HTML pages (page.go), not API operations
+			continue // the collectors' HTML pages (package deskpage), not API operations
 		}
 		registered[r.Method+" "+echoParam.ReplaceAllString(r.Path, "{$1}")] = true
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/collections-engine/collections/collect"
 	"github.com/collections-engine/collections/credit"
 	"github.com/collections-engine/collections/db"
+	"github.com/collections-engine/collections/deskpage"
 	"github.com/collections-engine/collections/internal/tracing"
 	"github.com/collections-engine/collections/metrics"
 	"github.com/collections-engine/collections/workflows"
@@ -75,9 +76,7 @@ type Server struct {
 	// Nil: built on first use from the fields above.
 	Cases *collect.Service
 
-	sessionOnce   sync.Once
-	sessionSecret []byte
-	casesOnce     sync.Once
+	casesOnce sync.Once
 }
 
 // cases returns the business actions, building them from the server's own
@@ -131,7 +130,8 @@ func (s *Server) Handler() *echo.Echo {
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", echo.WrapHandler(s.Metrics.Handler()))
-	s.pageRoutes(e)
+	deskpage.New(deskpage.Config{Store: s.Store, SessionSecret: s.SessionSecret, TemporalUIURL: s.TemporalUIURL,
+		Namespace: s.Namespace, Clock: s.Clock, Log: s.Log}).Routes(e)
 
 	v1 := e.Group("/v1")
 	v1.POST("/customers", s.createCustomer)
@@ -171,6 +171,10 @@ func cleanQuery(next echo.HandlerFunc) echo.HandlerFunc {
 		return next(c)
 	}
 }
+
+// isPage says whether a path is the collectors' page (package deskpage),
+// which signs in with a session of its own instead of a bearer key.
+func isPage(path string) bool { return deskpage.Serves(path) }
 
 func (s *Server) log() *slog.Logger {
 	if s.Log != nil {

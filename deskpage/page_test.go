@@ -1,9 +1,8 @@
-package api
+package deskpage
 
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -14,14 +13,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/labstack/echo/v4"
+
 	"github.com/collections-engine/collections/db"
 	"github.com/collections-engine/collections/db/dbtest"
+	"github.com/collections-engine/collections/desk"
+	"github.com/collections-engine/collections/internal/keys"
 	"github.com/collections-engine/collections/invoice"
+	"github.com/collections-engine/collections/money"
+	"github.com/collections-engine/collections/workflows"
 )
 
 type pageEnv struct {
 	t     *testing.T
-	s     *Server
+	pg    *Page
 	h     http.Handler
 	store *db.Store
 	now   time.Time
@@ -29,52 +34,59 @@ type pageEnv struct {
 	keyID string
 }
 
-func newPageEnv(t *testing.T, d dbtest.Database) *pageEnv {
-	env := &pageEnv{t: t, store: db.NewStore(d.DB), now: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
-	env.s = &Server{Store: env.store, Temporal: newFakeTemporal(), Log: slog.New(slog.DiscardHandler),
-		Clock: func() time.Time { return env.now }, TemporalUIURL: "http://ui.test:8233/", Namespace: "ar"}
-	env.h = env.s.Handler()
-	secret, rec, err := NewKey("desk test", db.RoleReadOnly, env.now)
+// addKey stores an API key with the given secret.
+func addKey(t testing.TB, store *db.Store, secret, name, role string, now time.Time) *db.APIKey {
+	t.Helper()
+	k := &db.APIKey{ID: "key-" + name, Name: name, Role: role, Prefix: secret[:10], KeyHash: keys.Hash(secret), CreatedAt: now}
+	if err := store.InsertAPIKey(context.Background(), k); err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// addInvoice stores an invoice as the API does when it starts its workflow.
+func addInvoice(t testing.TB, store *db.Store, id, number, customerID, amount, currency string, issued, due time.Time) {
+	t.Helper()
+	minor, err := money.ParseAmount(amount, currency)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := env.store.InsertAPIKey(context.Background(), rec); err != nil {
+	inv := &db.Invoice{ID: id, Number: number, CustomerID: customerID, AmountMinor: minor, BalanceMinor: minor, Currency: currency,
+		IssuedAt: issued, DueAt: due, Stage: invoice.StageIssued, PolicyName: "standard", PolicyVersion: 1,
+		WorkflowID: workflows.WorkflowID(id), CreatedAt: issued, UpdatedAt: issued}
+	if _, err := store.InsertInvoice(context.Background(), inv); err != nil {
 		t.Fatal(err)
 	}
-	env.key, env.keyID = secret, rec.ID
-	admin, arec, _ := NewKey("seed", db.RoleAdmin, env.now)
-	if err := env.store.InsertAPIKey(context.Background(), arec); err != nil {
-		t.Fatal(err)
-	}
-	day := func(n int) string { return env.now.AddDate(0, 0, n).Format(time.RFC3339) }
-	api := func(path string, body any) map[string]any {
-		raw, _ := json.Marshal(body)
-		req := httptest.NewRequest("POST", path, bytes.NewReader(raw))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+admin)
-		rec := httptest.NewRecorder()
-		env.h.ServeHTTP(rec, req)
-		if rec.Code != 201 {
-			t.Fatalf("POST %s: %d %s", path, rec.Code, rec.Body)
+}
+
+func newPageEnv(t *testing.T, d dbtest.Database) *pageEnv {
+	env := &pageEnv{t: t, store: db.NewStore(d.DB), now: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
+	env.pg = New(Config{Store: env.store, Log: slog.New(slog.DiscardHandler), Clock: func() time.Time { return env.now },
+		TemporalUIURL: "http://ui.test:8233/", Namespace: "ar"})
+	e := echo.New()
+	env.pg.Routes(e)
+	env.h = e
+	env.key = "ck_desktestsecret"
+	env.keyID = addKey(t, env.store, env.key, "desk test", db.RoleReadOnly, env.now).ID
+	ctx := context.Background()
+	day := func(n int) time.Time { return env.now.AddDate(0, 0, n) }
+	limit := int64(500000)
+	for _, c := range []*db.Customer{
+		{ID: "acme", Name: "Acme <GmbH>", Email: "ap@acme.test", Timezone: "Europe/Berlin", Locale: "en",
+			AccountManager: "mia@ar.test", CreditLimitMinor: &limit, CreditCurrency: "EUR", CreatedAt: day(-90), UpdatedAt: day(-90)},
+		{ID: "beta", Name: "Beta SA", Email: "ap@beta.test", Timezone: "Europe/Paris", Locale: "en",
+			AccountManager: "leo@ar.test", CreatedAt: day(-90), UpdatedAt: day(-90)},
+	} {
+		if _, err := env.store.InsertCustomer(ctx, c); err != nil {
+			t.Fatal(err)
 		}
-		var out map[string]any
-		_ = json.Unmarshal(rec.Body.Bytes(), &out)
-		return out
 	}
-	api("/v1/customers", map[string]any{"id": "acme", "name": "Acme <GmbH>", "email": "ap@acme.test", "timezone": "Europe/Berlin",
-		"account_manager": "mia@ar.test", "credit_limit": "5000.00", "credit_currency": "EUR"})
-	api("/v1/customers", map[string]any{"id": "beta", "name": "Beta SA", "email": "ap@beta.test", "timezone": "Europe/Paris",
-		"account_manager": "leo@ar.test"})
-	old := api("/v1/invoices", map[string]any{"number": "A-OLD", "customer_id": "acme", "amount": "3000.00", "currency": "EUR",
-		"issued_at": day(-76), "due_at": day(-46)})
-	api("/v1/invoices", map[string]any{"number": "A-NEW", "customer_id": "acme", "amount": "400.00", "currency": "EUR",
-		"issued_at": day(-20), "due_at": day(-10)})
-	api("/v1/invoices", map[string]any{"number": "B-1", "customer_id": "beta", "amount": "90.00", "currency": "EUR",
-		"issued_at": day(-40), "due_at": day(-20)})
-	api("/v1/invoices", map[string]any{"number": "A-USD", "customer_id": "acme", "amount": "700.00", "currency": "USD",
-		"issued_at": day(-5), "due_at": day(25)})
+	addInvoice(t, env.store, "inv-old", "A-OLD", "acme", "3000.00", "EUR", day(-76), day(-46))
+	addInvoice(t, env.store, "inv-new", "A-NEW", "acme", "400.00", "EUR", day(-20), day(-10))
+	addInvoice(t, env.store, "inv-b1", "B-1", "beta", "90.00", "EUR", day(-40), day(-20))
+	addInvoice(t, env.store, "inv-usd", "A-USD", "acme", "700.00", "USD", day(-5), day(25))
 	// A-OLD's workflow saved a timeline: issued, reminded, part paid.
-	id := old["id"].(string)
+	id := "inv-old"
 	bal := int64(250000)
 	st := invoice.Status{InvoiceID: id, Stage: invoice.StagePressing, AmountMinor: 300000, BalanceMinor: bal, Currency: "EUR",
 		DueAt: env.now.AddDate(0, 0, -46), PolicyName: "standard", PolicyVersion: 1,
@@ -83,10 +95,10 @@ func newPageEnv(t *testing.T, d dbtest.Database) *pageEnv {
 			{At: env.now.AddDate(0, 0, -45), Kind: invoice.EventMessage, Step: "inquire", Channel: "email", Outcome: "sent"},
 			{At: env.now.AddDate(0, 0, -30), Kind: invoice.EventPayment, AmountMinor: 50000, BalanceMinor: &bal, Reference: "PAY-7"},
 		}}
-	if err := env.store.SaveStatus(context.Background(), st, env.now); err != nil {
+	if err := env.store.SaveStatus(ctx, st, env.now); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := env.store.RecordPayment(context.Background(), &db.Payment{ID: "p1", InvoiceID: id, Reference: "PAY-7", AmountMinor: 50000,
+	if _, _, err := env.store.RecordPayment(ctx, &db.Payment{ID: "p1", InvoiceID: id, Reference: "PAY-7", AmountMinor: 50000,
 		Currency: "EUR", ReceivedAt: env.now.AddDate(0, 0, -30)}, env.now); err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +156,7 @@ func testCollectorsPage(t *testing.T, d dbtest.Database) {
 	if rec := env.get("/desk", nil); rec.Code != http.StatusFound || rec.Header().Get("Location") != "/desk/" {
 		t.Fatalf("GET /desk: %d %q", rec.Code, rec.Header().Get("Location"))
 	}
-	// A bearer key is not a session: /desk is not the API.
+	// A bearer key is not a session.
 	req := httptest.NewRequest("GET", "/desk/", nil)
 	req.Header.Set("Authorization", "Bearer "+env.key)
 	if rec := env.do(req); rec.Code != http.StatusSeeOther {
@@ -182,10 +194,10 @@ func testCollectorsPage(t *testing.T, d dbtest.Database) {
 		t.Fatalf("login: %d %q %s", rec.Code, rec.Header().Get("Location"), rec.Body)
 	}
 	ck := sessionCookie(t, rec)
-	if !ck.HttpOnly || ck.SameSite != http.SameSiteStrictMode || ck.Path != "/desk/" || ck.MaxAge != int(DeskSessionTTL/time.Second) {
+	if !ck.HttpOnly || ck.SameSite != http.SameSiteStrictMode || ck.Path != "/desk/" || ck.MaxAge != int(SessionTTL/time.Second) {
 		t.Fatalf("cookie: %+v", ck)
 	}
-	if strings.Contains(ck.Value, env.key) || strings.Contains(ck.Value, HashKey(env.key)) {
+	if strings.Contains(ck.Value, env.key) || strings.Contains(ck.Value, keys.Hash(env.key)) {
 		t.Fatal("the cookie holds the key")
 	}
 	if rec := env.get("/desk/login", ck); rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/desk/" {
@@ -261,7 +273,7 @@ func testCollectorsPage(t *testing.T, d dbtest.Database) {
 	}
 	for _, want := range []string{`<h1 id="customer-name">Acme &lt;GmbH&gt;</h1>`, `<dd id="balance">EUR 2,900.00, USD 700.00</dd>`,
 		`EUR 5,000.00: 2,900.00 used, 2,100.00 available`,
-		`<a class="temporal" href="http://ui.test:8233/namespaces/ar/workflows/invoice:` + url.PathEscape(env.invoiceID("A-OLD")) + `"`,
+		`<a class="temporal" href="http://ui.test:8233/namespaces/ar/workflows/invoice:` + "inv-old" + `"`,
 		`<tr class="event" data-kind="payment">`, `<td class="n">500.00</td><td class="n">2,500.00</td><td> <span class="muted">PAY-7</span>`,
 		`<td>inquire (email)</td><td>sent</td>`, `PAY-7</td>`, `mia@ar.test`, `<dd id="trend">too few paid invoices to tell</dd>`} {
 		if !strings.Contains(page, want) {
@@ -279,15 +291,15 @@ func testCollectorsPage(t *testing.T, d dbtest.Database) {
 		t.Errorf("tampered session: %d", rec.Code)
 	}
 	forged := *ck
-	forged.Value = env.s.sessionTokenWith([]byte("another secret"), env.keyID, env.now.Add(time.Hour))
+	forged.Value = sessionTokenWith([]byte("another secret"), env.keyID, env.now.Add(time.Hour))
 	if rec := env.get("/desk/", &forged); rec.Code != http.StatusSeeOther {
 		t.Errorf("forged session: %d", rec.Code)
 	}
-	env.now = env.now.Add(DeskSessionTTL + time.Second)
+	env.now = env.now.Add(SessionTTL + time.Second)
 	if rec := env.get("/desk/", ck); rec.Code != http.StatusSeeOther {
 		t.Errorf("expired session: %d", rec.Code)
 	}
-	env.now = env.now.Add(-DeskSessionTTL)
+	env.now = env.now.Add(-SessionTTL)
 	if rec := env.get("/desk/", ck); rec.Code != 200 {
 		t.Errorf("live session: %d", rec.Code)
 	}
@@ -305,10 +317,6 @@ func testCollectorsPage(t *testing.T, d dbtest.Database) {
 	if out := sessionCookie(t, rec); rec.Code != http.StatusSeeOther || out.Value != "" || out.MaxAge >= 0 {
 		t.Errorf("logout: %d %+v", rec.Code, out)
 	}
-	// And the API still wants its bearer key.
-	if rec := env.get("/v1/worklist", ck); rec.Code != http.StatusUnauthorized {
-		t.Errorf("/v1 with a session cookie: %d", rec.Code)
-	}
 }
 
 func TestGroupThousands(t *testing.T) {
@@ -320,20 +328,6 @@ func TestGroupThousands(t *testing.T) {
 	}
 }
 
-func (env *pageEnv) invoiceID(number string) string {
-	invs, err := env.store.CustomerInvoices(context.Background(), "acme")
-	if err != nil {
-		env.t.Fatal(err)
-	}
-	for _, inv := range invs {
-		if inv.Number == number {
-			return inv.ID
-		}
-	}
-	env.t.Fatalf("no invoice %s", number)
-	return ""
-}
-
 // BenchmarkWorklistPage renders the worklist page of a book of 200 open
 // invoices (40 customers, some tasks), server side: the database queries,
 // the ranking and the template.
@@ -342,35 +336,25 @@ func BenchmarkWorklistPage(b *testing.B) {
 	ctx := context.Background()
 	store := db.NewStore(d.DB)
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
-	s := &Server{Store: store, Temporal: newFakeTemporal(), Log: slog.New(slog.DiscardHandler), Clock: func() time.Time { return now }, RateLimit: 1e6}
-	h := s.Handler()
-	secret, rec, _ := NewKey("bench", db.RoleAdmin, now)
-	if err := store.InsertAPIKey(ctx, rec); err != nil {
-		b.Fatal(err)
-	}
-	post := func(path string, body any) {
-		raw, _ := json.Marshal(body)
-		req := httptest.NewRequest("POST", path, bytes.NewReader(raw))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+secret)
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, req)
-		if w.Code != 201 {
-			b.Fatalf("POST %s: %d %s", path, w.Code, w.Body)
-		}
-	}
+	pg := New(Config{Store: store, Log: slog.New(slog.DiscardHandler), Clock: func() time.Time { return now }})
+	e := echo.New()
+	pg.Routes(e)
+	h := e
+	rec := addKey(b, store, "ck_benchsecret", "bench", db.RoleAdmin, now)
 	for c := range 40 {
-		post("/v1/customers", map[string]any{"id": fmt.Sprintf("c%02d", c), "name": fmt.Sprintf("Customer %02d", c),
-			"email": fmt.Sprintf("ap@c%02d.test", c), "timezone": "Europe/Berlin", "account_manager": fmt.Sprintf("m%d@ar.test", c%4)})
+		if _, err := store.InsertCustomer(ctx, &db.Customer{ID: fmt.Sprintf("c%02d", c), Name: fmt.Sprintf("Customer %02d", c),
+			Email: fmt.Sprintf("ap@c%02d.test", c), Timezone: "Europe/Berlin", Locale: "en", AccountManager: fmt.Sprintf("m%d@ar.test", c%4),
+			CreatedAt: now, UpdatedAt: now}); err != nil {
+			b.Fatal(err)
+		}
 	}
 	for i := range 200 {
 		due := now.AddDate(0, 0, -1-i%120) // all overdue: 200 rows
-		post("/v1/invoices", map[string]any{"number": fmt.Sprintf("INV-%03d", i), "customer_id": fmt.Sprintf("c%02d", i%40),
-			"amount": fmt.Sprintf("%d.%02d", 100+i*37%5000, i%100), "currency": "EUR",
-			"issued_at": due.AddDate(0, 0, -30).Format(time.RFC3339), "due_at": due.Format(time.RFC3339)})
+		addInvoice(b, store, fmt.Sprintf("inv-%03d", i), fmt.Sprintf("INV-%03d", i), fmt.Sprintf("c%02d", i%40),
+			fmt.Sprintf("%d.%02d", 100+i*37%5000, i%100), "EUR", due.AddDate(0, 0, -30), due)
 	}
 	expires := now.Add(time.Hour)
-	cookie := &http.Cookie{Name: deskCookie, Value: s.sessionToken(rec.ID, expires)}
+	cookie := &http.Cookie{Name: deskCookie, Value: pg.sessionToken(rec.ID, expires)}
 	b.Run("request", func(b *testing.B) {
 		var size int
 		for b.Loop() {
@@ -392,7 +376,7 @@ func BenchmarkWorklistPage(b *testing.B) {
 		b.ReportMetric(float64(w.Body.Len()), "gzip-bytes/page")
 	})
 	// The template alone, on the same data.
-	list, err := s.buildWorklist(ctx, "", "", 200)
+	list, err := desk.LoadWorklist(ctx, store, desk.Query{Limit: 200}, now)
 	if err != nil {
 		b.Fatal(err)
 	}
