@@ -93,18 +93,9 @@ func (s *Server) pathInvoice(c echo.Context) (*db.Invoice, error) {
 	return inv, err
 }
 
-// keyActor is who sends a request: the API key, by its name (the
-// collectors' page signs in with one too).
-func keyActor(c echo.Context) collect.Actor {
-	if key, ok := c.Get(ctxAPIKey).(*db.APIKey); ok {
-		return collect.Actor{Kind: collect.ActorKey, Name: key.Name}
-	}
-	return collect.Actor{Kind: collect.ActorKey}
-}
-
-// invoiceCommand is the invoice named in the path, the caller, and the
+// commandOn is the invoice named in the path, the caller, and the
 // request's Idempotency-Key (which makes a retried command one update).
-func invoiceCommand(c echo.Context) collect.InvoiceCommand {
+func commandOn(c echo.Context) collect.InvoiceCommand {
 	return collect.InvoiceCommand{InvoiceID: c.Param("id"), Actor: keyActor(c),
 		IdempotencyKey: c.Request().Header.Get("Idempotency-Key")}
 }
@@ -117,7 +108,7 @@ func command[B any](s *Server, c echo.Context, act func(context.Context, collect
 		return err
 	}
 	ctx := c.Request().Context()
-	inv, err := act(ctx, invoiceCommand(c), body)
+	inv, err := act(ctx, commandOn(c), body)
 	if err != nil {
 		return caseError(err)
 	}
@@ -187,7 +178,7 @@ func (s *Server) agencyOutcome(c echo.Context) error {
 	if err := decode(c, &b); err != nil {
 		return err
 	}
-	r, err := s.cases().ReportAgencyOutcome(c.Request().Context(), collect.AgencyOutcome{InvoiceCommand: invoiceCommand(c),
+	r, err := s.cases().ReportAgencyOutcome(c.Request().Context(), collect.AgencyOutcome{InvoiceCommand: commandOn(c),
 		Outcome: b.Outcome, Amount: b.Amount, Reference: b.Reference})
 	if err != nil {
 		return caseError(err)
