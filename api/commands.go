@@ -1,23 +1,19 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
-	"strings"
-	"time"
 
-	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"github.com/collections-engine/collections/collect"
 	"github.com/collections-engine/collections/db"
-	"github.com/collections-engine/collections/invoice"
-	"github.com/collections-engine/collections/money"
-	"github.com/collections-engine/collections/policy"
-	"github.com/collections-engine/collections/workflows"
 )
 
-// Interrupts on a running invoice: each becomes an update on its workflow
-// (validated there against the invoice's current state) and answers with
+// Interrupts on a running invoice: each handler decodes its body, runs the
+// business action (package collect: the update on the invoice's workflow,
+// validated there against the invoice's current state) and answers with
 // the invoice as it stands afterwards.
 
 // DisputeRequest opens a dispute.
@@ -81,8 +77,8 @@ func (s *Server) commandRoutes(g *echo.Group) {
 	g.POST("/invoices/:id/promises", s.promise)
 	g.POST("/invoices/:id/pause", s.pause)
 	g.POST("/invoices/:id/resume", s.resume)
-	g.POST("/invoices/:id/cancel", s.closeCommand(workflows.UpdateCancel))
-	g.POST("/invoices/:id/write-off", s.closeCommand(workflows.UpdateWriteOff))
+	g.POST("/invoices/:id/cancel", s.cancel)
+	g.POST("/invoices/:id/write-off", s.writeOff)
 	g.POST("/invoices/:id/due-date", s.changeDueDate)
 	g.POST("/invoices/:id/escalation/decision", s.decide)
 	g.POST("/invoices/:id/agency-outcome", s.agencyOutcome)
@@ -97,197 +93,117 @@ func (s *Server) pathInvoice(c echo.Context) (*db.Invoice, error) {
 	return inv, err
 }
 
-// openInvoice loads the invoice named in the path, refusing closed ones.
-func (s *Server) openInvoice(c echo.Context) (*db.Invoice, error) {
-	inv, err := s.pathInvoice(c)
-	if err != nil {
-		return nil, err
-	}
-	if inv.ClosedAt != nil {
-		return nil, conflict("", "invoice %s is %s; nothing more can change", inv.Number, inv.Stage)
-	}
-	return inv, nil
+// commandOn is the invoice named in the path, the caller, and the
+// request's Idempotency-Key (which makes a retried command one update).
+func commandOn(c echo.Context) collect.InvoiceCommand {
+	return collect.InvoiceCommand{InvoiceID: c.Param("id"), Actor: keyActor(c),
+		IdempotencyKey: c.Request().Header.Get("Idempotency-Key")}
 }
 
-// command decodes the body, builds the workflow's request, runs the update
-// and answers with the invoice.
-func command[B any](s *Server, c echo.Context, name string, build func(*db.Invoice, B) (any, error)) error {
+// command decodes the body, runs the business action on the invoice named
+// in the path and answers with the invoice as it stands afterwards.
+func command[B any](s *Server, c echo.Context, act func(context.Context, collect.InvoiceCommand, B) (*db.Invoice, error)) error {
 	var body B
 	if err := decode(c, &body); err != nil {
 		return err
 	}
-	inv, err := s.openInvoice(c)
-	if err != nil {
-		return err
-	}
-	arg, err := build(inv, body)
-	if err != nil {
-		return err
-	}
-	updateID := name + ":" + uuid.Must(uuid.NewV7()).String()
-	if key := c.Request().Header.Get("Idempotency-Key"); key != "" {
-		updateID = name + ":" + key
-	}
-	var res workflows.CommandResponse
 	ctx := c.Request().Context()
-	if err := s.runUpdate(ctx, inv, name, updateID, arg, &res); err != nil {
-		return err
-	}
-	fresh, err := s.Store.GetInvoice(ctx, inv.ID)
+	inv, err := act(ctx, commandOn(c), body)
 	if err != nil {
-		return err
+		return caseError(err)
 	}
-	return c.JSON(http.StatusOK, s.view(ctx, fresh))
-}
-
-func optionalTime(field, v string) (*time.Time, error) {
-	if strings.TrimSpace(v) == "" {
-		return nil, nil
-	}
-	t, err := parseTime(field, v)
-	if err != nil {
-		return nil, err
-	}
-	return &t, nil
-}
-
-func positiveAmount(field, v, currency string) (int64, error) {
-	if strings.TrimSpace(v) == "" {
-		return 0, invalid(field, "is required, as a decimal string such as \"100.00\"")
-	}
-	n, err := money.ParseAmount(v, currency)
-	if err != nil {
-		return 0, invalid(field, "%v", err)
-	}
-	if n == 0 {
-		return 0, invalid(field, "must be greater than zero")
-	}
-	return n, nil
+	return c.JSON(http.StatusOK, s.view(ctx, inv))
 }
 
 func (s *Server) openDispute(c echo.Context) error {
-	return command(s, c, workflows.UpdateOpenDispute, func(_ *db.Invoice, b DisputeRequest) (any, error) {
-		if strings.TrimSpace(b.Reason) == "" {
-			return nil, invalid("reason", "is required: one of %s", strings.Join(workflows.DisputeReasons, ", "))
-		}
-		return workflows.DisputeRequest{Reason: strings.TrimSpace(b.Reason), Note: b.Note}, nil
+	return command(s, c, func(ctx context.Context, on collect.InvoiceCommand, b DisputeRequest) (*db.Invoice, error) {
+		return s.cases().OpenDispute(ctx, collect.OpenDispute{InvoiceCommand: on, Reason: b.Reason, Note: b.Note})
 	})
 }
 
 func (s *Server) resolveDispute(c echo.Context) error {
-	return command(s, c, workflows.UpdateResolveDispute, func(inv *db.Invoice, b ResolveDisputeRequest) (any, error) {
-		req := workflows.ResolveDisputeRequest{Resolution: b.Resolution, Note: b.Note, Actor: b.Actor}
-		switch b.Resolution {
-		case workflows.ResolutionRejected, workflows.ResolutionUpheld:
-		case workflows.ResolutionAdjusted:
-			n, err := positiveAmount("amount", b.Amount, inv.Currency)
-			if err != nil {
-				return nil, err
-			}
-			req.NewAmountMinor = n
-		default:
-			return nil, invalid("resolution", "must be rejected, upheld or adjusted")
-		}
-		return req, nil
+	return command(s, c, func(ctx context.Context, on collect.InvoiceCommand, b ResolveDisputeRequest) (*db.Invoice, error) {
+		return s.cases().ResolveDispute(ctx, collect.ResolveDispute{InvoiceCommand: on, Resolution: b.Resolution,
+			Amount: b.Amount, Note: b.Note, By: b.Actor})
 	})
 }
 
 func (s *Server) promise(c echo.Context) error {
-	return command(s, c, workflows.UpdatePromise, func(inv *db.Invoice, b PromiseRequest) (any, error) {
-		n, err := positiveAmount("amount", b.Amount, inv.Currency)
-		if err != nil {
-			return nil, err
-		}
-		date, err := parseTime("date", b.Date)
-		if err != nil {
-			return nil, err
-		}
-		return workflows.PromiseRequest{AmountMinor: n, Date: date, Note: b.Note}, nil
+	return command(s, c, func(ctx context.Context, on collect.InvoiceCommand, b PromiseRequest) (*db.Invoice, error) {
+		return s.cases().PromiseToPay(ctx, collect.PromiseToPay{InvoiceCommand: on, Amount: b.Amount, Date: b.Date, Note: b.Note})
 	})
 }
 
 func (s *Server) pause(c echo.Context) error {
-	return command(s, c, workflows.UpdatePause, func(_ *db.Invoice, b PauseRequest) (any, error) {
-		until, err := optionalTime("until", b.Until)
-		if err != nil {
-			return nil, err
-		}
-		return workflows.PauseRequest{Until: until, Reason: b.Reason, Actor: b.Actor}, nil
+	return command(s, c, func(ctx context.Context, on collect.InvoiceCommand, b PauseRequest) (*db.Invoice, error) {
+		return s.cases().Pause(ctx, collect.Pause{InvoiceCommand: on, Until: b.Until, Reason: b.Reason, By: b.Actor})
 	})
 }
 
 func (s *Server) resume(c echo.Context) error {
-	return command(s, c, workflows.UpdateResume, func(_ *db.Invoice, b PauseRequest) (any, error) {
-		return workflows.PauseRequest{Reason: b.Reason, Actor: b.Actor}, nil
+	return command(s, c, func(ctx context.Context, on collect.InvoiceCommand, b PauseRequest) (*db.Invoice, error) {
+		return s.cases().Resume(ctx, collect.Resume{InvoiceCommand: on, Reason: b.Reason, By: b.Actor})
 	})
 }
 
-func (s *Server) closeCommand(name string) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		return command(s, c, name, func(_ *db.Invoice, b CloseRequest) (any, error) {
-			if strings.TrimSpace(b.Reason) == "" {
-				return nil, invalid("reason", "is required: say why, for the record")
-			}
-			return workflows.CloseRequest{Reason: b.Reason, Actor: b.Actor}, nil
-		})
-	}
+func (s *Server) cancel(c echo.Context) error {
+	return command(s, c, func(ctx context.Context, on collect.InvoiceCommand, b CloseRequest) (*db.Invoice, error) {
+		return s.cases().Cancel(ctx, collect.CloseInvoice{InvoiceCommand: on, Reason: b.Reason, By: b.Actor})
+	})
+}
+
+func (s *Server) writeOff(c echo.Context) error {
+	return command(s, c, func(ctx context.Context, on collect.InvoiceCommand, b CloseRequest) (*db.Invoice, error) {
+		return s.cases().WriteOff(ctx, collect.CloseInvoice{InvoiceCommand: on, Reason: b.Reason, By: b.Actor})
+	})
 }
 
 func (s *Server) changeDueDate(c echo.Context) error {
-	return command(s, c, workflows.UpdateChangeDueDate, func(_ *db.Invoice, b DueDateRequest) (any, error) {
-		due, err := parseTime("due_at", b.DueAt)
-		if err != nil {
-			return nil, err
-		}
-		return workflows.DueDateRequest{DueAt: due, Actor: b.Actor}, nil
+	return command(s, c, func(ctx context.Context, on collect.InvoiceCommand, b DueDateRequest) (*db.Invoice, error) {
+		return s.cases().ChangeDueDate(ctx, collect.ChangeDueDate{InvoiceCommand: on, DueAt: b.DueAt, By: b.Actor})
 	})
 }
 
 func (s *Server) decide(c echo.Context) error {
-	return command(s, c, workflows.UpdateDecide, func(_ *db.Invoice, b DecisionRequest) (any, error) {
-		until, err := optionalTime("until", b.Until)
-		if err != nil {
-			return nil, err
-		}
-		switch policy.Decision(b.Decision) {
-		case policy.DecisionExtend, policy.DecisionAgency, policy.DecisionWriteOff:
-		default:
-			return nil, invalid("decision", "must be extend, agency or write_off")
-		}
-		return workflows.DecisionRequest{Decision: policy.Decision(b.Decision), Until: until, Note: b.Note, Actor: b.Actor}, nil
+	return command(s, c, func(ctx context.Context, on collect.InvoiceCommand, b DecisionRequest) (*db.Invoice, error) {
+		return s.cases().DecideEscalation(ctx, collect.DecideEscalation{InvoiceCommand: on, Decision: b.Decision,
+			Until: b.Until, Note: b.Note, By: b.Actor})
 	})
 }
 
 // agencyOutcome takes the agency's report as a signal: a fact, recorded by
-// the workflow once per reference.
+// the workflow once per reference; it answers 202.
 func (s *Server) agencyOutcome(c echo.Context) error {
 	var b AgencyOutcomeRequest
 	if err := decode(c, &b); err != nil {
 		return err
 	}
-	inv, err := s.openInvoice(c)
+	r, err := s.cases().ReportAgencyOutcome(c.Request().Context(), collect.AgencyOutcome{InvoiceCommand: commandOn(c),
+		Outcome: b.Outcome, Amount: b.Amount, Reference: b.Reference})
 	if err != nil {
+		return caseError(err)
+	}
+	return c.JSON(http.StatusAccepted, map[string]string{"invoice_id": r.Invoice.ID, "outcome": r.Outcome.Outcome, "reference": r.Outcome.Reference})
+}
+
+// caseError answers a business action's *collect.Error in HTTP terms; any
+// other error (a database failure) goes to the error handler as it is.
+func caseError(err error) error {
+	var e *collect.Error
+	if !errors.As(err, &e) {
 		return err
 	}
-	o := workflows.AgencyOutcome{Outcome: b.Outcome, Reference: strings.TrimSpace(b.Reference)}
-	switch b.Outcome {
-	case workflows.AgencyCollected, workflows.AgencyReturned:
-	case workflows.AgencyPartiallyCollected:
-		if o.AmountMinor, err = positiveAmount("amount", b.Amount, inv.Currency); err != nil {
-			return err
-		}
-	default:
-		return invalid("outcome", "must be collected, partially_collected or returned")
+	switch e.Kind {
+	case collect.Invalid:
+		return &Error{Status: http.StatusBadRequest, Code: CodeInvalid, Field: e.Field, Message: e.Message}
+	case collect.Refused:
+		return &Error{Status: http.StatusUnprocessableEntity, Code: CodeInvalid, Field: e.Field, Message: e.Message}
+	case collect.NotFound:
+		return &Error{Status: http.StatusNotFound, Code: CodeNotFound, Field: e.Field, Message: e.Message}
+	case collect.Conflict, collect.Closed:
+		return &Error{Status: http.StatusConflict, Code: CodeConflict, Field: e.Field, Message: e.Message}
+	case collect.Unavailable:
+		return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Field: e.Field, Message: e.Message}
 	}
-	if o.Reference == "" {
-		return invalid("reference", "is required: the agency's reference for this report")
-	}
-	ctx := c.Request().Context()
-	if stage := s.view(ctx, inv).Stage; stage != invoice.StageAgency {
-		return conflict("", "invoice %s is not with the agency (stage %s)", inv.Number, stage)
-	}
-	if err := s.Temporal.SignalWorkflow(ctx, inv.WorkflowID, "", workflows.SignalAgencyOutcome, o); err != nil {
-		return unavailable("agency outcome not delivered, try again: %v", err)
-	}
-	return c.JSON(http.StatusAccepted, map[string]string{"invoice_id": inv.ID, "outcome": o.Outcome, "reference": o.Reference})
+	return err
 }

@@ -1,23 +1,16 @@
 package api
 
 import (
-	"context"
 	"errors"
-	"fmt"
 	"net/http"
-	"net/mail"
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
-	"go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
 
-	"github.com/collections-engine/collections/credit"
+	"github.com/collections-engine/collections/collect"
 	"github.com/collections-engine/collections/db"
 	"github.com/collections-engine/collections/money"
-	"github.com/collections-engine/collections/workflows"
 )
 
 // CompanyDetails identify the applicant company.
@@ -103,13 +96,6 @@ func (s *Server) creditRoutes(g *echo.Group) {
 	g.POST("/credit-applications/:id/decision", s.decideCreditApplication)
 }
 
-func (s *Server) creditBounds() credit.Bounds {
-	if s.CreditBounds != nil {
-		return *s.CreditBounds
-	}
-	return credit.DefaultBounds()
-}
-
 // prefixed names a nested field in a validation error: email → customer.email.
 func prefixed(prefix string, err error) error {
 	var apiErr *Error
@@ -122,99 +108,6 @@ func prefixed(prefix string, err error) error {
 	return err
 }
 
-// application validates a request into the application to store, and the
-// customer to create with it (nil for an existing customer).
-func (s *Server) application(ctx context.Context, r *CreditApplicationRequest) (*db.CreditApplication, *db.Customer, error) {
-	r.CustomerID = strings.TrimSpace(r.CustomerID)
-	now := s.now()
-	var newCust *db.Customer
-	switch {
-	case r.CustomerID != "" && r.Customer != nil:
-		return nil, nil, invalid("customer", "give customer_id for an existing customer or customer for a new one, not both")
-	case r.CustomerID == "" && r.Customer == nil:
-		return nil, nil, invalid("customer_id", "is required (or customer, to create a new applicant)")
-	case r.Customer != nil:
-		if err := r.Customer.validate(); err != nil {
-			return nil, nil, prefixed("customer", err)
-		}
-		if r.Customer.CreditLimit != "" {
-			return nil, nil, invalid("customer.credit_limit", "is set by the credit decision; leave it out")
-		}
-		if err := s.knownPolicy(ctx, "customer.default_policy", r.Customer.DefaultPolicy); err != nil {
-			return nil, nil, err
-		}
-		if _, err := s.Store.GetCustomer(ctx, r.Customer.ID); err == nil {
-			return nil, nil, conflict("customer.id", "customer.id: customer %q already exists; apply with customer_id", r.Customer.ID)
-		}
-		newCust = r.Customer.customer(now)
-		r.CustomerID = newCust.ID
-	default:
-		if _, err := s.Store.GetCustomer(ctx, r.CustomerID); errors.Is(err, db.ErrNotFound) {
-			return nil, nil, invalid("customer_id", "no customer %q", r.CustomerID)
-		} else if err != nil {
-			return nil, nil, err
-		}
-	}
-	co := &r.Company
-	co.Name, co.RegistrationNumber = strings.TrimSpace(co.Name), strings.TrimSpace(co.RegistrationNumber)
-	co.Address, co.ContactEmail = strings.TrimSpace(co.Address), strings.TrimSpace(co.ContactEmail)
-	switch {
-	case co.Name == "":
-		return nil, nil, invalid("company.name", "is required")
-	case len(co.Name) > 300:
-		return nil, nil, invalid("company.name", "is longer than 300 characters")
-	case len(co.RegistrationNumber) > 100:
-		return nil, nil, invalid("company.registration_number", "is longer than 100 characters")
-	case len(co.Address) > 1000:
-		return nil, nil, invalid("company.address", "is longer than 1000 characters")
-	}
-	if co.ContactEmail != "" {
-		if addr, err := mail.ParseAddress(co.ContactEmail); err != nil || addr.Address != co.ContactEmail {
-			return nil, nil, invalid("company.contact_email", "is not a valid email address (like ap@example.com)")
-		}
-	}
-	if strings.TrimSpace(r.Currency) == "" {
-		return nil, nil, invalid("currency", "is required (an ISO 4217 code such as EUR)")
-	}
-	cur, err := money.Currency(strings.TrimSpace(r.Currency))
-	if err != nil {
-		return nil, nil, invalid("currency", "%v", err)
-	}
-	if strings.TrimSpace(r.RequestedLimit) == "" {
-		return nil, nil, invalid("requested_limit", "is required, a decimal string such as \"5000.00\"")
-	}
-	limit, err := money.ParseAmount(strings.TrimSpace(r.RequestedLimit), cur)
-	if err != nil {
-		return nil, nil, invalid("requested_limit", "%v", err)
-	}
-	if limit <= 0 {
-		return nil, nil, invalid("requested_limit", "must be greater than zero")
-	}
-	if r.RequestedTermsDays < 1 || r.RequestedTermsDays > 365 {
-		return nil, nil, invalid("requested_terms_days", "must be between 1 and 365")
-	}
-	if len(r.TradeReferences) > 20 {
-		return nil, nil, invalid("trade_references", "at most 20")
-	}
-	refs := make([]db.TradeReference, 0, len(r.TradeReferences))
-	for i, ref := range r.TradeReferences {
-		ref.Name, ref.Contact, ref.Since = strings.TrimSpace(ref.Name), strings.TrimSpace(ref.Contact), strings.TrimSpace(ref.Since)
-		field := fmt.Sprintf("trade_references[%d]", i)
-		switch {
-		case ref.Name == "":
-			return nil, nil, invalid(field+".name", "is required")
-		case len(ref.Name) > 300 || len(ref.Contact) > 300 || len(ref.Since) > 100:
-			return nil, nil, invalid(field, "name and contact at most 300 characters, since at most 100")
-		}
-		refs = append(refs, ref)
-	}
-	id := uuid.Must(uuid.NewV7()).String()
-	return &db.CreditApplication{ID: id, CustomerID: r.CustomerID, NewCustomer: newCust != nil, CompanyName: co.Name,
-		RegistrationNumber: co.RegistrationNumber, Address: co.Address, ContactEmail: co.ContactEmail,
-		RequestedLimitMinor: limit, Currency: cur, RequestedTermsDays: r.RequestedTermsDays, TradeReferences: refs,
-		Status: db.CreditSubmitted, Reasons: []string{}, WorkflowID: workflows.CreditWorkflowID(id), CreatedAt: now, UpdatedAt: now}, newCust, nil
-}
-
 // createCreditApplication stores an application (and the customer it
 // creates) and starts its decision workflow; if the workflow could not be
 // started, nothing is kept. It answers 202: the decision follows.
@@ -224,28 +117,26 @@ func (s *Server) createCreditApplication(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	app, newCust, err := s.application(ctx, &req)
-	if err != nil {
-		return err
-	}
-	if err := s.Store.InsertCreditApplication(ctx, app, newCust); err != nil {
-		return err
-	}
-	in := workflows.CreditInput{Bounds: s.creditBounds(), Application: credit.Application{
-		ApplicationID: app.ID, CustomerID: app.CustomerID, NewCustomer: app.NewCustomer, RequestedLimitMinor: app.RequestedLimitMinor,
-		Currency: app.Currency, TermsDays: app.RequestedTermsDays, TradeReferences: len(app.TradeReferences)}}
-	_, err = s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: app.WorkflowID, TaskQueue: workflows.TaskQueue,
-		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		StaticSummary: fmt.Sprintf("Credit application · customer %s · %s on %d days", app.CustomerID,
-			money.Display(app.RequestedLimitMinor, app.Currency), app.RequestedTermsDays),
-	}, workflows.CreditDecisionWorkflowName, in)
-	if err != nil {
-		if derr := s.Store.DeleteCreditApplication(context.WithoutCancel(ctx), app); derr != nil {
-			s.log().Error("credit application kept without a workflow", "application_id", app.ID, "error", derr)
+	cmd := collect.ApplyForCredit{Actor: keyActor(c), CustomerID: req.CustomerID, Company: collect.Company{
+		Name: req.Company.Name, RegistrationNumber: req.Company.RegistrationNumber, Address: req.Company.Address,
+		ContactEmail: req.Company.ContactEmail}, RequestedLimit: req.RequestedLimit, Currency: req.Currency,
+		RequestedTermsDays: req.RequestedTermsDays, TradeReferences: req.TradeReferences}
+	if req.Customer != nil {
+		// A new applicant is checked as any customer is (given alone: with
+		// customer_id too, the application refuses the pair).
+		if strings.TrimSpace(req.CustomerID) == "" {
+			if err := req.Customer.validate(); err != nil {
+				return prefixed("customer", err)
+			}
+			if err := s.knownPolicy(ctx, "customer.default_policy", req.Customer.DefaultPolicy); err != nil {
+				return err
+			}
 		}
-		return unavailable("credit application not started, try again: %v", err)
+		cmd.NewCustomer = req.Customer.customer(s.now())
+	}
+	app, err := s.cases().ApplyForCredit(ctx, cmd)
+	if err != nil {
+		return caseError(err)
 	}
 	return c.JSON(http.StatusAccepted, creditView(app))
 }
@@ -297,68 +188,11 @@ func (s *Server) decideCreditApplication(c echo.Context) error {
 	if err := decode(c, &b); err != nil {
 		return err
 	}
-	app, err := s.pathCreditApplication(c)
+	app, err := s.cases().DecideCredit(c.Request().Context(), collect.DecideCredit{ApplicationID: c.Param("id"),
+		Actor: keyActor(c), IdempotencyKey: c.Request().Header.Get("Idempotency-Key"), Decision: b.Decision,
+		Limit: b.Limit, TermsDays: b.TermsDays, Reason: b.Reason, By: b.Actor})
 	if err != nil {
-		return err
+		return caseError(err)
 	}
-	req := workflows.CreditDecisionRequest{Decision: b.Decision, Reason: strings.TrimSpace(b.Reason), Actor: strings.TrimSpace(b.Actor)}
-	switch b.Decision {
-	case workflows.CreditApprove:
-		if strings.TrimSpace(b.Limit) == "" {
-			return invalid("limit", "is required to approve, a decimal string in %s", app.Currency)
-		}
-		if req.LimitMinor, err = money.ParseAmount(strings.TrimSpace(b.Limit), app.Currency); err != nil {
-			return invalid("limit", "%v", err)
-		}
-		if req.LimitMinor <= 0 {
-			return invalid("limit", "must be greater than zero")
-		}
-		if b.TermsDays == nil {
-			return invalid("terms_days", "is required to approve")
-		}
-		if *b.TermsDays < 0 || *b.TermsDays > 365 {
-			return invalid("terms_days", "must be between 0 and 365")
-		}
-		req.TermsDays = *b.TermsDays
-	case workflows.CreditDecline:
-		if req.Reason == "" {
-			return invalid("reason", "is required to decline: say why, for the record")
-		}
-	default:
-		return invalid("decision", "must be approve or decline")
-	}
-	if len(req.Actor) > 200 {
-		return invalid("actor", "is longer than 200 characters")
-	}
-	switch app.Status {
-	case db.CreditApproved, db.CreditDeclined:
-		return conflict("", "credit application %s was already %s by %s", app.ID, app.Status, app.DecidedBy)
-	case db.CreditSubmitted:
-		return conflict("", "credit application %s is still being scored; decide once it is pending_review", app.ID)
-	}
-	ctx := c.Request().Context()
-	updateID := "decide-credit:" + uuid.Must(uuid.NewV7()).String()
-	if key := c.Request().Header.Get("Idempotency-Key"); key != "" {
-		updateID = "decide-credit:" + key
-	}
-	handle, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: app.WorkflowID, UpdateID: updateID, UpdateName: workflows.UpdateDecideCredit,
-		WaitForStage: client.WorkflowUpdateStageCompleted, Args: []any{req},
-	})
-	var res workflows.CreditResult
-	if err == nil {
-		err = handle.Get(ctx, &res)
-	}
-	if err != nil {
-		return creditUpdateError(app, err)
-	}
-	fresh, err := s.Store.GetCreditApplication(ctx, app.ID)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, creditView(fresh))
-}
-
-func creditUpdateError(app *db.CreditApplication, err error) error {
-	return updateError(err, fmt.Sprintf("credit application %s was already decided (its workflow has ended)", app.ID))
+	return c.JSON(http.StatusOK, creditView(app))
 }

@@ -2,14 +2,13 @@ package api
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"github.com/collections-engine/collections/collect"
 	"github.com/collections-engine/collections/db"
 	"github.com/collections-engine/collections/desk"
 	"github.com/collections-engine/collections/invoice"
@@ -106,45 +105,12 @@ func (s *Server) reassignTask(c echo.Context) error {
 	if err := decode(c, &b); err != nil {
 		return err
 	}
-	b.Assignee, b.Actor = strings.TrimSpace(b.Assignee), strings.TrimSpace(b.Actor)
-	switch {
-	case b.Assignee == "":
-		return invalid("assignee", "is required: who takes the task over (an email address or a name)")
-	case len(b.Assignee) > 200:
-		return invalid("assignee", "is longer than 200 characters")
-	case len(b.Note) > 10000:
-		return invalid("note", "is longer than 10000 characters")
-	}
-	ctx := c.Request().Context()
-	old, err := s.Store.GetTask(ctx, c.Param("id"))
-	if errors.Is(err, db.ErrNotFound) {
-		return notFound("task %q not found", c.Param("id"))
-	}
+	t, err := s.cases().ReassignTask(c.Request().Context(), collect.ReassignTask{TaskID: c.Param("id"),
+		Assignee: b.Assignee, Note: b.Note, By: b.Actor, Actor: keyActor(c)})
 	if err != nil {
-		return err
-	}
-	body := "Task \"" + old.Title + "\" reassigned from " + orNobody(old.Assignee) + " to " + b.Assignee
-	if n := strings.TrimSpace(b.Note); n != "" {
-		body += ": " + n
-	}
-	note := &db.Note{ID: uuid.Must(uuid.NewV7()).String(), Kind: "other", Body: body, Author: b.Actor, CreatedAt: s.now()}
-	t, err := s.Store.ReassignTask(ctx, old.ID, b.Assignee, note)
-	switch {
-	case errors.Is(err, db.ErrTaskDone):
-		return conflict("id", "task %q is already done and cannot be reassigned", old.ID)
-	case errors.Is(err, db.ErrNotFound):
-		return notFound("task %q not found", c.Param("id"))
-	case err != nil:
-		return err
+		return caseError(err)
 	}
 	return c.JSON(http.StatusOK, taskView(t))
-}
-
-func orNobody(s string) string {
-	if s == "" {
-		return "nobody"
-	}
-	return s
 }
 
 // AgingView is one currency's open balance split by days past due.

@@ -3,13 +3,11 @@ package api
 import (
 	"errors"
 	"net/http"
-	"slices"
-	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"github.com/collections-engine/collections/collect"
 	"github.com/collections-engine/collections/db"
 )
 
@@ -34,8 +32,6 @@ type NoteView struct {
 	CreatedAt  time.Time `json:"created_at"`
 }
 
-var noteKinds = []string{"call", "email", "letter", "meeting", "other"}
-
 func (s *Server) noteRoutes(g *echo.Group) {
 	g.POST("/invoices/:id/notes", s.addInvoiceNote)
 	g.GET("/invoices/:id/notes", s.invoiceNotes)
@@ -43,23 +39,17 @@ func (s *Server) noteRoutes(g *echo.Group) {
 	g.GET("/customers/:id/notes", s.customerNotes)
 }
 
+// addNote decodes the note and keeps it on an invoice or, with no invoice,
+// a customer.
 func (s *Server) addNote(c echo.Context, customerID, invoiceID string) error {
 	var req NoteRequest
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	switch {
-	case !slices.Contains(noteKinds, req.Kind):
-		return invalid("kind", "must be one of %s", strings.Join(noteKinds, ", "))
-	case strings.TrimSpace(req.Body) == "":
-		return invalid("body", "must not be empty")
-	case len(req.Body) > 20000:
-		return invalid("body", "is longer than 20,000 characters")
-	}
-	n := &db.Note{ID: uuid.Must(uuid.NewV7()).String(), CustomerID: customerID, InvoiceID: invoiceID, Kind: req.Kind,
-		Body: req.Body, Author: strings.TrimSpace(req.Author), CreatedAt: s.now()}
-	if err := s.Store.InsertNote(c.Request().Context(), n); err != nil {
-		return err
+	n, err := s.cases().AddNote(c.Request().Context(), collect.AddNote{InvoiceID: invoiceID, CustomerID: customerID,
+		Kind: req.Kind, Body: req.Body, Author: req.Author, Actor: keyActor(c)})
+	if err != nil {
+		return caseError(err)
 	}
 	return c.JSON(http.StatusCreated, noteView(n))
 }
@@ -81,11 +71,7 @@ func (s *Server) listNotes(c echo.Context, customerID, invoiceID string) error {
 }
 
 func (s *Server) addInvoiceNote(c echo.Context) error {
-	inv, err := s.pathInvoice(c)
-	if err != nil {
-		return err
-	}
-	return s.addNote(c, inv.CustomerID, inv.ID)
+	return s.addNote(c, "", c.Param("id"))
 }
 
 func (s *Server) invoiceNotes(c echo.Context) error {
@@ -105,11 +91,7 @@ func (s *Server) pathCustomer(c echo.Context) (*db.Customer, error) {
 }
 
 func (s *Server) addCustomerNote(c echo.Context) error {
-	cust, err := s.pathCustomer(c)
-	if err != nil {
-		return err
-	}
-	return s.addNote(c, cust.ID, "")
+	return s.addNote(c, c.Param("id"), "")
 }
 
 func (s *Server) customerNotes(c echo.Context) error {

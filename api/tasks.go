@@ -1,15 +1,13 @@
 package api
 
 import (
-	"errors"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/collections-engine/collections/collect"
 	"github.com/collections-engine/collections/db"
-	"github.com/collections-engine/collections/workflows"
 )
 
 // TaskView is a task as the API shows it.
@@ -71,27 +69,10 @@ func (s *Server) completeTask(c echo.Context) error {
 	if err := decode(c, &b); err != nil {
 		return err
 	}
-	b.Outcome = strings.TrimSpace(b.Outcome)
-	if b.Outcome == "" {
-		return invalid("outcome", "is required, e.g. reached or no_answer")
-	}
-	ctx := c.Request().Context()
-	t, completed, err := s.Store.CompleteTask(ctx, c.Param("id"), b.Outcome, b.Note, s.now())
-	if errors.Is(err, db.ErrNotFound) {
-		return notFound("task %q not found", c.Param("id"))
-	}
+	t, err := s.cases().CompleteTask(c.Request().Context(), collect.CompleteTask{TaskID: c.Param("id"),
+		Outcome: b.Outcome, Note: b.Note, By: b.Actor, Actor: keyActor(c)})
 	if err != nil {
-		return err
-	}
-	if completed {
-		inv, err := s.Store.GetInvoice(ctx, t.InvoiceID)
-		if err == nil && inv.ClosedAt == nil {
-			if err := s.Temporal.SignalWorkflow(ctx, inv.WorkflowID, "", workflows.SignalTaskCompleted, workflows.TaskCompleted{
-				TaskID: t.ID, Kind: t.Kind, Outcome: b.Outcome, Note: b.Note, Actor: b.Actor,
-			}); err != nil {
-				s.log().Warn("task completion not signalled", "task_id", t.ID, "error", err)
-			}
-		}
+		return caseError(err)
 	}
 	return c.JSON(http.StatusOK, taskView(t))
 }
