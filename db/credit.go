@@ -9,14 +9,16 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+
+	"github.com/collections-engine/collections/credit/application"
 )
 
-// Credit application states.
+// Credit application states (see package credit/application).
 const (
-	CreditSubmitted     = "submitted"      // stored; the decision workflow is scoring it
-	CreditPendingReview = "pending_review" // outside the automatic bounds: management decides
-	CreditApproved      = "approved"
-	CreditDeclined      = "declined"
+	CreditSubmitted     = application.Submitted
+	CreditPendingReview = application.PendingReview
+	CreditApproved      = application.Approved
+	CreditDeclined      = application.Declined
 )
 
 // TradeReference is a supplier who gives the applicant credit today.

@@ -4,43 +4,23 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
+
+	"github.com/collections-engine/collections/invoice"
 )
 
 // Refund is money returned to the customer against an invoice's payments.
-type Refund struct {
-	InvoiceID string
-	// Reference names the refund at the processor (a refund id), or with
-	// Cumulative the charge whose refunds it totals.
-	Reference string
-	// AmountMinor is this refund's amount or, with Cumulative, the total
-	// refunded on the charge so far (Stripe's amount_refunded).
-	AmountMinor int64
-	Cumulative  bool
-	Currency    string
-	ReceivedAt  time.Time
-}
+type Refund = invoice.Refund
 
 // RefundResult is what a recorded refund did.
-type RefundResult struct {
-	Key          string // the payments row's reference: the refund's identity
-	AppliedMinor int64  // how much this call added back to the balance
-	BalanceMinor int64
-	Duplicate    bool // nothing new: the refund (or a larger total) was already recorded
-}
+type RefundResult = invoice.RefundResult
 
 // RefundKey is the payments reference a refund is stored under.
-func RefundKey(r Refund) string {
-	if r.Cumulative {
-		return "refund:" + r.Reference + "@" + strconv.FormatInt(r.AmountMinor, 10)
-	}
-	return "refund:" + r.Reference
-}
+func RefundKey(r Refund) string { return invoice.RefundKey(r) }
 
 // RecordRefund stores a refund as a negative payment, once, and returns the
 // balance afterwards. A cumulative report (the total refunded on a charge)
