@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
 	"github.com/collections-engine/collections/invoice"
@@ -26,9 +25,9 @@ func RefundKey(r Refund) string { return invoice.RefundKey(r) }
 // balance afterwards. A cumulative report (the total refunded on a charge)
 // applies only what exceeds the refunds already recorded for that charge,
 // so repeated and out-of-order reports never count money twice.
-func (s *Store) RecordRefund(ctx context.Context, r Refund, now time.Time) (res RefundResult, err error) {
+func (ps *Payments) RecordRefund(ctx context.Context, r Refund, now time.Time) (res RefundResult, err error) {
 	res.Key = RefundKey(r)
-	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = ps.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		// Lock the invoice first, as RecordPayment does.
 		upd, err := tx.NewUpdate().Model((*Invoice)(nil)).Set("updated_at = ?", now).Where("id = ?", r.InvoiceID).Exec(ctx)
 		if err != nil {
@@ -80,12 +79,10 @@ func escapeLike(s string) string {
 
 // InvoiceForPayment finds the invoice a payment reference was recorded
 // against, for a refund that names only the original payment.
-func (s *Store) InvoiceForPayment(ctx context.Context, reference string) (*Invoice, error) {
+func (ps *Payments) InvoiceForPayment(ctx context.Context, reference string) (*Invoice, error) {
 	var p Payment
-	if err := s.db.NewSelect().Model(&p).Column("invoice_id").Where("reference = ?", reference).Limit(1).Scan(ctx); err != nil {
+	if err := ps.db.NewSelect().Model(&p).Column("invoice_id").Where("reference = ?", reference).Limit(1).Scan(ctx); err != nil {
 		return nil, notFound(err, "payment", reference)
 	}
-	return s.GetInvoice(ctx, p.InvoiceID)
+	return (&Invoices{db: ps.db}).GetInvoice(ctx, p.InvoiceID)
 }
-
-func newID() string { return uuid.Must(uuid.NewV7()).String() }
