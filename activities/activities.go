@@ -32,7 +32,7 @@ import (
 // Activities holds the dependencies the activities share. Register a pointer
 // to it with the worker.
 type Activities struct {
-	Store     *db.Store
+	Store     Store
 	Senders   channels.Senders
 	Templates *templates.Set
 	// PaymentLink is a URL template; "{invoice_id}" and "{number}" are
