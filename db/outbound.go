@@ -33,6 +33,9 @@ type OutboundEvent struct {
 // stored before the save (its stage and EventsPublished), st the new status.
 type EventsFunc func(inv *Invoice, st invoice.Status) []OutboundEvent
 
+// queueDeliveries queues a delivery of every event for every active
+// subscription that wants it, in tx: the transaction of the status save
+// that produced the events (Invoices.SaveStatusWithEvents).
 func queueDeliveries(ctx context.Context, tx bun.Tx, inv *Invoice, evs []OutboundEvent, now time.Time) error {
 	if len(evs) == 0 {
 		return nil
