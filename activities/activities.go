@@ -32,7 +32,7 @@ import (
 // Activities holds the dependencies the activities share. Register a pointer
 // to it with the worker.
 type Activities struct {
-	Store     *db.Store
+	Store     Store
 	Senders   channels.Senders
 	Templates *templates.Set
 	// PaymentLink is a URL template; "{invoice_id}" and "{number}" are
@@ -306,11 +306,11 @@ func (a *Activities) SaveStatus(ctx context.Context, st invoice.Status) error {
 	return a.dispatch(ctx, queued)
 }
 
-// RefundInput is a refund against one invoice (see db.Refund).
-type RefundInput = db.Refund
+// RefundInput is a refund against one invoice (see invoice.Refund).
+type RefundInput = invoice.Refund
 
 // RecordRefund stores a refund once and returns the balance afterwards.
-func (a *Activities) RecordRefund(ctx context.Context, in RefundInput) (db.RefundResult, error) {
+func (a *Activities) RecordRefund(ctx context.Context, in RefundInput) (invoice.RefundResult, error) {
 	res, err := a.Store.RecordRefund(ctx, in, a.now())
 	return res, nonRetryable(err)
 }

@@ -7,11 +7,18 @@ import (
 	"github.com/collections-engine/collections/db"
 )
 
+// History is what InternalScorer reads of a customer (*db.Store has it).
+type History interface {
+	GetCustomer(ctx context.Context, id string) (*db.Customer, error)
+	CustomerInvoices(ctx context.Context, customerID string) ([]db.Invoice, error)
+	CustomerPayments(ctx context.Context, customerID string) ([]db.Payment, error)
+}
+
 // InternalScorer scores an application from our own data: the customer's
 // payment history, what they owe now, and how long they have been a
 // customer.
 type InternalScorer struct {
-	Store *db.Store
+	Store History
 	Model Model // zero: DefaultModel
 	Clock func() time.Time
 }

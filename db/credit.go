@@ -9,14 +9,22 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+
+	"github.com/collections-engine/collections/credit/application"
 )
 
-// Credit application states.
+// CreditApplications keeps credit applications and what became of them.
+type CreditApplications struct{ db bun.IDB }
+
+// NewCreditApplications wraps a database or a transaction.
+func NewCreditApplications(db bun.IDB) *CreditApplications { return &CreditApplications{db: db} }
+
+// Credit application states (see package credit/application).
 const (
-	CreditSubmitted     = "submitted"      // stored; the decision workflow is scoring it
-	CreditPendingReview = "pending_review" // outside the automatic bounds: management decides
-	CreditApproved      = "approved"
-	CreditDeclined      = "declined"
+	CreditSubmitted     = application.Submitted
+	CreditPendingReview = application.PendingReview
+	CreditApproved      = application.Approved
+	CreditDeclined      = application.Declined
 )
 
 // TradeReference is a supplier who gives the applicant credit today.
@@ -66,8 +74,12 @@ func (a *CreditApplication) Decided() bool {
 
 // InsertCreditApplication stores an application and, when newCustomer is
 // given, the customer it creates, in one transaction: both or neither.
-func (s *Store) InsertCreditApplication(ctx context.Context, app *CreditApplication, newCustomer *Customer) error {
-	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+//
+// The customer belongs to Customers; it is written here, in the
+// application's transaction, so that an application never names a customer
+// that was not stored (nor the other way round).
+func (r *CreditApplications) InsertCreditApplication(ctx context.Context, app *CreditApplication, newCustomer *Customer) error {
+	return r.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if newCustomer != nil {
 			if _, err := tx.NewInsert().Model(newCustomer).Exec(ctx); err != nil {
 				return fmt.Errorf("insert customer: %w", err)
@@ -82,8 +94,8 @@ func (s *Store) InsertCreditApplication(ctx context.Context, app *CreditApplicat
 
 // DeleteCreditApplication removes an application whose workflow could not
 // be started (the API's compensation), and the customer it created.
-func (s *Store) DeleteCreditApplication(ctx context.Context, app *CreditApplication) error {
-	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+func (r *CreditApplications) DeleteCreditApplication(ctx context.Context, app *CreditApplication) error {
+	return r.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewDelete().Model((*CreditApplication)(nil)).Where("id = ?", app.ID).Exec(ctx); err != nil {
 			return err
 		}
@@ -96,9 +108,9 @@ func (s *Store) DeleteCreditApplication(ctx context.Context, app *CreditApplicat
 }
 
 // GetCreditApplication loads an application by id.
-func (s *Store) GetCreditApplication(ctx context.Context, id string) (*CreditApplication, error) {
+func (r *CreditApplications) GetCreditApplication(ctx context.Context, id string) (*CreditApplication, error) {
 	app := new(CreditApplication)
-	if err := s.db.NewSelect().Model(app).Where("id = ?", id).Scan(ctx); err != nil {
+	if err := r.db.NewSelect().Model(app).Where("id = ?", id).Scan(ctx); err != nil {
 		return nil, notFound(err, "credit application", id)
 	}
 	return app, nil
@@ -106,9 +118,9 @@ func (s *Store) GetCreditApplication(ctx context.Context, id string) (*CreditApp
 
 // ListCreditApplications returns applications, newest first, in one status
 // when given.
-func (s *Store) ListCreditApplications(ctx context.Context, status string, lim int) ([]CreditApplication, error) {
+func (r *CreditApplications) ListCreditApplications(ctx context.Context, status string, lim int) ([]CreditApplication, error) {
 	out := []CreditApplication{}
-	q := s.db.NewSelect().Model(&out).Order("created_at DESC", "id DESC").Limit(limit(lim))
+	q := r.db.NewSelect().Model(&out).Order("created_at DESC", "id DESC").Limit(limit(lim))
 	if status != "" {
 		q = q.Where("status = ?", status)
 	}
@@ -118,8 +130,8 @@ func (s *Store) ListCreditApplications(ctx context.Context, status string, lim i
 
 // SetCreditScore records an application's score and reasons; an
 // application already decided keeps its state.
-func (s *Store) SetCreditScore(ctx context.Context, id string, score int, reasons []string, now time.Time) error {
-	_, err := s.db.NewUpdate().Model((*CreditApplication)(nil)).
+func (r *CreditApplications) SetCreditScore(ctx context.Context, id string, score int, reasons []string, now time.Time) error {
+	_, err := r.db.NewUpdate().Model((*CreditApplication)(nil)).
 		Set("score = ?", score).Set("reasons = ?", jsonText(reasons)).Set("updated_at = ?", now).
 		Where("id = ? AND status IN (?)", id, bun.In([]string{CreditSubmitted, CreditPendingReview})).Exec(ctx)
 	return err
@@ -127,8 +139,8 @@ func (s *Store) SetCreditScore(ctx context.Context, id string, score int, reason
 
 // RequestCreditReview puts a submitted application in front of a reviewer
 // by a deadline. It changes nothing once the application was decided.
-func (s *Store) RequestCreditReview(ctx context.Context, id, reviewer string, due, now time.Time) error {
-	_, err := s.db.NewUpdate().Model((*CreditApplication)(nil)).
+func (r *CreditApplications) RequestCreditReview(ctx context.Context, id, reviewer string, due, now time.Time) error {
+	_, err := r.db.NewUpdate().Model((*CreditApplication)(nil)).
 		Set("status = ?", CreditPendingReview).Set("reviewer = ?", reviewer).Set("review_due_at = ?", due).Set("updated_at = ?", now).
 		Where("id = ? AND status IN (?)", id, bun.In([]string{CreditSubmitted, CreditPendingReview})).Exec(ctx)
 	return err
@@ -136,8 +148,8 @@ func (s *Store) RequestCreditReview(ctx context.Context, id, reviewer string, du
 
 // MarkCreditReminded records that the reviewer was reminded; reminded is
 // false when the application is no longer pending or was already reminded.
-func (s *Store) MarkCreditReminded(ctx context.Context, id string, now time.Time) (reminded bool, err error) {
-	res, err := s.db.NewUpdate().Model((*CreditApplication)(nil)).Set("reminded_at = ?", now).Set("updated_at = ?", now).
+func (r *CreditApplications) MarkCreditReminded(ctx context.Context, id string, now time.Time) (reminded bool, err error) {
+	res, err := r.db.NewUpdate().Model((*CreditApplication)(nil)).Set("reminded_at = ?", now).Set("updated_at = ?", now).
 		Where("id = ? AND status = ? AND reminded_at IS NULL", id, CreditPendingReview).Exec(ctx)
 	if err != nil {
 		return false, err
@@ -163,9 +175,13 @@ var ErrAlreadyDecided = errors.New("credit application already decided")
 // sets the customer's credit limit, currency and payment terms, in one
 // transaction. Applying the same decision again changes nothing (a retried
 // activity); a different one returns ErrAlreadyDecided.
-func (s *Store) ApplyCreditDecision(ctx context.Context, id string, d CreditDecision, now time.Time) (*CreditApplication, error) {
+//
+// An approval also writes the customer's credit terms (an aggregate of
+// Customers) inside the application's transaction: a decision and the terms
+// it grants are stored together or not at all.
+func (r *CreditApplications) ApplyCreditDecision(ctx context.Context, id string, d CreditDecision, now time.Time) (*CreditApplication, error) {
 	var app CreditApplication
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := r.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if err := tx.NewSelect().Model(&app).Where("id = ?", id).Scan(ctx); err != nil {
 			return notFound(err, "credit application", id)
 		}
@@ -207,16 +223,6 @@ func (s *Store) ApplyCreditDecision(ctx context.Context, id string, d CreditDeci
 		return nil, err
 	}
 	return &app, nil
-}
-
-// CustomerPayments returns every payment (refunds included) on a
-// customer's invoices, oldest first.
-func (s *Store) CustomerPayments(ctx context.Context, customerID string) ([]Payment, error) {
-	var out []Payment
-	err := s.db.NewSelect().Model(&out).
-		Where("invoice_id IN (?)", s.db.NewSelect().Model((*Invoice)(nil)).Column("id").Where("customer_id = ?", customerID)).
-		Order("received_at", "id").Scan(ctx)
-	return out, err
 }
 
 // jsonText is v as the JSON text a `type:text` JSON column holds.

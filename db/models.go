@@ -78,13 +78,13 @@ type Payment struct {
 	ReceivedAt  time.Time `bun:"received_at,notnull"`
 }
 
-// Message states.
+// Message states (see invoice.MessagePending ...).
 const (
-	MessagePending   = "pending"   // claimed by a send; the provider may or may not have it
-	MessageSent      = "sent"      // the provider accepted it (or the dev outbox stored it)
-	MessageSkipped   = "skipped"   // deliberately not sent: paid, no address, ...
-	MessageFailed    = "failed"    // the provider refused it for good
-	MessageDelivered = "delivered" // the provider reported delivery to the recipient
+	MessagePending   = invoice.MessagePending
+	MessageSent      = invoice.MessageSent
+	MessageSkipped   = invoice.MessageSkipped
+	MessageFailed    = invoice.MessageFailed
+	MessageDelivered = invoice.MessageDelivered
 )
 
 // Message is one message to a customer: the outbox and the communication log.

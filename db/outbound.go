@@ -12,6 +12,13 @@ import (
 	"github.com/collections-engine/collections/invoice"
 )
 
+// Subscriptions keeps the outbound webhooks: subscriptions, the deliveries
+// queued for them and every attempt at one.
+type Subscriptions struct{ db bun.IDB }
+
+// NewSubscriptions wraps a database or a transaction.
+func NewSubscriptions(db bun.IDB) *Subscriptions { return &Subscriptions{db: db} }
+
 // OutboundEvent is something that happened to an invoice, to be offered to
 // webhook subscribers. Its ID is stable, so offering it twice delivers it
 // once.
@@ -26,47 +33,9 @@ type OutboundEvent struct {
 // stored before the save (its stage and EventsPublished), st the new status.
 type EventsFunc func(inv *Invoice, st invoice.Status) []OutboundEvent
 
-// SaveStatusWithEvents writes the workflow's status of an invoice and, in
-// the same transaction, queues a delivery of every new event for every
-// active subscription that wants it. It returns the deliveries of this
-// invoice not yet handed to a sender, including any a crash left behind.
-func (s *Store) SaveStatusWithEvents(ctx context.Context, st invoice.Status, now time.Time, events EventsFunc) ([]WebhookDelivery, error) {
-	var undispatched []WebhookDelivery
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		var inv Invoice
-		if err := tx.NewSelect().Model(&inv).Column("id", "number", "customer_id", "stage", "events_published").
-			Where("id = ?", st.InvoiceID).Scan(ctx); err != nil {
-			return notFound(err, "invoice", st.InvoiceID)
-		}
-		q := tx.NewUpdate().Model((*Invoice)(nil)).
-			Set("stage = ?", st.Stage).
-			Set("status = ?", &st).
-			Set("closed_at = ?", st.ClosedAt).
-			Set("updated_at = ?", now).
-			Where("id = ?", st.InvoiceID)
-		if events == nil {
-			_, err := q.Exec(ctx)
-			if err != nil {
-				return fmt.Errorf("save status: %w", err)
-			}
-			return nil
-		}
-		// A status older than what was published (a late retry) must not
-		// rewind the count.
-		published := max(inv.EventsPublished, len(st.Timeline))
-		if _, err := q.Set("events_published = ?", published).Exec(ctx); err != nil {
-			return fmt.Errorf("save status: %w", err)
-		}
-		if err := queueDeliveries(ctx, tx, &inv, events(&inv, st), now); err != nil {
-			return err
-		}
-		return tx.NewSelect().Model(&undispatched).
-			Where("invoice_id = ?", st.InvoiceID).Where("status = ?", DeliveryPending).Where("dispatched_at IS NULL").
-			Order("created_at", "id").Scan(ctx)
-	})
-	return undispatched, err
-}
-
+// queueDeliveries queues a delivery of every event for every active
+// subscription that wants it, in tx: the transaction of the status save
+// that produced the events (Invoices.SaveStatusWithEvents).
 func queueDeliveries(ctx context.Context, tx bun.Tx, inv *Invoice, evs []OutboundEvent, now time.Time) error {
 	if len(evs) == 0 {
 		return nil
@@ -91,41 +60,41 @@ func queueDeliveries(ctx context.Context, tx bun.Tx, inv *Invoice, evs []Outboun
 }
 
 // MarkDispatched records that deliveries were handed to their sender.
-func (s *Store) MarkDispatched(ctx context.Context, ids []string, now time.Time) error {
+func (r *Subscriptions) MarkDispatched(ctx context.Context, ids []string, now time.Time) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	_, err := s.db.NewUpdate().Model((*WebhookDelivery)(nil)).Set("dispatched_at = ?", now).
+	_, err := r.db.NewUpdate().Model((*WebhookDelivery)(nil)).Set("dispatched_at = ?", now).
 		Where("id IN (?)", bun.In(ids)).Where("dispatched_at IS NULL").Exec(ctx)
 	return err
 }
 
 // CreateSubscription stores a webhook subscription.
-func (s *Store) CreateSubscription(ctx context.Context, sub *WebhookSubscription) error {
-	_, err := s.db.NewInsert().Model(sub).Exec(ctx)
+func (r *Subscriptions) CreateSubscription(ctx context.Context, sub *WebhookSubscription) error {
+	_, err := r.db.NewInsert().Model(sub).Exec(ctx)
 	return err
 }
 
 // GetSubscription returns one subscription.
-func (s *Store) GetSubscription(ctx context.Context, id string) (*WebhookSubscription, error) {
+func (r *Subscriptions) GetSubscription(ctx context.Context, id string) (*WebhookSubscription, error) {
 	sub := new(WebhookSubscription)
-	if err := s.db.NewSelect().Model(sub).Where("id = ?", id).Scan(ctx); err != nil {
+	if err := r.db.NewSelect().Model(sub).Where("id = ?", id).Scan(ctx); err != nil {
 		return nil, notFound(err, "webhook subscription", id)
 	}
 	return sub, nil
 }
 
 // ListSubscriptions returns the active subscriptions, oldest first.
-func (s *Store) ListSubscriptions(ctx context.Context) ([]WebhookSubscription, error) {
+func (r *Subscriptions) ListSubscriptions(ctx context.Context) ([]WebhookSubscription, error) {
 	var out []WebhookSubscription
-	err := s.db.NewSelect().Model(&out).Where("active = ?", true).Order("created_at", "id").Scan(ctx)
+	err := r.db.NewSelect().Model(&out).Where("active = ?", true).Order("created_at", "id").Scan(ctx)
 	return out, err
 }
 
 // DeactivateSubscription stops a subscription: nothing new is queued for
 // it; its deliveries stay listable.
-func (s *Store) DeactivateSubscription(ctx context.Context, id string) error {
-	res, err := s.db.NewUpdate().Model((*WebhookSubscription)(nil)).Set("active = ?", false).
+func (r *Subscriptions) DeactivateSubscription(ctx context.Context, id string) error {
+	res, err := r.db.NewUpdate().Model((*WebhookSubscription)(nil)).Set("active = ?", false).
 		Where("id = ?", id).Where("active = ?", true).Exec(ctx)
 	if err != nil {
 		return err
@@ -137,19 +106,19 @@ func (s *Store) DeactivateSubscription(ctx context.Context, id string) error {
 }
 
 // GetDelivery returns a delivery with its subscription.
-func (s *Store) GetDelivery(ctx context.Context, id string) (*WebhookDelivery, *WebhookSubscription, error) {
+func (r *Subscriptions) GetDelivery(ctx context.Context, id string) (*WebhookDelivery, *WebhookSubscription, error) {
 	d := new(WebhookDelivery)
-	if err := s.db.NewSelect().Model(d).Where("id = ?", id).Scan(ctx); err != nil {
+	if err := r.db.NewSelect().Model(d).Where("id = ?", id).Scan(ctx); err != nil {
 		return nil, nil, notFound(err, "webhook delivery", id)
 	}
-	sub, err := s.GetSubscription(ctx, d.SubscriptionID)
+	sub, err := r.GetSubscription(ctx, d.SubscriptionID)
 	return d, sub, err
 }
 
 // RecordAttempt stores one try at a delivery and, on success, marks it
 // delivered. A repeated attempt number is kept once.
-func (s *Store) RecordAttempt(ctx context.Context, a WebhookAttempt, delivered bool) error {
-	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+func (r *Subscriptions) RecordAttempt(ctx context.Context, a WebhookAttempt, delivered bool) error {
+	return r.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewInsert().Model(&a).On("CONFLICT (delivery_id, attempt) DO NOTHING").Exec(ctx); err != nil {
 			return fmt.Errorf("record attempt: %w", err)
 		}
@@ -166,8 +135,8 @@ func (s *Store) RecordAttempt(ctx context.Context, a WebhookAttempt, delivered b
 }
 
 // FailDelivery marks a delivery failed once its sender gave up.
-func (s *Store) FailDelivery(ctx context.Context, id, reason string) error {
-	_, err := s.db.NewUpdate().Model((*WebhookDelivery)(nil)).Set("status = ?", DeliveryFailed).Set("last_error = ?", truncate(reason, 500)).
+func (r *Subscriptions) FailDelivery(ctx context.Context, id, reason string) error {
+	_, err := r.db.NewUpdate().Model((*WebhookDelivery)(nil)).Set("status = ?", DeliveryFailed).Set("last_error = ?", truncate(reason, 500)).
 		Where("id = ?", id).Where("status = ?", DeliveryPending).Exec(ctx)
 	return err
 }
@@ -181,9 +150,9 @@ type DeliveryFilter struct {
 }
 
 // ListDeliveries returns deliveries, newest first, with their attempts.
-func (s *Store) ListDeliveries(ctx context.Context, f DeliveryFilter) ([]WebhookDelivery, map[string][]WebhookAttempt, error) {
+func (r *Subscriptions) ListDeliveries(ctx context.Context, f DeliveryFilter) ([]WebhookDelivery, map[string][]WebhookAttempt, error) {
 	var out []WebhookDelivery
-	q := s.db.NewSelect().Model(&out).Order("created_at DESC", "id DESC").Limit(int64(cmp.Or(f.Limit, 100)))
+	q := r.db.NewSelect().Model(&out).Order("created_at DESC", "id DESC").Limit(int64(cmp.Or(f.Limit, 100)))
 	if f.SubscriptionID != "" {
 		q = q.Where("subscription_id = ?", f.SubscriptionID)
 	}
@@ -205,7 +174,7 @@ func (s *Store) ListDeliveries(ctx context.Context, f DeliveryFilter) ([]Webhook
 		ids[i] = d.ID
 	}
 	var all []WebhookAttempt
-	if err := s.db.NewSelect().Model(&all).Where("delivery_id IN (?)", bun.In(ids)).Order("delivery_id", "attempt").Scan(ctx); err != nil {
+	if err := r.db.NewSelect().Model(&all).Where("delivery_id IN (?)", bun.In(ids)).Order("delivery_id", "attempt").Scan(ctx); err != nil {
 		return nil, nil, err
 	}
 	for _, a := range all {

@@ -4,51 +4,30 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/uptrace/bun"
+
+	"github.com/collections-engine/collections/invoice"
 )
 
 // Refund is money returned to the customer against an invoice's payments.
-type Refund struct {
-	InvoiceID string
-	// Reference names the refund at the processor (a refund id), or with
-	// Cumulative the charge whose refunds it totals.
-	Reference string
-	// AmountMinor is this refund's amount or, with Cumulative, the total
-	// refunded on the charge so far (Stripe's amount_refunded).
-	AmountMinor int64
-	Cumulative  bool
-	Currency    string
-	ReceivedAt  time.Time
-}
+type Refund = invoice.Refund
 
 // RefundResult is what a recorded refund did.
-type RefundResult struct {
-	Key          string // the payments row's reference: the refund's identity
-	AppliedMinor int64  // how much this call added back to the balance
-	BalanceMinor int64
-	Duplicate    bool // nothing new: the refund (or a larger total) was already recorded
-}
+type RefundResult = invoice.RefundResult
 
 // RefundKey is the payments reference a refund is stored under.
-func RefundKey(r Refund) string {
-	if r.Cumulative {
-		return "refund:" + r.Reference + "@" + strconv.FormatInt(r.AmountMinor, 10)
-	}
-	return "refund:" + r.Reference
-}
+func RefundKey(r Refund) string { return invoice.RefundKey(r) }
 
 // RecordRefund stores a refund as a negative payment, once, and returns the
 // balance afterwards. A cumulative report (the total refunded on a charge)
 // applies only what exceeds the refunds already recorded for that charge,
 // so repeated and out-of-order reports never count money twice.
-func (s *Store) RecordRefund(ctx context.Context, r Refund, now time.Time) (res RefundResult, err error) {
+func (ps *Payments) RecordRefund(ctx context.Context, r Refund, now time.Time) (res RefundResult, err error) {
 	res.Key = RefundKey(r)
-	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = ps.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		// Lock the invoice first, as RecordPayment does.
 		upd, err := tx.NewUpdate().Model((*Invoice)(nil)).Set("updated_at = ?", now).Where("id = ?", r.InvoiceID).Exec(ctx)
 		if err != nil {
@@ -100,12 +79,10 @@ func escapeLike(s string) string {
 
 // InvoiceForPayment finds the invoice a payment reference was recorded
 // against, for a refund that names only the original payment.
-func (s *Store) InvoiceForPayment(ctx context.Context, reference string) (*Invoice, error) {
+func (ps *Payments) InvoiceForPayment(ctx context.Context, reference string) (*Invoice, error) {
 	var p Payment
-	if err := s.db.NewSelect().Model(&p).Column("invoice_id").Where("reference = ?", reference).Limit(1).Scan(ctx); err != nil {
+	if err := ps.db.NewSelect().Model(&p).Column("invoice_id").Where("reference = ?", reference).Limit(1).Scan(ctx); err != nil {
 		return nil, notFound(err, "payment", reference)
 	}
-	return s.GetInvoice(ctx, p.InvoiceID)
+	return (&Invoices{db: ps.db}).GetInvoice(ctx, p.InvoiceID)
 }
-
-func newID() string { return uuid.Must(uuid.NewV7()).String() }

@@ -13,6 +13,26 @@ import (
 	"github.com/collections-engine/collections/money"
 )
 
+// PaymentHistory is what CustomerBehaviour reads: a customer's paid
+// invoices and their payments.
+type PaymentHistory interface {
+	PaidInvoices(ctx context.Context, customerIDs []string) ([]db.Invoice, error)
+	PaymentsFor(ctx context.Context, invoiceIDs []string) (map[string][]db.Payment, error)
+}
+
+// TaskClaimer creates a task once per (invoice, key).
+type TaskClaimer interface {
+	ClaimTask(ctx context.Context, t *db.Task) (stored *db.Task, created bool, err error)
+}
+
+// Store is what AfterPaid reads and writes (*db.Store has it).
+type Store interface {
+	PaymentHistory
+	TaskClaimer
+	GetInvoice(ctx context.Context, id string) (*db.Invoice, error)
+	GetCustomer(ctx context.Context, id string) (*db.Customer, error)
+}
+
 // Task keys of the tasks this package creates; with the invoice they make
 // the task's identity, so a retried call creates it once.
 const (
@@ -21,7 +41,7 @@ const (
 )
 
 // Behaviour loads a customer's paid invoices and payments and analyses them.
-func CustomerBehaviour(ctx context.Context, s *db.Store, customerID string, rule TrendRule) (Behaviour, error) {
+func CustomerBehaviour(ctx context.Context, s PaymentHistory, customerID string, rule TrendRule) (Behaviour, error) {
 	paid, err := s.PaidInvoices(ctx, []string{customerID})
 	if err != nil {
 		return Behaviour{}, err
@@ -42,7 +62,7 @@ func CustomerBehaviour(ctx context.Context, s *db.Store, customerID string, rule
 // this invoice), the account manager gets a task to reach out: once per
 // trend change, keyed on the invoice that caused it, so a retried status
 // save creates nothing new. created reports a new task.
-func AfterPaid(ctx context.Context, s *db.Store, invoiceID string, rule TrendRule, now time.Time) (task *db.Task, created bool, err error) {
+func AfterPaid(ctx context.Context, s Store, invoiceID string, rule TrendRule, now time.Time) (task *db.Task, created bool, err error) {
 	inv, err := s.GetInvoice(ctx, invoiceID)
 	if err != nil {
 		return nil, false, err
@@ -87,7 +107,7 @@ func AfterPaid(ctx context.Context, s *db.Store, invoiceID string, rule TrendRul
 // FlagOverLimit creates the account manager's task for an invoice that took
 // its customer over the credit limit (once per invoice). openBefore is the
 // open balance in the limit's currency before the invoice.
-func FlagOverLimit(ctx context.Context, s *db.Store, inv *db.Invoice, cust *db.Customer, openBefore int64, now time.Time) (*db.Task, bool, error) {
+func FlagOverLimit(ctx context.Context, s TaskClaimer, inv *db.Invoice, cust *db.Customer, openBefore int64, now time.Time) (*db.Task, bool, error) {
 	if cust.CreditLimitMinor == nil {
 		return nil, false, errors.New("customer has no credit limit")
 	}

@@ -119,9 +119,18 @@ type Data struct {
 	Stages map[string]map[string]invoice.Stage
 }
 
+// Source is what Load reads: the whole book and the stored policies
+// (*db.Store has it).
+type Source interface {
+	policies.Store
+	AllInvoices(ctx context.Context, currency string) ([]db.Invoice, error)
+	AllPayments(ctx context.Context, currency string) ([]db.Payment, error)
+	AllCustomers(ctx context.Context) ([]db.Customer, error)
+}
+
 // Load reads the invoices (in p's currency when set), their payments and
 // customers, and the policies they run on.
-func Load(ctx context.Context, store *db.Store, currency string) (*Data, error) {
+func Load(ctx context.Context, store Source, currency string) (*Data, error) {
 	invs, err := store.AllInvoices(ctx, currency)
 	if err != nil {
 		return nil, err

@@ -9,7 +9,7 @@ import (
 
 	"github.com/collections-engine/collections/activities"
 	"github.com/collections-engine/collections/credit"
-	"github.com/collections-engine/collections/db"
+	"github.com/collections-engine/collections/credit/application"
 )
 
 // CreditWorkflowID is the id of an application's decision workflow: one
@@ -116,9 +116,9 @@ func CreditDecision(ctx workflow.Context, in CreditInput) (CreditResult, error) 
 	if err := workflow.ExecuteActivity(withSummary(ctx, "apply decision"), a.ApplyCreditDecision, d).Get(ctx, nil); err != nil {
 		return CreditResult{}, err
 	}
-	res := CreditResult{ApplicationID: app.ApplicationID, Status: db.CreditDeclined, Score: score.Score, Note: d.Note, DecidedBy: d.DecidedBy}
+	res := CreditResult{ApplicationID: app.ApplicationID, Status: application.Declined, Score: score.Score, Note: d.Note, DecidedBy: d.DecidedBy}
 	if d.Approved {
-		res.Status, res.LimitMinor, res.TermsDays = db.CreditApproved, d.LimitMinor, d.TermsDays
+		res.Status, res.LimitMinor, res.TermsDays = application.Approved, d.LimitMinor, d.TermsDays
 	}
 	w.result = &res
 	// The update's handler answers with the result: let it finish first.

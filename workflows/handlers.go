@@ -10,7 +10,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/collections-engine/collections/activities"
-	"github.com/collections-engine/collections/db"
 	"github.com/collections-engine/collections/invoice"
 	"github.com/collections-engine/collections/money"
 	"github.com/collections-engine/collections/policy"
@@ -565,7 +564,7 @@ func (w *run) refundReceived(ctx workflow.Context, r RefundReceived) {
 	defer w.money.Unlock()
 	in := activities.RefundInput{InvoiceID: w.in.InvoiceID, Reference: r.Reference, AmountMinor: r.AmountMinor,
 		Cumulative: r.Cumulative, Currency: r.Currency, ReceivedAt: r.ReceivedAt}
-	key := db.RefundKey(in)
+	key := invoice.RefundKey(in)
 	notApplied := func(why string) {
 		w.event(ctx, invoice.Event{Kind: invoice.EventRefund, Reference: r.Reference, AmountMinor: r.AmountMinor,
 			Outcome: "not applied", Detail: why})
@@ -581,7 +580,7 @@ func (w *run) refundReceived(ctx workflow.Context, r RefundReceived) {
 		notApplied(fmt.Sprintf("reported by %s after the invoice was %s", r.Source, w.s.Stage))
 		return
 	}
-	var res db.RefundResult
+	var res invoice.RefundResult
 	if err := w.bookkeepingWithin(ctx, "record refund "+r.Reference, 24*time.Hour, a.RecordRefund, in).Get(ctx, &res); err != nil {
 		w.log.Error("reported refund not recorded", "Reference", r.Reference, "Error", err)
 		return

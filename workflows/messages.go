@@ -148,7 +148,7 @@ type CustomerChanged struct {
 }
 
 // RefundReceived is money a processor or bank feed returned to the
-// customer: a fact, applied once (see db.Refund for Cumulative). It grows
+// customer: a fact, applied once (see invoice.Refund for Cumulative). It grows
 // the balance again and reopens an invoice that was paid.
 type RefundReceived struct {
 	Reference   string

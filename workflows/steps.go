@@ -10,7 +10,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/collections-engine/collections/activities"
-	"github.com/collections-engine/collections/db"
 	"github.com/collections-engine/collections/invoice"
 	"github.com/collections-engine/collections/money"
 	"github.com/collections-engine/collections/policy"
@@ -172,17 +171,17 @@ func (w *run) send(ctx workflow.Context, key string, s policy.Step, scheduled ti
 		ev := invoice.Event{Kind: invoice.EventMessage, Step: key, Channel: string(s.Channels[i])}
 		if err := f.Get(ctx, &res); err != nil {
 			w.log.Error("message not sent", "Step", key, "Channel", s.Channels[i], "Error", err)
-			ev.Outcome, ev.Detail = db.MessageFailed, err.Error()
+			ev.Outcome, ev.Detail = invoice.MessageFailed, err.Error()
 		} else {
 			ev.Outcome, ev.Detail, ev.MessageID = res.Status, res.Detail, res.MessageID
 			switch res.Status {
-			case db.MessageSent:
+			case invoice.MessageSent:
 				out.sent++
 			case activities.StatusDeferred:
 				if out.deferred == nil || res.RetryAt.After(*out.deferred) {
 					out.deferred = res.RetryAt
 				}
-			case db.MessageFailed:
+			case invoice.MessageFailed:
 				failed = append(failed, s.Channels[i])
 			}
 		}
@@ -343,7 +342,7 @@ func (w *run) placeWithAgency(ctx workflow.Context, key, why string) {
 	}).Get(ctx, &res)
 	ev := invoice.Event{Kind: invoice.EventAgencyPlaced, Step: key, Detail: why, BalanceMinor: w.balance()}
 	if err != nil {
-		ev.Outcome, ev.Detail = db.MessageFailed, err.Error()
+		ev.Outcome, ev.Detail = invoice.MessageFailed, err.Error()
 	} else {
 		ev.Outcome, ev.MessageID = res.Status, res.MessageID
 	}
