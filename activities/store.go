@@ -31,7 +31,7 @@ type Store interface {
 	FinishMessage(ctx context.Context, id string, o db.MessageOutcome) error
 	AddMessageEvent(ctx context.Context, e *db.MessageEvent, setStatus bool) error
 	ListMessagesForSteps(ctx context.Context, invoiceID string, steps []string) ([]db.Message, error)
-	ContactsSince(ctx context.Context, customerID string, since, now time.Time, exceptInvoice, exceptStep string) (int, time.Time, error)
+	ClaimWithinLimit(ctx context.Context, m *db.Message, lim db.ContactLimit, now time.Time) (db.Reservation, error)
 	OptedOut(ctx context.Context, channel, address string) (bool, error)
 
 	// Tasks, and what the desk's payment-trend rule reads (desk.AfterPaid).

@@ -43,15 +43,15 @@ type Reservation struct {
 // now (released) holds no slot, and taking it back needs one again. So
 // several workers on several invoices of one customer, due in the same
 // second, let exactly lim.Max contacts through.
-func (s *Store) ClaimWithinLimit(ctx context.Context, m *Message, lim ContactLimit, now time.Time) (Reservation, error) {
-	var r Reservation
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		r = Reservation{}
-		res, err := tx.NewUpdate().Model((*Customer)(nil)).Set("updated_at = updated_at").Where("id = ?", m.CustomerID).Exec(ctx)
+func (r *Messages) ClaimWithinLimit(ctx context.Context, m *Message, lim ContactLimit, now time.Time) (Reservation, error) {
+	var res Reservation
+	err := r.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		res = Reservation{}
+		locked, err := tx.NewUpdate().Model((*Customer)(nil)).Set("updated_at = updated_at").Where("id = ?", m.CustomerID).Exec(ctx)
 		if err != nil {
 			return fmt.Errorf("lock customer: %w", err)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
+		if n, _ := locked.RowsAffected(); n == 0 {
 			return notFound(sql.ErrNoRows, "customer", m.CustomerID)
 		}
 		existing := new(Message)
@@ -61,7 +61,7 @@ func (s *Store) ClaimWithinLimit(ctx context.Context, m *Message, lim ContactLim
 		switch {
 		case err == nil && !released:
 			// A retry of a claim that holds its slot (or is settled).
-			r.Stored = existing
+			res.Stored = existing
 			return nil
 		case err != nil && !errors.Is(err, sql.ErrNoRows):
 			return fmt.Errorf("load claimed message: %w", err)
@@ -71,7 +71,7 @@ func (s *Store) ClaimWithinLimit(ctx context.Context, m *Message, lim ContactLim
 			return err
 		}
 		if n >= lim.Max {
-			r.Full, r.Contacts, r.RetryAt = true, n, first.Add(lim.Per)
+			res.Full, res.Contacts, res.RetryAt = true, n, first.Add(lim.Per)
 			return nil
 		}
 		if released {
@@ -81,16 +81,16 @@ func (s *Store) ClaimWithinLimit(ctx context.Context, m *Message, lim ContactLim
 				return fmt.Errorf("reclaim message: %w", err)
 			}
 			existing.Detail, existing.CreatedAt = "", now
-			r.Stored, r.Claimed = existing, true
+			res.Stored, res.Claimed = existing, true
 			return nil
 		}
 		if _, err := tx.NewInsert().Model(m).Exec(ctx); err != nil {
 			return fmt.Errorf("claim message: %w", err)
 		}
-		r.Stored, r.Claimed = m, true
+		res.Stored, res.Claimed = m, true
 		return nil
 	})
-	return r, err
+	return res, err
 }
 
 // contactsSince counts the distinct (invoice, step) contacts with a
@@ -116,9 +116,9 @@ func contactsSince(ctx context.Context, idb bun.IDB, customerID string, since, n
 		GroupExpr("invoice_id, step").
 		Scan(ctx, &rows)
 	var first time.Time
-	for _, r := range rows {
-		if first.IsZero() || r.First.Before(first) {
-			first = r.First
+	for _, row := range rows {
+		if first.IsZero() || row.First.Before(first) {
+			first = row.First
 		}
 	}
 	return len(rows), first, err

@@ -18,8 +18,8 @@ import (
 // cannot both fit under a limit that only one fits. openBefore is the
 // balance over was given; inserted is false, and nothing is written, when
 // the number is taken.
-func (s *Store) InsertInvoiceChecked(ctx context.Context, inv *Invoice, over func(c Customer, openBefore int64) bool) (inserted bool, openBefore int64, err error) {
-	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+func (r *Invoices) InsertInvoiceChecked(ctx context.Context, inv *Invoice, over func(c Customer, openBefore int64) bool) (inserted bool, openBefore int64, err error) {
+	err = r.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		inserted, openBefore = false, 0
 		res, err := tx.NewUpdate().Model((*Customer)(nil)).Set("updated_at = updated_at").Where("id = ?", inv.CustomerID).Exec(ctx)
 		if err != nil {

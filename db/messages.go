@@ -157,31 +157,12 @@ func (r *Messages) CustomerMessages(ctx context.Context, customerID string, lim 
 	return out, err
 }
 
-// ContactsSince counts the distinct (invoice, step) contacts that went out
-// to a customer since a moment, leaving out one (invoice, step): the one
-// about to be sent, whose other channels may already have gone (a contact
-// exactly at since has aged out). It also
-// returns when the earliest of them went out.
+// ContactsSince counts the distinct (invoice, step) contacts with a
+// customer since a moment (see contactsSince), leaving out one (invoice,
+// step): the one about to be sent, whose other channels are the same
+// contact. It also returns when the earliest of them was made.
 func (r *Messages) ContactsSince(ctx context.Context, customerID string, since, now time.Time, exceptInvoice, exceptStep string) (int, time.Time, error) {
-	var rows []struct {
-		Contact string    `bun:"contact"`
-		First   time.Time `bun:"first"`
-	}
-	err := r.db.NewSelect().Model((*Message)(nil)).
-		ColumnExpr("invoice_id || '/' || step AS contact").ColumnExpr("MIN(sent_at) AS first").
-		Where("customer_id = ? AND direction = ? AND status IN (?) AND sent_at > ? AND sent_at <= ?", customerID, Outbound,
-			bun.In([]string{MessageSent, MessageDelivered}), since, now).
-		Where("NOT (invoice_id = ? AND step = ?)", exceptInvoice, exceptStep).
-		Where("channel IN (?)", bun.In([]string{"email", "sms"})).
-		GroupExpr("invoice_id, step").
-		Scan(ctx, &rows)
-	var first time.Time
-	for _, r := range rows {
-		if first.IsZero() || r.First.Before(first) {
-			first = r.First
-		}
-	}
-	return len(rows), first, err
+	return contactsSince(ctx, r.db, customerID, since, now, exceptInvoice, exceptStep)
 }
 
 // AddMessageEvent appends to a message's status history and, when status
