@@ -84,10 +84,15 @@ func AfterPaid(ctx context.Context, s *db.Store, invoiceID string, rule TrendRul
 		Status: db.TaskOpen, DueAt: now.UTC(), CreatedAt: now.UTC()})
 }
 
+// TaskStore is where FlagOverLimit claims its task (a *db.Store).
+type TaskStore interface {
+	ClaimTask(ctx context.Context, t *db.Task) (stored *db.Task, created bool, err error)
+}
+
 // FlagOverLimit creates the account manager's task for an invoice that took
 // its customer over the credit limit (once per invoice). openBefore is the
 // open balance in the limit's currency before the invoice.
-func FlagOverLimit(ctx context.Context, s *db.Store, inv *db.Invoice, cust *db.Customer, openBefore int64, now time.Time) (*db.Task, bool, error) {
+func FlagOverLimit(ctx context.Context, s TaskStore, inv *db.Invoice, cust *db.Customer, openBefore int64, now time.Time) (*db.Task, bool, error) {
 	if cust.CreditLimitMinor == nil {
 		return nil, false, errors.New("customer has no credit limit")
 	}

@@ -13,9 +13,15 @@ import (
 	"github.com/collections-engine/collections/policy"
 )
 
+// Store is where user-defined policy versions are stored (a *db.Store).
+type Store interface {
+	LatestPolicy(ctx context.Context, name string) (*db.PolicyDocument, error)
+	ListPolicies(ctx context.Context) ([]db.PolicyDocument, error)
+}
+
 // Latest returns the newest version of a named policy, built-in or stored;
 // the error wraps db.ErrNotFound when there is none.
-func Latest(ctx context.Context, store *db.Store, name string) (policy.Policy, error) {
+func Latest(ctx context.Context, store Store, name string) (policy.Policy, error) {
 	builtin, isBuiltin := policy.Builtin(name)
 	stored, err := store.LatestPolicy(ctx, name)
 	switch {
@@ -37,7 +43,7 @@ func Latest(ctx context.Context, store *db.Store, name string) (policy.Policy, e
 }
 
 // Version returns one exact version of a policy.
-func Version(ctx context.Context, store *db.Store, name string, version int) (policy.Policy, bool) {
+func Version(ctx context.Context, store Store, name string, version int) (policy.Policy, bool) {
 	if b, ok := policy.Builtin(name); ok && b.Version == version {
 		return b, true
 	}
