@@ -12,7 +12,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/collections-engine/collections/collect"
 	"github.com/collections-engine/collections/db"
+	"github.com/collections-engine/collections/workflows"
 )
 
 // Error is the body of every error response:
@@ -50,6 +52,49 @@ func conflict(field, format string, args ...any) *Error {
 
 func unavailable(format string, args ...any) *Error {
 	return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: fmt.Sprintf(format, args...)}
+}
+
+// fromCase answers a business action's failure (a *collect.Error) in HTTP
+// terms; any other error (the database's, a bug) passes as it is, for
+// errorHandler. This is the one place a kind becomes a status:
+//
+//	Invalid      400 invalid_argument (a malformed field)
+//	Refused      422 invalid_argument (well formed, refused by the state)
+//	NotFound     404 not_found
+//	Conflict     409 conflict
+//	Closed       409 conflict (the invoice is closed)
+//	Unavailable  503 unavailable (retry)
+func fromCase(err error) error {
+	var ce *collect.Error
+	if !errors.As(err, &ce) {
+		return err
+	}
+	e := &Error{Field: ce.Field, Message: ce.Message}
+	switch ce.Kind {
+	case collect.Invalid:
+		e.Status, e.Code = http.StatusBadRequest, CodeInvalid
+	case collect.Refused:
+		e.Status, e.Code = http.StatusUnprocessableEntity, CodeInvalid
+	case collect.NotFound:
+		e.Status, e.Code = http.StatusNotFound, CodeNotFound
+	case collect.Conflict, collect.Closed:
+		e.Status, e.Code = http.StatusConflict, CodeConflict
+	case collect.Unavailable:
+		e.Status, e.Code = http.StatusServiceUnavailable, CodeUnavailable
+	default:
+		return err
+	}
+	return e
+}
+
+// updateError maps what a workflow answered an update with to an HTTP
+// error: its validator's refusal naming a field (422), a conflict with its
+// state (409), a workflow that has ended (409, saying ended), or else a 503.
+func updateError(err error, ended string) error {
+	if err == nil {
+		return nil
+	}
+	return fromCase(collect.FromWorkflow(workflows.CommandError(err), ended))
 }
 
 // errorHandler writes every error as JSON. Our own *Error goes out as is;

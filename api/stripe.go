@@ -11,7 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/stripe/stripe-go/v84/webhook"
 
-	"github.com/collections-engine/collections/db"
+	"github.com/collections-engine/collections/collect"
 	"github.com/collections-engine/collections/money"
 )
 
@@ -67,38 +67,35 @@ func (s *Server) stripeWebhook(c echo.Context) error {
 	if obj.Created == 0 {
 		received = s.now()
 	}
-	ev := &db.PaymentEvent{Source: "stripe", Kind: db.PaymentKindPayment, EventID: event.ID, Currency: cur, Reference: obj.ID, ReceivedAt: received,
+	cmd := collect.TakePayment{Actor: providerActor("stripe"), EventID: event.ID, Currency: cur, Reference: obj.ID, ReceivedAt: received,
+		InvoiceID: obj.Metadata["invoice_id"], InvoiceNumber: strings.TrimSpace(obj.Metadata["invoice_number"]),
 		InvoiceRef: cmp.Or(obj.Metadata["invoice_id"], obj.Metadata["invoice_number"])}
 	var paymentIntent string
 	_ = json.Unmarshal(obj.PaymentIntent, &paymentIntent) // absent, or expanded: the metadata names the invoice then
 	switch string(event.Type) {
 	case "payment_intent.succeeded":
-		ev.AmountMinor = obj.AmountReceived
+		cmd.AmountMinor = obj.AmountReceived
 	case "checkout.session.completed":
 		if obj.PaymentStatus != "paid" {
 			webhookResult(c, "ignored", 1)
 			return c.JSON(http.StatusOK, map[string]any{"event_id": event.ID, "status": "ignored", "detail": "session not paid"})
 		}
-		ev.AmountMinor = obj.AmountTotal
+		cmd.AmountMinor = obj.AmountTotal
 		// A session and its payment intent may both be reported: the
 		// intent's id is the reference, so the payment counts once.
-		ev.Reference = cmp.Or(paymentIntent, ev.Reference)
+		cmd.Reference = cmp.Or(paymentIntent, cmd.Reference)
 	case "charge.refunded":
 		// amount_refunded is the charge's total refunded so far: the
 		// workflow applies what exceeds the refunds already recorded for
 		// this charge. Without metadata the charge's payment intent (the
 		// payment's reference) finds the invoice.
-		ev.Kind, ev.AmountMinor = db.PaymentKindRefund, obj.AmountRefunded
-		if ev.AmountMinor <= 0 {
-			ev.Status, ev.Detail = "ignored", "no amount"
-		}
-		return s.takePayment(c, ev, obj.Metadata["invoice_id"], strings.TrimSpace(obj.Metadata["invoice_number"]), paymentIntent, true)
+		cmd.Refund, cmd.Cumulative, cmd.AmountMinor, cmd.PaymentRef = true, true, obj.AmountRefunded, paymentIntent
 	default:
 		webhookResult(c, "ignored", 1)
 		return c.JSON(http.StatusOK, map[string]any{"event_id": event.ID, "status": "ignored", "detail": "event type " + string(event.Type) + " is not used"})
 	}
-	if ev.AmountMinor <= 0 && ev.Status == "" {
-		ev.Status, ev.Detail = "ignored", "no amount"
+	if cmd.AmountMinor <= 0 {
+		cmd.Ignore = "no amount"
 	}
-	return s.takePayment(c, ev, obj.Metadata["invoice_id"], strings.TrimSpace(obj.Metadata["invoice_number"]), "", false)
+	return s.takePayment(c, cmd)
 }

@@ -2,9 +2,6 @@ package api
 
 import (
 	"bytes"
-	"cmp"
-	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,14 +9,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
-	"github.com/collections-engine/collections/db"
-	"github.com/collections-engine/collections/invoice"
+	"github.com/collections-engine/collections/collect"
 	"github.com/collections-engine/collections/money"
 	"github.com/collections-engine/collections/webhooks"
-	"github.com/collections-engine/collections/workflows"
 )
 
 // WebhookConfig holds what verifies provider callbacks. A provider whose
@@ -78,36 +72,20 @@ func (s *Server) sendgridEvents(c echo.Context) error {
 			tally.Ignored++
 			continue
 		}
-		first, err := s.Store.FirstWebhookEvent(ctx, "sendgrid", e.SGEventID, s.now())
+		outcome, err := s.cases().TakeDeliveryEvent(ctx, collect.DeliveryEvent{Actor: providerActor("sendgrid"), EventID: e.SGEventID,
+			MessageID: e.MessageID, ProviderMessageID: e.ProviderMessageID(), Event: e.Event, Detail: e.Reason,
+			At: time.Unix(e.Timestamp, 0).UTC(), OptOut: e.Event == "unsubscribe" || e.Event == "spamreport" || e.Event == "group_unsubscribe"})
 		if err != nil {
-			return err
+			return fromCase(err)
 		}
-		if !first {
+		switch outcome {
+		case collect.Duplicate:
 			tally.Duplicates++
-			continue
-		}
-		msg, err := s.Store.GetMessage(ctx, e.MessageID)
-		if errors.Is(err, db.ErrNotFound) || e.MessageID == "" {
-			msg, err = s.Store.MessageByProviderID(ctx, "sendgrid", e.ProviderMessageID())
-		}
-		if errors.Is(err, db.ErrNotFound) {
-			s.log().Warn("sendgrid event for an unknown message", "event", e.Event, "sg_event_id", e.SGEventID)
+		case collect.Unmatched:
 			tally.Unmatched++
-			continue
+		default:
+			tally.Accepted++
 		}
-		if err != nil {
-			return err
-		}
-		at := time.Unix(e.Timestamp, 0).UTC()
-		if err := s.takeDeliveryEvent(ctx, msg, "sendgrid", e.Event, e.Reason, at); err != nil {
-			return err
-		}
-		if e.Event == "unsubscribe" || e.Event == "spamreport" || e.Event == "group_unsubscribe" {
-			if err := s.Store.OptOut(ctx, &db.OptOut{Channel: "email", Address: msg.Recipient, Reason: e.Event, CreatedAt: s.now()}); err != nil {
-				return err
-			}
-		}
-		tally.Accepted++
 	}
 	tally.record(c)
 	return c.JSON(http.StatusOK, tally)
@@ -118,54 +96,6 @@ type webhookTally struct {
 	Duplicates int `json:"duplicates"`
 	Unmatched  int `json:"unmatched"`
 	Ignored    int `json:"ignored"`
-}
-
-// providerStatus maps a provider's event to our message status and to what
-// the workflow is told ("" for nothing).
-func providerStatus(event string) (status, tell string) {
-	switch event {
-	case "delivered":
-		return db.MessageDelivered, workflows.DeliveryDelivered
-	case "bounce", "dropped", "undelivered", "failed":
-		return "bounced", workflows.DeliveryBounced
-	}
-	return "", ""
-}
-
-// takeDeliveryEvent records a provider's event in the message's history,
-// moves its status where it matters, and tells the workflow when the
-// policy cares (a delivery confirms, a bounce calls for the fallback).
-func (s *Server) takeDeliveryEvent(ctx context.Context, msg *db.Message, source, event, detail string, at time.Time) error {
-	status, tell := providerStatus(event)
-	recorded := status
-	if recorded == "" {
-		recorded = event
-	}
-	if err := s.Store.AddMessageEvent(ctx, &db.MessageEvent{ID: uuid.Must(uuid.NewV7()).String(), MessageID: msg.ID,
-		Status: recorded, Detail: truncateText(detail, 500), Source: source, OccurredAt: at}, status != ""); err != nil {
-		return err
-	}
-	if tell == "" {
-		return nil
-	}
-	inv, err := s.Store.GetInvoice(ctx, msg.InvoiceID)
-	if err != nil || inv.ClosedAt != nil {
-		return nil
-	}
-	step := strings.TrimSuffix(msg.Step, ":fallback")
-	if err := s.Temporal.SignalWorkflow(ctx, inv.WorkflowID, "", workflows.SignalDelivery, workflows.Delivery{
-		Step: step, Channel: msg.Channel, Status: tell, Detail: detail,
-	}); err != nil {
-		s.log().Warn("delivery event not signalled", "invoice_id", inv.ID, "workflow_id", inv.WorkflowID, "message_id", msg.ID, "error", err)
-	}
-	return nil
-}
-
-func truncateText(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
 }
 
 // twilioForm reads and verifies a Twilio callback: the signature covers the
@@ -198,38 +128,20 @@ func (s *Server) twilioStatus(c echo.Context) error {
 	if sid == "" || status == "" {
 		return invalid("MessageSid", "MessageSid and MessageStatus are required")
 	}
-	ctx := c.Request().Context()
-	first, err := s.Store.FirstWebhookEvent(ctx, "twilio", sid+":"+status, s.now())
-	if err != nil {
-		return err
-	}
-	if !first {
-		webhookResult(c, "duplicate", 1)
-		return c.NoContent(http.StatusNoContent)
-	}
-	msg, err := s.Store.MessageByProviderID(ctx, "twilio", sid)
-	if errors.Is(err, db.ErrNotFound) {
-		s.log().Warn("twilio status for an unknown message", "sid", sid, "status", status)
-		webhookResult(c, "unmatched", 1)
-		return c.NoContent(http.StatusNoContent)
-	}
-	if err != nil {
-		return err
-	}
 	detail := status
 	if code := form.Get("ErrorCode"); code != "" {
 		detail += " (error " + code + ")"
 	}
-	if err := s.takeDeliveryEvent(ctx, msg, "twilio", status, detail, s.now()); err != nil {
-		return err
+	outcome, err := s.cases().TakeDeliveryEvent(c.Request().Context(), collect.DeliveryEvent{Actor: providerActor("twilio"),
+		EventID: sid + ":" + status, ProviderMessageID: sid, Event: status, Detail: detail, At: s.now()})
+	if err != nil {
+		return fromCase(err)
+	}
+	if outcome != collect.Accepted {
+		webhookResult(c, string(outcome), 1)
 	}
 	return c.NoContent(http.StatusNoContent)
 }
-
-var (
-	stopWords  = map[string]bool{"STOP": true, "STOPALL": true, "UNSUBSCRIBE": true, "CANCEL": true, "END": true, "QUIT": true}
-	startWords = map[string]bool{"START": true, "YES": true, "UNSTOP": true}
-)
 
 // twilioInbound takes replies to our SMS: STOP and its synonyms opt the
 // number out, START opts it back in; anything else goes into the
@@ -243,64 +155,14 @@ func (s *Server) twilioInbound(c echo.Context) error {
 	if from == "" || sid == "" {
 		return invalid("From", "From and MessageSid are required")
 	}
-	ctx := c.Request().Context()
-	first, err := s.Store.FirstWebhookEvent(ctx, "twilio-inbound", sid, s.now())
+	outcome, err := s.cases().TakeSMSReply(c.Request().Context(), collect.SMSReply{Actor: providerActor("twilio"), SID: sid, From: from, Body: body})
 	if err != nil {
-		return err
+		return fromCase(err)
 	}
-	twiml := func() error { return c.Blob(http.StatusOK, "text/xml", []byte("<Response></Response>")) }
-	if !first {
+	if outcome == collect.Duplicate {
 		webhookResult(c, "duplicate", 1)
-		return twiml()
 	}
-	word := strings.ToUpper(strings.Trim(body, " .!"))
-	switch {
-	case stopWords[word]:
-		if err := s.Store.OptOut(ctx, &db.OptOut{Channel: "sms", Address: from, Reason: "reply " + word, CreatedAt: s.now()}); err != nil {
-			return err
-		}
-		s.log().Info("sms opt-out", "reply", word)
-		return twiml()
-	case startWords[word]:
-		if err := s.Store.OptIn(ctx, "sms", from); err != nil {
-			return err
-		}
-		return twiml()
-	}
-	cust, err := s.Store.CustomerByPhone(ctx, from)
-	if errors.Is(err, db.ErrNotFound) {
-		s.log().Warn("sms reply from an unknown number", "sid", sid)
-		return twiml()
-	}
-	if err != nil {
-		return err
-	}
-	invs, err := s.Store.ListInvoices(ctx, db.InvoiceFilter{CustomerID: cust.ID, Limit: 50})
-	if err != nil {
-		return err
-	}
-	if len(invs) == 0 {
-		return twiml()
-	}
-	inv := invs[0] // the newest; an open one if there is any
-	for i := range invs {
-		if invs[i].ClosedAt == nil {
-			inv = invs[i]
-			break
-		}
-	}
-	now := s.now()
-	if err := s.Store.InsertMessage(ctx, &db.Message{ID: uuid.Must(uuid.NewV7()).String(), InvoiceID: inv.ID, CustomerID: cust.ID,
-		Step: "reply:" + sid, Channel: "sms", Direction: db.Inbound, Recipient: from, Body: body, Status: "received",
-		Provider: "twilio", ProviderMessageID: sid, ScheduledAt: now, CreatedAt: now, SentAt: &now}); err != nil {
-		return err
-	}
-	if _, _, err := s.Store.ClaimTask(ctx, &db.Task{ID: uuid.Must(uuid.NewV7()).String(), InvoiceID: inv.ID, CustomerID: cust.ID,
-		Key: "reply:" + sid, Kind: "reply", Assignee: cust.AccountManager, Title: "The customer replied by SMS about invoice " + inv.Number,
-		Detail: body, Status: db.TaskOpen, DueAt: now.Add(24 * time.Hour), CreatedAt: now}); err != nil {
-		return err
-	}
-	return twiml()
+	return c.Blob(http.StatusOK, "text/xml", []byte("<Response></Response>"))
 }
 
 // PaymentWebhook is the body of POST /webhooks/payments, our documented
@@ -375,80 +237,25 @@ func (s *Server) paymentsWebhook(c echo.Context) error {
 			return err
 		}
 	}
-	kind := db.PaymentKindPayment
-	if p.Type == "payment.refunded" {
-		kind = db.PaymentKindRefund
-	}
-	ev := &db.PaymentEvent{Source: "payments", Kind: kind, EventID: p.EventID,
-		InvoiceRef: cmp.Or(p.InvoiceID, p.InvoiceNumber), AmountMinor: amount, Currency: cur, Reference: p.Reference, ReceivedAt: received}
-	return s.takePayment(c, ev, p.InvoiceID, p.InvoiceNumber, "", false)
+	return s.takePayment(c, collect.TakePayment{Actor: providerActor("payments"), EventID: p.EventID, Refund: p.Type == "payment.refunded",
+		InvoiceID: p.InvoiceID, InvoiceNumber: p.InvoiceNumber, AmountMinor: amount, Currency: cur, Reference: p.Reference, ReceivedAt: received})
 }
 
-// takePayment keeps a reported payment or refund once per (source, event
-// id) with what became of it, and hands an applicable one to the invoice's
-// workflow as a signal. Whatever the outcome it answers 200, so a processor
-// never retries into a loop; only a failure to deliver the signal is a 503,
-// after which the event is forgotten so the processor's retry comes back.
-// A refund may name only the original payment (paymentRef) to find its
-// invoice, and applies to a paid invoice too: it reopens it.
-func (s *Server) takePayment(c echo.Context, ev *db.PaymentEvent, invoiceID, invoiceNumber, paymentRef string, cumulative bool) error {
-	ctx := c.Request().Context()
-	ev.ID = uuid.Must(uuid.NewV7()).String()
-	refund := ev.Kind == db.PaymentKindRefund
-	var inv *db.Invoice
-	var err error
-	switch {
-	case invoiceID != "":
-		inv, err = s.Store.GetInvoice(ctx, invoiceID)
-	case invoiceNumber != "":
-		inv, err = s.Store.GetInvoiceByNumber(ctx, invoiceNumber)
-	case refund && paymentRef != "":
-		inv, err = s.Store.InvoiceForPayment(ctx, paymentRef)
-	default:
-		err = db.ErrNotFound
-	}
-	switch {
-	case ev.Status != "": // decided by the caller
-		if inv != nil {
-			ev.InvoiceID = inv.ID
-		}
-	case errors.Is(err, db.ErrNotFound):
-		ev.Status, ev.Detail = db.PaymentEventUnmatched, "no invoice "+cmp.Or(ev.InvoiceRef, paymentRef, "named")
-	case err != nil:
-		return err
-	case inv.Currency != ev.Currency:
-		ev.InvoiceID, ev.Status, ev.Detail = inv.ID, db.PaymentEventCurrencyMismatch, "invoice is in "+inv.Currency
-	case inv.ClosedAt != nil && !(refund && inv.Stage == invoice.StagePaid):
-		ev.InvoiceID, ev.Status, ev.Detail = inv.ID, db.PaymentEventInvoiceClosed, "invoice is "+string(inv.Stage)
-	default:
-		ev.InvoiceID, ev.Status = inv.ID, db.PaymentEventAccepted
-	}
-	first, err := s.Store.RecordPaymentEvent(ctx, ev)
+// takePayment hands a processor's verified payment or refund to the
+// business action. Whatever becomes of it, the answer is 200 with its
+// status, so a processor never retries into a loop; only a failure to
+// deliver it to the invoice is a 503, after which the processor's retry
+// comes back.
+func (s *Server) takePayment(c echo.Context, cmd collect.TakePayment) error {
+	res, err := s.cases().TakePayment(c.Request().Context(), cmd)
 	if err != nil {
-		return err
+		return fromCase(err)
 	}
-	if !first {
-		webhookResult(c, "duplicate", 1)
-		return c.JSON(http.StatusOK, map[string]any{"event_id": ev.EventID, "status": "duplicate"})
+	webhookResult(c, res.Status, 1)
+	if res.Duplicate() {
+		return c.JSON(http.StatusOK, map[string]any{"event_id": res.EventID, "status": "duplicate"})
 	}
-	if ev.Status == db.PaymentEventAccepted {
-		if refund {
-			err = s.signalRefund(ctx, inv, workflows.RefundReceived{Reference: ev.Reference, AmountMinor: ev.AmountMinor,
-				Cumulative: cumulative, Currency: ev.Currency, ReceivedAt: ev.ReceivedAt, Source: ev.Source})
-		} else {
-			err = s.Temporal.SignalWorkflow(ctx, inv.WorkflowID, "", workflows.SignalPayment, workflows.PaymentReceived{
-				Reference: ev.Reference, AmountMinor: ev.AmountMinor, Currency: ev.Currency, ReceivedAt: ev.ReceivedAt, Source: ev.Source,
-			})
-		}
-		if err != nil {
-			_ = s.Store.DeletePaymentEvent(context.WithoutCancel(ctx), ev.ID)
-			return unavailable("%s not delivered to the invoice, retry: %v", ev.Kind, err)
-		}
-	} else {
-		s.log().Warn(ev.Kind+" not applied", "source", ev.Source, "event_id", ev.EventID, "status", ev.Status, "detail", ev.Detail)
-	}
-	webhookResult(c, ev.Status, 1)
-	return c.JSON(http.StatusOK, map[string]any{"event_id": ev.EventID, "status": ev.Status, "detail": ev.Detail})
+	return c.JSON(http.StatusOK, map[string]any{"event_id": res.EventID, "status": res.Status, "detail": res.Detail})
 }
 
 // PaymentEventView is a reported payment and what became of it.

@@ -54,12 +54,12 @@ func (c *Client) Update(ctx context.Context, workflowID, name, updateID string, 
 	if err == nil {
 		err = handle.Get(ctx, result)
 	}
-	return commandError(err)
+	return CommandError(err)
 }
 
-// commandError maps what Temporal answered a command with to the client's
-// typed errors.
-func commandError(err error) error {
+// CommandError maps what Temporal answered a command with to the client's
+// typed errors (and leaves those as they are).
+func CommandError(err error) error {
 	if err == nil {
 		return nil
 	}
