@@ -1,17 +1,14 @@
 package api
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/collections-engine/collections/api/wire"
 	"github.com/collections-engine/collections/collect"
 	"github.com/collections-engine/collections/db"
 	"github.com/collections-engine/collections/workflows"
@@ -19,24 +16,27 @@ import (
 
 // Error is the body of every error response:
 // {"error": {"code": "...", "message": "...", "field": "..."}}.
-type Error struct {
-	Status  int    `json:"-"`
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Field   string `json:"field,omitempty"`
-}
-
-func (e *Error) Error() string { return e.Message }
+type Error = wire.Error
 
 // Error codes.
 const (
-	CodeInvalid     = "invalid_argument"
-	CodeNotFound    = "not_found"
-	CodeConflict    = "conflict"
-	CodeUnavailable = "unavailable"
-	CodeInternal    = "internal"
-	CodeTooLarge    = "body_too_large"
+	CodeInvalid     = wire.CodeInvalid
+	CodeNotFound    = wire.CodeNotFound
+	CodeConflict    = wire.CodeConflict
+	CodeUnavailable = wire.CodeUnavailable
+	CodeInternal    = wire.CodeInternal
+	CodeTooLarge    = wire.CodeTooLarge
 )
+
+// decode reads a JSON body into v strictly (wire.Decode).
+func decode(c echo.Context, v any) error { return wire.Decode(c, v) }
+
+// noNUL refuses a JSON body carrying a NUL character (wire.NoNUL).
+func noNUL(raw []byte) error { return wire.NoNUL(raw) }
+
+// cleanValues refuses form or query values no database can store
+// (wire.CleanValues).
+func cleanValues(values map[string][]string) error { return wire.CleanValues(values) }
 
 func invalid(field, format string, args ...any) *Error {
 	return &Error{Status: http.StatusBadRequest, Code: CodeInvalid, Field: field, Message: field + ": " + fmt.Sprintf(format, args...)}
@@ -48,6 +48,10 @@ func notFound(format string, args ...any) *Error {
 
 func conflict(field, format string, args ...any) *Error {
 	return &Error{Status: http.StatusConflict, Code: CodeConflict, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+func unauthorized(format string, args ...any) *Error {
+	return &Error{Status: http.StatusUnauthorized, Code: "unauthenticated", Message: fmt.Sprintf(format, args...)}
 }
 
 func unavailable(format string, args ...any) *Error {
@@ -104,6 +108,7 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
+	err = fromCase(err)
 	var apiErr *Error
 	var he *echo.HTTPError
 	switch {
@@ -143,104 +148,4 @@ func codeFor(status int) string {
 		return CodeInternal
 	}
 	return CodeInvalid
-}
-
-// noNUL refuses a JSON body carrying a NUL character, raw or as the
-// escape \u0000: no text column can store it (PostgreSQL refuses it), so
-// it would otherwise come back as a 500 after the body was accepted.
-func noNUL(raw []byte) error {
-	if bytes.IndexByte(raw, 0) >= 0 {
-		return invalid("body", "must not contain NUL characters")
-	}
-	for i := 0; ; {
-		j := bytes.Index(raw[i:], []byte(`u0000`))
-		if j < 0 {
-			return nil
-		}
-		j += i
-		slashes := 0
-		for k := j - 1; k >= 0 && raw[k] == '\\'; k-- {
-			slashes++
-		}
-		if slashes%2 == 1 {
-			return invalid("body", "must not contain NUL characters (\\u0000)")
-		}
-		i = j + 5
-	}
-}
-
-// cleanValues refuses form or query values no database can store: a NUL
-// byte or invalid UTF-8.
-func cleanValues(values map[string][]string) error {
-	for name, vs := range values {
-		for _, v := range vs {
-			if strings.ContainsRune(v, 0) || !utf8.ValidString(v) {
-				return invalid(name, "must be valid UTF-8 without NUL bytes")
-			}
-		}
-	}
-	return nil
-}
-
-// decode reads a JSON body into v strictly: unknown fields, wrong types and
-// trailing data are client errors naming the field.
-func decode(c echo.Context, v any) error {
-	raw, err := io.ReadAll(c.Request().Body)
-	var maxErr *http.MaxBytesError
-	if errors.As(err, &maxErr) {
-		return &Error{Status: http.StatusRequestEntityTooLarge, Code: CodeTooLarge, Field: "body", Message: fmt.Sprintf("body: larger than %d bytes", maxErr.Limit)}
-	}
-	if err != nil {
-		return invalid("body", "could not be read: %v", err)
-	}
-	if err := noNUL(raw); err != nil {
-		return err
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		var syntaxErr *json.SyntaxError
-		var maxErr *http.MaxBytesError
-		switch {
-		case errors.As(err, &maxErr):
-			return &Error{Status: http.StatusRequestEntityTooLarge, Code: CodeTooLarge, Field: "body", Message: fmt.Sprintf("body: larger than %d bytes", maxErr.Limit)}
-		case errors.As(err, &typeErr):
-			field := typeErr.Field
-			if field == "" { // the body itself is of the wrong type ([] or "x")
-				field = "body"
-			}
-			return invalid(field, "must be a %s", jsonType(typeErr.Type.Kind().String()))
-		case errors.As(err, &syntaxErr):
-			return invalid("body", "malformed JSON at offset %d", syntaxErr.Offset)
-		case strings.HasPrefix(err.Error(), "json: unknown field "):
-			field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-			if field == "" {
-				return invalid("body", "a field with an empty name")
-			}
-			return invalid(field, "unknown field")
-		case err.Error() == "EOF":
-			return invalid("body", "a JSON object is required")
-		default:
-			return invalid("body", "malformed JSON: %v", err)
-		}
-	}
-	if dec.More() {
-		return invalid("body", "unexpected data after the JSON object")
-	}
-	return nil
-}
-
-func jsonType(kind string) string {
-	switch kind {
-	case "string":
-		return "string"
-	case "int", "int64", "int32", "float64":
-		return "number"
-	case "bool":
-		return "boolean"
-	case "slice":
-		return "list"
-	}
-	return "JSON object"
 }

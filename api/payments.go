@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -77,4 +78,35 @@ func (s *Server) listOutbox(c echo.Context) error {
 		out = append(out, messageView(&msgs[i]))
 	}
 	return c.JSON(http.StatusOK, map[string]any{"messages": out})
+}
+
+// PaymentEventView is a reported payment and what became of it.
+type PaymentEventView struct {
+	EventID    string    `json:"event_id"`
+	Source     string    `json:"source"`
+	Kind       string    `json:"kind"` // payment or refund
+	InvoiceID  string    `json:"invoice_id,omitempty"`
+	InvoiceRef string    `json:"invoice_ref"`
+	Amount     string    `json:"amount"`
+	Currency   string    `json:"currency"`
+	Reference  string    `json:"reference"`
+	Status     string    `json:"status"`
+	Detail     string    `json:"detail,omitempty"`
+	ReceivedAt time.Time `json:"received_at"`
+}
+
+// listPaymentEvents lists reported payments (?status=unmatched for the ones
+// a person must reconcile).
+func (s *Server) listPaymentEvents(c echo.Context) error {
+	list, err := s.Store.ListPaymentEvents(c.Request().Context(), c.QueryParam("status"), 500)
+	if err != nil {
+		return err
+	}
+	out := make([]PaymentEventView, 0, len(list))
+	for _, e := range list {
+		out = append(out, PaymentEventView{EventID: e.EventID, Source: e.Source, Kind: e.Kind, InvoiceID: e.InvoiceID, InvoiceRef: e.InvoiceRef,
+			Amount: money.FormatAmount(e.AmountMinor, e.Currency), Currency: e.Currency, Reference: e.Reference,
+			Status: e.Status, Detail: e.Detail, ReceivedAt: e.ReceivedAt})
+	}
+	return c.JSON(http.StatusOK, map[string]any{"payment_events": out})
 }

@@ -1,290 +1,30 @@
 package api
 
 import (
-	"bytes"
-	"fmt"
-	"io"
-	"net/http"
-	"net/url"
-	"strings"
-	"time"
-
 	"github.com/labstack/echo/v4"
 
-	"github.com/collections-engine/collections/collect"
-	"github.com/collections-engine/collections/money"
-	"github.com/collections-engine/collections/webhooks"
+	"github.com/collections-engine/collections/hooks"
 )
 
-// WebhookConfig holds what verifies provider callbacks. A provider whose
-// secret is not configured has its webhook refused: nothing unverified
-// reaches a workflow.
-type WebhookConfig struct {
-	SendGridPublicKey string // SENDGRID_WEBHOOK_PUBLIC_KEY: the event webhook's verification key
-	TwilioAuthToken   string // TWILIO_AUTH_TOKEN
-	// PublicBaseURL is the URL Twilio calls us at (e.g. https://ar.example.com);
-	// Twilio signs the full public URL.
-	PublicBaseURL string
-	// PaymentsSecret signs POST /webhooks/payments (PAYMENTS_WEBHOOK_SECRET).
-	PaymentsSecret string
-	// StripeSecret is the signing secret of the Stripe endpoint (STRIPE_WEBHOOK_SECRET).
-	StripeSecret string
-}
+// WebhookConfig holds what verifies provider callbacks (hooks.Config).
+type WebhookConfig = hooks.Config
 
-func (s *Server) webhookRoutes(e *echo.Echo) {
-	e.POST("/webhooks/sendgrid", s.sendgridEvents)
-	e.POST("/webhooks/twilio/status", s.twilioStatus)
-	e.POST("/webhooks/twilio/inbound", s.twilioInbound)
-	e.POST("/webhooks/payments", s.paymentsWebhook)
-	e.POST("/webhooks/stripe", s.stripeWebhook)
-}
-
-func unauthorized(format string, args ...any) *Error {
-	return &Error{Status: http.StatusUnauthorized, Code: "unauthenticated", Message: fmt.Sprintf(format, args...)}
-}
-
-// sendgridEvents takes SendGrid's event webhook: a verified batch of
-// delivery events, each taken in once (by sg_event_id).
-func (s *Server) sendgridEvents(c echo.Context) error {
-	if s.Webhooks.SendGridPublicKey == "" {
-		return unauthorized("sendgrid webhook refused: SENDGRID_WEBHOOK_PUBLIC_KEY is not configured")
-	}
-	body, err := io.ReadAll(c.Request().Body)
-	if err != nil {
-		return invalid("body", "could not be read: %v", err)
-	}
-	h := c.Request().Header
-	if err := webhooks.VerifySendGrid(s.Webhooks.SendGridPublicKey, body, h.Get(webhooks.SendGridSignatureHeader),
-		h.Get(webhooks.SendGridTimestampHeader), s.now(), webhooks.DefaultTolerance); err != nil {
-		return unauthorized("%v", err)
-	}
-	if err := noNUL(body); err != nil {
-		return err
-	}
-	events, err := webhooks.ParseSendGridEvents(body)
-	if err != nil {
-		return invalid("body", "%v", err)
-	}
-	ctx := c.Request().Context()
-	var tally webhookTally
-	for _, e := range events {
-		if e.SGEventID == "" {
-			tally.Ignored++
-			continue
-		}
-		outcome, err := s.cases().TakeDeliveryEvent(ctx, collect.DeliveryEvent{Actor: providerActor("sendgrid"), EventID: e.SGEventID,
-			MessageID: e.MessageID, ProviderMessageID: e.ProviderMessageID(), Event: e.Event, Detail: e.Reason,
-			At: time.Unix(e.Timestamp, 0).UTC(), OptOut: e.Event == "unsubscribe" || e.Event == "spamreport" || e.Event == "group_unsubscribe"})
-		if err != nil {
-			return fromCase(err)
-		}
-		switch outcome {
-		case collect.Duplicate:
-			tally.Duplicates++
-		case collect.Unmatched:
-			tally.Unmatched++
-		default:
-			tally.Accepted++
-		}
-	}
-	tally.record(c)
-	return c.JSON(http.StatusOK, tally)
-}
-
-type webhookTally struct {
-	Accepted   int `json:"accepted"`
-	Duplicates int `json:"duplicates"`
-	Unmatched  int `json:"unmatched"`
-	Ignored    int `json:"ignored"`
-}
-
-// twilioForm reads and verifies a Twilio callback: the signature covers the
-// public URL and every form field.
-func (s *Server) twilioForm(c echo.Context) (url.Values, error) {
-	if s.Webhooks.TwilioAuthToken == "" || s.Webhooks.PublicBaseURL == "" {
-		return nil, unauthorized("twilio webhook refused: TWILIO_AUTH_TOKEN and PUBLIC_BASE_URL must be configured")
-	}
-	if err := c.Request().ParseForm(); err != nil {
-		return nil, invalid("body", "not a form: %v", err)
-	}
-	form := c.Request().PostForm
-	full := strings.TrimSuffix(s.Webhooks.PublicBaseURL, "/") + c.Request().URL.RequestURI()
-	if err := webhooks.VerifyTwilio(s.Webhooks.TwilioAuthToken, full, form, c.Request().Header.Get(webhooks.TwilioSignatureHeader)); err != nil {
-		return nil, unauthorized("%v", err)
-	}
-	if err := cleanValues(form); err != nil {
-		return nil, err
-	}
-	return form, nil
-}
-
-// twilioStatus takes Twilio's status callbacks for our SMS.
-func (s *Server) twilioStatus(c echo.Context) error {
-	form, err := s.twilioForm(c)
-	if err != nil {
-		return err
-	}
-	sid, status := form.Get("MessageSid"), form.Get("MessageStatus")
-	if sid == "" || status == "" {
-		return invalid("MessageSid", "MessageSid and MessageStatus are required")
-	}
-	detail := status
-	if code := form.Get("ErrorCode"); code != "" {
-		detail += " (error " + code + ")"
-	}
-	outcome, err := s.cases().TakeDeliveryEvent(c.Request().Context(), collect.DeliveryEvent{Actor: providerActor("twilio"),
-		EventID: sid + ":" + status, ProviderMessageID: sid, Event: status, Detail: detail, At: s.now()})
-	if err != nil {
-		return fromCase(err)
-	}
-	if outcome != collect.Accepted {
-		webhookResult(c, string(outcome), 1)
-	}
-	return c.NoContent(http.StatusNoContent)
-}
-
-// twilioInbound takes replies to our SMS: STOP and its synonyms opt the
-// number out, START opts it back in; anything else goes into the
-// communication log and to the account manager as a task.
-func (s *Server) twilioInbound(c echo.Context) error {
-	form, err := s.twilioForm(c)
-	if err != nil {
-		return err
-	}
-	from, body, sid := form.Get("From"), strings.TrimSpace(form.Get("Body")), form.Get("MessageSid")
-	if from == "" || sid == "" {
-		return invalid("From", "From and MessageSid are required")
-	}
-	outcome, err := s.cases().TakeSMSReply(c.Request().Context(), collect.SMSReply{Actor: providerActor("twilio"), SID: sid, From: from, Body: body})
-	if err != nil {
-		return fromCase(err)
-	}
-	if outcome == collect.Duplicate {
-		webhookResult(c, "duplicate", 1)
-	}
-	return c.Blob(http.StatusOK, "text/xml", []byte("<Response></Response>"))
-}
-
-// PaymentWebhook is the body of POST /webhooks/payments, our documented
-// format for any payment processor or bank feed. It is signed with
-// HMAC-SHA256 over "<timestamp>.<raw body>" with the shared secret
-// (PAYMENTS_WEBHOOK_SECRET), sent as hex in X-Collections-Signature with the
-// unix timestamp in X-Collections-Timestamp; older than five minutes is
-// refused as a replay.
-type PaymentWebhook struct {
-	EventID string `json:"event_id"` // unique per event: a repeat is ignored
-	Type    string `json:"type"`     // payment.succeeded, or payment.refunded for money returned
-	// For a refund, Amount is this refund's amount and Reference the
-	// refund's id at the processor.
-	InvoiceID     string `json:"invoice_id"`
-	InvoiceNumber string `json:"invoice_number"` // either this or invoice_id
-	Amount        string `json:"amount"`
-	Currency      string `json:"currency"`
-	Reference     string `json:"reference"` // the payment's id at the processor
-	ReceivedAt    string `json:"received_at"`
-}
+// PaymentWebhook is the body of POST /webhooks/payments (hooks.PaymentWebhook).
+type PaymentWebhook = hooks.PaymentWebhook
 
 // Signature headers of the payments webhook.
 const (
-	PaymentsTimestampHeader = "X-Collections-Timestamp"
-	PaymentsSignatureHeader = "X-Collections-Signature"
+	PaymentsTimestampHeader = hooks.PaymentsTimestampHeader
+	PaymentsSignatureHeader = hooks.PaymentsSignatureHeader
 )
 
-// paymentsWebhook takes a processor's payment. Every verified event is kept
-// (payment_events) whatever becomes of it: a payment for an unknown
-// invoice, in another currency or for a closed invoice is recorded and
-// reported with 200, never a retry loop of 5xx; an over-payment is applied
-// and closes the invoice with the credit on the record.
-func (s *Server) paymentsWebhook(c echo.Context) error {
-	if s.Webhooks.PaymentsSecret == "" {
-		return unauthorized("payments webhook refused: PAYMENTS_WEBHOOK_SECRET is not configured")
-	}
-	body, err := io.ReadAll(c.Request().Body)
-	if err != nil {
-		return invalid("body", "could not be read: %v", err)
-	}
-	h := c.Request().Header
-	if err := webhooks.VerifyHMAC([]byte(s.Webhooks.PaymentsSecret), h.Get(PaymentsTimestampHeader), body,
-		h.Get(PaymentsSignatureHeader), s.now(), webhooks.DefaultTolerance); err != nil {
-		return unauthorized("%v", err)
-	}
-	var p PaymentWebhook
-	c.Request().Body = io.NopCloser(bytes.NewReader(body))
-	if err := decode(c, &p); err != nil {
-		return err
-	}
-	switch {
-	case strings.TrimSpace(p.EventID) == "":
-		return invalid("event_id", "is required")
-	case p.Type != "payment.succeeded" && p.Type != "payment.refunded":
-		return invalid("type", "must be payment.succeeded or payment.refunded")
-	case strings.TrimSpace(p.Reference) == "":
-		return invalid("reference", "is required")
-	case p.InvoiceID == "" && p.InvoiceNumber == "":
-		return invalid("invoice_id", "invoice_id or invoice_number is required")
-	}
-	cur, err := money.Currency(p.Currency)
-	if err != nil {
-		return invalid("currency", "%v", err)
-	}
-	amount, err := money.ParseAmount(p.Amount, cur)
-	if err != nil || amount == 0 {
-		return invalid("amount", "must be a positive decimal string in %s's minor units", cur)
-	}
-	received := s.now()
-	if p.ReceivedAt != "" {
-		if received, err = parseTime("received_at", p.ReceivedAt); err != nil {
-			return err
-		}
-	}
-	return s.takePayment(c, collect.TakePayment{Actor: providerActor("payments"), EventID: p.EventID, Refund: p.Type == "payment.refunded",
-		InvoiceID: p.InvoiceID, InvoiceNumber: p.InvoiceNumber, AmountMinor: amount, Currency: cur, Reference: p.Reference, ReceivedAt: received})
+// webhooks are the provider hooks, served on the API's Echo: their errors
+// go through the API's error handler, like every route's.
+func (s *Server) webhooks() *hooks.Hooks {
+	return &hooks.Hooks{Config: s.Webhooks, Cases: s.cases, Clock: s.Clock, Log: s.Log}
 }
 
-// takePayment hands a processor's verified payment or refund to the
-// business action. Whatever becomes of it, the answer is 200 with its
-// status, so a processor never retries into a loop; only a failure to
-// deliver it to the invoice is a 503, after which the processor's retry
-// comes back.
-func (s *Server) takePayment(c echo.Context, cmd collect.TakePayment) error {
-	res, err := s.cases().TakePayment(c.Request().Context(), cmd)
-	if err != nil {
-		return fromCase(err)
-	}
-	webhookResult(c, res.Status, 1)
-	if res.Duplicate() {
-		return c.JSON(http.StatusOK, map[string]any{"event_id": res.EventID, "status": "duplicate"})
-	}
-	return c.JSON(http.StatusOK, map[string]any{"event_id": res.EventID, "status": res.Status, "detail": res.Detail})
-}
-
-// PaymentEventView is a reported payment and what became of it.
-type PaymentEventView struct {
-	EventID    string    `json:"event_id"`
-	Source     string    `json:"source"`
-	Kind       string    `json:"kind"` // payment or refund
-	InvoiceID  string    `json:"invoice_id,omitempty"`
-	InvoiceRef string    `json:"invoice_ref"`
-	Amount     string    `json:"amount"`
-	Currency   string    `json:"currency"`
-	Reference  string    `json:"reference"`
-	Status     string    `json:"status"`
-	Detail     string    `json:"detail,omitempty"`
-	ReceivedAt time.Time `json:"received_at"`
-}
-
-// listPaymentEvents lists reported payments (?status=unmatched for the ones
-// a person must reconcile).
-func (s *Server) listPaymentEvents(c echo.Context) error {
-	list, err := s.Store.ListPaymentEvents(c.Request().Context(), c.QueryParam("status"), 500)
-	if err != nil {
-		return err
-	}
-	out := make([]PaymentEventView, 0, len(list))
-	for _, e := range list {
-		out = append(out, PaymentEventView{EventID: e.EventID, Source: e.Source, Kind: e.Kind, InvoiceID: e.InvoiceID, InvoiceRef: e.InvoiceRef,
-			Amount: money.FormatAmount(e.AmountMinor, e.Currency), Currency: e.Currency, Reference: e.Reference,
-			Status: e.Status, Detail: e.Detail, ReceivedAt: e.ReceivedAt})
-	}
-	return c.JSON(http.StatusOK, map[string]any{"payment_events": out})
-}
+// countWebhooks counts webhook events by source and result (hooks.Count):
+// middleware for the whole server, so a request refused before it reaches
+// a hook counts too.
+func (s *Server) countWebhooks() echo.MiddlewareFunc { return hooks.Count(s.Metrics) }

@@ -1,4 +1,4 @@
-package api
+package hooks
 
 import (
 	"cmp"
@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/stripe/stripe-go/v84/webhook"
 
+	"github.com/collections-engine/collections/api/wire"
 	"github.com/collections-engine/collections/collect"
 	"github.com/collections-engine/collections/money"
 )
@@ -36,36 +37,36 @@ type stripeObject struct {
 	Created        int64             `json:"created"`
 }
 
-func (s *Server) stripeWebhook(c echo.Context) error {
-	if s.Webhooks.StripeSecret == "" {
+func (h *Hooks) stripeWebhook(c echo.Context) error {
+	if h.Config.StripeSecret == "" {
 		return unauthorized("stripe webhook refused: STRIPE_WEBHOOK_SECRET is not configured")
 	}
 	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {
-		return invalid("body", "could not be read: %v", err)
+		return wire.Invalid("body", "could not be read: %v", err)
 	}
-	event, err := webhook.ConstructEventWithOptions(body, c.Request().Header.Get("Stripe-Signature"), s.Webhooks.StripeSecret,
+	event, err := webhook.ConstructEventWithOptions(body, c.Request().Header.Get("Stripe-Signature"), h.Config.StripeSecret,
 		webhook.ConstructEventOptions{IgnoreAPIVersionMismatch: true})
 	if err != nil {
 		return unauthorized("stripe webhook: %v", err)
 	}
-	if err := noNUL(body); err != nil {
+	if err := wire.NoNUL(body); err != nil {
 		return err
 	}
 	if event.Data == nil {
-		return invalid("data", "the event has no object")
+		return wire.Invalid("data", "the event has no object")
 	}
 	var obj stripeObject
 	if err := json.Unmarshal(event.Data.Raw, &obj); err != nil {
-		return invalid("data.object", "unreadable: %v", err)
+		return wire.Invalid("data.object", "unreadable: %v", err)
 	}
 	cur, err := money.Currency(obj.Currency)
 	if err != nil {
-		return invalid("data.object.currency", "%v", err)
+		return wire.Invalid("data.object.currency", "%v", err)
 	}
 	received := time.Unix(obj.Created, 0).UTC()
 	if obj.Created == 0 {
-		received = s.now()
+		received = h.now()
 	}
 	cmd := collect.TakePayment{Actor: providerActor("stripe"), EventID: event.ID, Currency: cur, Reference: obj.ID, ReceivedAt: received,
 		InvoiceID: obj.Metadata["invoice_id"], InvoiceNumber: strings.TrimSpace(obj.Metadata["invoice_number"]),
@@ -97,5 +98,5 @@ func (s *Server) stripeWebhook(c echo.Context) error {
 	if cmd.AmountMinor <= 0 {
 		cmd.Ignore = "no amount"
 	}
-	return s.takePayment(c, cmd)
+	return h.takePayment(c, cmd)
 }
