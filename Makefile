@@ -14,7 +14,7 @@ FUZZTIME ?= 30s
 # every fuzz target's corpus, and the earlier tests these faults extend
 # (codec, keys, two workers, graceful restart, payment webhooks, retried sends).
 CHAOS_RUN = Chaos|Races|ProviderFault|Hostile|AcceptThenHang|WhileASend|IsUnavailable|PendingClaim|Fuzz|WithTheCodecOn|EveryRouteButHealth|TwoWorkersShare|RestartKeeps|PaymentWebhooksAreVerified|ARetriedSend|RacingAttempts|ACrashAfter
-CHAOS_PKGS = ./activities ./db ./api ./templates ./webhooks ./policy ./money ./internal/devstack
+CHAOS_PKGS = ./activities ./db ./api ./hooks ./templates ./webhooks ./policy ./money ./internal/devstack
 
 .PHONY: test check chaos fuzz
 
@@ -36,10 +36,10 @@ chaos:
 fuzz:
 	$(GO) test ./api -run '^$$' -fuzz '^FuzzDecodeRequests$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./api -run '^$$' -fuzz '^FuzzImportInvoicesCSV$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./api -run '^$$' -fuzz '^FuzzPaymentsWebhook$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./api -run '^$$' -fuzz '^FuzzStripeWebhook$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./api -run '^$$' -fuzz '^FuzzTwilioWebhooks$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./api -run '^$$' -fuzz '^FuzzStripeObject$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./hooks -run '^$$' -fuzz '^FuzzPaymentsWebhook$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./hooks -run '^$$' -fuzz '^FuzzStripeWebhook$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./hooks -run '^$$' -fuzz '^FuzzTwilioWebhooks$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./hooks -run '^$$' -fuzz '^FuzzStripeObject$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./webhooks -run '^$$' -fuzz '^FuzzParseSendGridEvents$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./policy -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./policy -run '^$$' -fuzz '^FuzzCalendarNext$$' -fuzztime $(FUZZTIME)

@@ -2,16 +2,12 @@ package api
 
 import (
 	"context"
-	"errors"
 	"net/http"
-	"net/mail"
-	"regexp"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"golang.org/x/text/language"
 
+	"github.com/collections-engine/collections/collect"
 	"github.com/collections-engine/collections/db"
 	"github.com/collections-engine/collections/money"
 )
@@ -59,86 +55,26 @@ type CustomerView struct {
 	UpdatedAt      time.Time `json:"updated_at"`
 }
 
-var (
-	idPattern   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
-	e164Pattern = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
-)
+// details is the request as the business actions take it.
+func (r *CustomerRequest) details() collect.Customer {
+	return collect.Customer{ID: r.ID, Name: r.Name, Email: r.Email, Phone: r.Phone, Timezone: r.Timezone, Locale: r.Locale,
+		AccountManager: r.AccountManager, DefaultPolicy: r.DefaultPolicy, CreditLimit: r.CreditLimit,
+		CreditCurrency: r.CreditCurrency, PaymentTermsDays: r.PaymentTermsDays}
+}
 
+// validate checks the request as CreateCustomer does and leaves it in its
+// stored form (trimmed, the locale canonical, the credit limit parsed).
 func (r *CustomerRequest) validate() error {
-	r.ID, r.Name, r.Email = strings.TrimSpace(r.ID), strings.TrimSpace(r.Name), strings.TrimSpace(r.Email)
-	r.Phone, r.Timezone = strings.TrimSpace(r.Phone), strings.TrimSpace(r.Timezone)
-	r.AccountManager, r.DefaultPolicy = strings.TrimSpace(r.AccountManager), strings.TrimSpace(r.DefaultPolicy)
-	switch {
-	case r.ID == "":
-		return invalid("id", "is required")
-	case !idPattern.MatchString(r.ID):
-		return invalid("id", "use 1 to 128 letters, digits, '.', '_', ':' or '-', starting with a letter or digit")
-	case r.Name == "":
-		return invalid("name", "is required")
-	case len(r.Name) > 300:
-		return invalid("name", "is longer than 300 characters")
-	case r.Email == "":
-		return invalid("email", "is required")
-	}
-	if addr, err := mail.ParseAddress(r.Email); err != nil || addr.Address != r.Email || len(r.Email) > 320 {
-		return invalid("email", "is not a valid email address (like ap@example.com)")
-	}
-	if r.Phone != "" && !e164Pattern.MatchString(r.Phone) {
-		return invalid("phone", "must be in E.164 form, like +14155550100")
-	}
-	if r.Locale == "" {
-		r.Locale = "en"
-	}
-	if tag, err := language.Parse(r.Locale); err != nil {
-		return invalid("locale", "%q is not a language tag such as en or de-AT", r.Locale)
-	} else {
-		r.Locale = tag.String()
-	}
-	if len(r.AccountManager) > 200 {
-		return invalid("account_manager", "is longer than 200 characters")
-	}
-	if r.PaymentTermsDays < 0 || r.PaymentTermsDays > 365 {
-		return invalid("payment_terms_days", "must be between 0 and 365")
-	}
-	if err := r.validCredit(); err != nil {
-		return err
-	}
-	return validTimezone("timezone", r.Timezone)
-}
-
-// validCredit checks the credit limit and its currency, which come together.
-func (r *CustomerRequest) validCredit() error {
-	r.CreditLimit, r.CreditCurrency = strings.TrimSpace(r.CreditLimit), strings.TrimSpace(r.CreditCurrency)
-	r.creditLimitMinor = nil
-	switch {
-	case r.CreditLimit == "" && r.CreditCurrency == "":
-		return nil
-	case r.CreditLimit == "":
-		return invalid("credit_limit", "is required with credit_currency")
-	case r.CreditCurrency == "":
-		return invalid("credit_currency", "is required with credit_limit (an ISO 4217 code such as EUR)")
-	}
-	cur, err := money.Currency(r.CreditCurrency)
+	c, err := r.details().Record(time.Time{})
 	if err != nil {
-		return invalid("credit_currency", "%v", err)
+		return fromCase(err)
 	}
-	limit, err := money.ParseAmount(r.CreditLimit, cur)
-	if err != nil {
-		return invalid("credit_limit", "%v", err)
-	}
-	r.CreditCurrency, r.creditLimitMinor = cur, &limit
-	return nil
-}
-
-func validTimezone(field, tz string) error {
-	if tz == "" {
-		return invalid(field, "is required (an IANA time zone such as Europe/Berlin)")
-	}
-	if tz == "Local" {
-		return invalid(field, "must be an IANA time zone such as Europe/Berlin, not Local")
-	}
-	if _, err := time.LoadLocation(tz); err != nil {
-		return invalid(field, "%q is not an IANA time zone (such as Europe/Berlin)", tz)
+	d := collect.CustomerOf(c)
+	*r = CustomerRequest{ID: d.ID, Name: d.Name, Email: d.Email, Phone: d.Phone, Timezone: d.Timezone, Locale: d.Locale,
+		AccountManager: d.AccountManager, DefaultPolicy: d.DefaultPolicy, CreditLimit: r.CreditLimit, CreditCurrency: d.CreditCurrency,
+		PaymentTermsDays: d.PaymentTermsDays, creditLimitMinor: c.CreditLimitMinor}
+	if c.CreditLimitMinor == nil {
+		r.CreditLimit = ""
 	}
 	return nil
 }
@@ -151,14 +87,6 @@ func customerView(c *db.Customer) CustomerView {
 		v.CreditLimit, v.CreditCurrency = money.FormatAmount(*c.CreditLimitMinor, c.CreditCurrency), c.CreditCurrency
 	}
 	return v
-}
-
-// customerRequest is the request that would store c as it is.
-func customerRequest(c *db.Customer) CustomerRequest {
-	v := customerView(c)
-	return CustomerRequest{ID: c.ID, Name: c.Name, Email: c.Email, Phone: c.Phone, Timezone: c.Timezone, Locale: c.Locale,
-		AccountManager: c.AccountManager, DefaultPolicy: c.DefaultPolicy, CreditLimit: v.CreditLimit, CreditCurrency: v.CreditCurrency,
-		PaymentTermsDays: c.PaymentTermsDays}
 }
 
 // customer is the stored form of a validated request.
@@ -185,11 +113,11 @@ func (s *Server) createCustomer(c echo.Context) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	cust, status, err := s.putCustomer(c.Request().Context(), req)
+	res, err := s.cases().CreateCustomer(c.Request().Context(), collect.CreateCustomer{Actor: keyActor(c), Customer: req.details()})
 	if err != nil {
-		return err
+		return fromCase(err)
 	}
-	return c.JSON(status, customerView(cust))
+	return c.JSON(createdStatus(res.Created), customerView(res.Customer))
 }
 
 func (s *Server) getCustomer(c echo.Context) error {
@@ -223,36 +151,11 @@ func (s *Server) updateCustomer(c echo.Context) error {
 	if err := decode(c, &p); err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	cust, err := s.Store.GetCustomer(ctx, c.Param("id"))
-	if errors.Is(err, db.ErrNotFound) {
-		return notFound("customer %q not found", c.Param("id"))
-	}
+	cust, err := s.cases().UpdateCustomer(c.Request().Context(), collect.UpdateCustomer{Actor: keyActor(c), ID: c.Param("id"),
+		Name: p.Name, Email: p.Email, Phone: p.Phone, Timezone: p.Timezone, Locale: p.Locale, AccountManager: p.AccountManager,
+		DefaultPolicy: p.DefaultPolicy, CreditLimit: p.CreditLimit, CreditCurrency: p.CreditCurrency, PaymentTermsDays: p.PaymentTermsDays})
 	if err != nil {
-		return err
-	}
-	req := customerRequest(cust)
-	for dst, src := range map[*string]*string{&req.Name: p.Name, &req.Email: p.Email, &req.Phone: p.Phone,
-		&req.Timezone: p.Timezone, &req.Locale: p.Locale, &req.AccountManager: p.AccountManager, &req.DefaultPolicy: p.DefaultPolicy,
-		&req.CreditLimit: p.CreditLimit, &req.CreditCurrency: p.CreditCurrency} {
-		if src != nil {
-			*dst = *src
-		}
-	}
-	if p.PaymentTermsDays != nil {
-		req.PaymentTermsDays = *p.PaymentTermsDays
-	}
-	if err := req.validate(); err != nil {
-		return err
-	}
-	if err := s.knownPolicy(ctx, "default_policy", req.DefaultPolicy); err != nil {
-		return err
-	}
-	updated := req.customer(s.now())
-	updated.CreatedAt = cust.CreatedAt
-	cust = updated
-	if err := s.Store.UpdateCustomer(ctx, cust); err != nil {
-		return err
+		return fromCase(err)
 	}
 	return c.JSON(http.StatusOK, customerView(cust))
 }

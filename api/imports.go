@@ -2,9 +2,9 @@ package api
 
 // Bulk import: POST /v1/imports/customers and POST /v1/imports/invoices take a
 // CSV file whose header names the JSON fields of CustomerRequest or
-// InvoiceRequest. Each row goes through exactly what POST /v1/customers and
-// POST /v1/invoices do (putCustomer, putInvoice), so a row is validated,
-// stored and started the same way; a failing row is reported and skipped,
+// InvoiceRequest. Each row goes through the business actions POST
+// /v1/customers and POST /v1/invoices call (collect's CreateCustomer and
+// ImportInvoice), so a row is validated, stored and started the same way; a failing row is reported and skipped,
 // never aborting the import. The whole file is parsed before any row is
 // stored: a malformed file, a bad header or too many rows store nothing.
 
@@ -25,13 +25,9 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
-	"github.com/collections-engine/collections/db"
-	"github.com/collections-engine/collections/desk"
-	"github.com/collections-engine/collections/invoice"
-	"github.com/collections-engine/collections/workflows"
+	"github.com/collections-engine/collections/collect"
 )
 
 const (
@@ -85,7 +81,7 @@ type importKind struct {
 	// key is the column naming a row's record: a file may name each once.
 	key string
 	// put stores one row, answering 201 (created) or 200 (already stored).
-	put func(s *Server, ctx context.Context, value func(column string) string) (status int, err error)
+	put func(s *Server, ctx context.Context, actor collect.Actor, value func(column string) string) (status int, err error)
 }
 
 var customerImport = importKind{
@@ -94,7 +90,7 @@ var customerImport = importKind{
 		"credit_limit", "credit_currency", "payment_terms_days"},
 	required: []string{"id", "name", "email", "timezone"},
 	key:      "id",
-	put: func(s *Server, ctx context.Context, v func(string) string) (int, error) {
+	put: func(s *Server, ctx context.Context, actor collect.Actor, v func(string) string) (int, error) {
 		terms := 0
 		if t := strings.TrimSpace(v("payment_terms_days")); t != "" {
 			n, err := strconv.Atoi(t)
@@ -103,10 +99,11 @@ var customerImport = importKind{
 			}
 			terms = n
 		}
-		_, status, err := s.putCustomer(ctx, CustomerRequest{ID: v("id"), Name: v("name"), Email: v("email"), Phone: v("phone"),
+		req := CustomerRequest{ID: v("id"), Name: v("name"), Email: v("email"), Phone: v("phone"),
 			Timezone: v("timezone"), Locale: v("locale"), AccountManager: v("account_manager"), DefaultPolicy: v("default_policy"),
-			CreditLimit: v("credit_limit"), CreditCurrency: v("credit_currency"), PaymentTermsDays: terms})
-		return status, err
+			CreditLimit: v("credit_limit"), CreditCurrency: v("credit_currency"), PaymentTermsDays: terms}
+		res, err := s.cases().CreateCustomer(ctx, collect.CreateCustomer{Actor: actor, Customer: req.details()})
+		return createdStatus(res.Created), fromCase(err)
 	},
 }
 
@@ -115,11 +112,20 @@ var invoiceImport = importKind{
 	columns:  []string{"number", "customer_id", "amount", "currency", "issued_at", "due_at", "policy"},
 	required: []string{"number", "customer_id", "amount", "currency", "issued_at"}, // due_at may come from the customer's terms
 	key:      "number",
-	put: func(s *Server, ctx context.Context, v func(string) string) (int, error) {
-		_, status, err := s.putInvoice(ctx, InvoiceRequest{Number: v("number"), CustomerID: v("customer_id"), Amount: v("amount"),
-			Currency: v("currency"), IssuedAt: v("issued_at"), DueAt: v("due_at"), Policy: v("policy")}, true)
-		return status, err
+	put: func(s *Server, ctx context.Context, actor collect.Actor, v func(string) string) (int, error) {
+		res, err := s.cases().ImportInvoice(ctx, collect.CreateInvoice{Actor: actor, Number: v("number"), CustomerID: v("customer_id"),
+			Amount: v("amount"), Currency: v("currency"), IssuedAt: v("issued_at"), DueAt: v("due_at"), Policy: v("policy")})
+		return createdStatus(res.Created), fromCase(err)
 	},
+}
+
+// createdStatus is the status a single-item endpoint answers a stored item
+// with: 201 when it is new, 200 when it was there already.
+func createdStatus(created bool) int {
+	if created {
+		return http.StatusCreated
+	}
+	return http.StatusOK
 }
 
 // importRoutes registers the imports on the group (/v1).
@@ -334,7 +340,7 @@ func (s *Server) runImport(c echo.Context, k *importKind, cols map[string]int, w
 			return nil
 		}
 		row := i + 1
-		status, err := s.importRow(ctx, k, cols, width, rec, row, seen)
+		status, err := s.importRow(ctx, k, keyActor(c), cols, width, rec, row, seen)
 		switch {
 		case err != nil:
 			sum.Failed++
@@ -375,7 +381,7 @@ func (s *Server) flush(c echo.Context) {
 
 // importRow stores one row: its width must be the header's, and its key must
 // not be on an earlier row of the file.
-func (s *Server) importRow(ctx context.Context, k *importKind, cols map[string]int, width int, rec []string, row int, seen map[string]int) (int, error) {
+func (s *Server) importRow(ctx context.Context, k *importKind, actor collect.Actor, cols map[string]int, width int, rec []string, row int, seen map[string]int) (int, error) {
 	if len(rec) != width {
 		return 0, invalid("row", "has %d fields; the header has %d", len(rec), width)
 	}
@@ -391,7 +397,7 @@ func (s *Server) importRow(ctx context.Context, k *importKind, cols map[string]i
 		}
 		seen[key] = row
 	}
-	return k.put(s, ctx, value)
+	return k.put(s, ctx, actor, value)
 }
 
 // rowError reports a row's error as the single-item endpoint would.
@@ -405,168 +411,4 @@ func (s *Server) rowError(k *importKind, row int, err error) ImportRowError {
 		s.log().Warn("import row unavailable", "kind", k.name, "row", row, "error", apiErr.Message)
 	}
 	return ImportRowError{Row: row, Field: apiErr.Field, Code: apiErr.Code, Message: apiErr.Message}
-}
-
-// putCustomer is POST /v1/customers without the HTTP: it validates and
-// stores a customer, answering 201 when it is new and 200 when the same
-// customer is already stored; another customer under the id is a conflict.
-func (s *Server) putCustomer(ctx context.Context, req CustomerRequest) (*db.Customer, int, error) {
-	if err := req.validate(); err != nil {
-		return nil, 0, err
-	}
-	if err := s.knownPolicy(ctx, "default_policy", req.DefaultPolicy); err != nil {
-		return nil, 0, err
-	}
-	cust := req.customer(s.now())
-	inserted, err := s.Store.InsertCustomer(ctx, cust)
-	if err != nil {
-		return nil, 0, err
-	}
-	if inserted {
-		return cust, http.StatusCreated, nil
-	}
-	existing, err := s.Store.GetCustomer(ctx, req.ID)
-	if err != nil {
-		return nil, 0, err
-	}
-	if stored := customerRequest(existing); stored.validate() != nil || !sameCustomer(stored, req) {
-		return nil, 0, conflict("id", "id: customer %q already exists with other details", req.ID)
-	}
-	return existing, http.StatusOK, nil
-}
-
-// putInvoice is POST /v1/invoices without the HTTP: it validates and stores
-// an invoice and starts its workflow, answering 201; if the workflow could
-// not be started, nothing is kept. An invoice number already taken answers
-// the stored invoice (200) and starts nothing new. With strict, a number
-// already taken by an invoice with other details is a conflict instead (the
-// import's rule; POST /v1/invoices answers the stored invoice).
-func (s *Server) putInvoice(ctx context.Context, req InvoiceRequest, strict bool) (*db.Invoice, int, error) {
-	v, err := s.validateInvoice(ctx, req)
-	if err != nil {
-		return nil, 0, err
-	}
-	if existing, err := s.Store.GetInvoiceByNumber(ctx, v.number); err == nil {
-		return s.repeatedInvoice(ctx, existing, v, req, strict)
-	} else if !errors.Is(err, db.ErrNotFound) {
-		return nil, 0, err
-	}
-	now := s.now()
-	// Credit check: the customer's open balance in the limit's currency,
-	// this invoice included, against the limit. The invoice is still
-	// created, flagged, and the account manager gets a task.
-	var openBefore int64
-	overLimit := false
-	if c := v.customer; c.CreditLimitMinor != nil && v.currency == c.CreditCurrency {
-		if openBefore, err = s.Store.OpenBalance(ctx, c.ID, c.CreditCurrency); err != nil {
-			return nil, 0, err
-		}
-		overLimit = desk.OverLimit(*c, v.currency, openBefore, v.amountMinor)
-	}
-	id := uuid.Must(uuid.NewV7()).String()
-	inv := &db.Invoice{OverCreditLimit: overLimit,
-		ID: id, Number: v.number, CustomerID: v.customerID, AmountMinor: v.amountMinor, BalanceMinor: v.amountMinor,
-		Currency: v.currency, IssuedAt: v.issuedAt, DueAt: v.dueAt, Stage: invoice.StageIssued,
-		PolicyName: v.policy.Name, PolicyVersion: v.policy.Version, WorkflowID: workflows.WorkflowID(id),
-		CreatedAt: now, UpdatedAt: now,
-	}
-	inserted, err := s.Store.InsertInvoice(ctx, inv)
-	if err != nil {
-		return nil, 0, err
-	}
-	if !inserted { // a concurrent request took the number first
-		existing, err := s.Store.GetInvoiceByNumber(ctx, v.number)
-		if err != nil {
-			return nil, 0, err
-		}
-		return s.repeatedInvoice(ctx, existing, v, req, strict)
-	}
-	if err := s.startWorkflow(ctx, inv, v.customer, v.policy); err != nil {
-		if derr := s.Store.DeleteInvoice(context.WithoutCancel(ctx), inv.ID); derr != nil {
-			s.log().Error("invoice kept without a workflow", "invoice_id", inv.ID, "error", derr)
-		}
-		return nil, 0, unavailable("could not start the invoice's workflow; nothing was stored, try again: %v", err)
-	}
-	s.log().Info("invoice created", "invoice_id", inv.ID, "number", inv.Number, "workflow_id", inv.WorkflowID)
-	if overLimit {
-		// The invoice stands; a failure here leaves the flag without the
-		// task, which the log reports.
-		if t, _, err := desk.FlagOverLimit(context.WithoutCancel(ctx), s.Store, inv, v.customer, openBefore, now); err != nil {
-			s.log().Error("over-limit task not created", "invoice_id", inv.ID, "error", err)
-		} else {
-			s.log().Info("invoice takes the customer over its credit limit", "invoice_id", inv.ID, "task_id", t.ID)
-		}
-	}
-	return inv, http.StatusCreated, nil
-}
-
-// repeatedInvoice answers a number already taken: the stored invoice, after
-// making sure its workflow runs (it heals a crash between storing and
-// starting; the workflow id is the invoice's, so nothing starts twice).
-func (s *Server) repeatedInvoice(ctx context.Context, inv *db.Invoice, v validInvoice, req InvoiceRequest, strict bool) (*db.Invoice, int, error) {
-	if strict {
-		if diff := invoiceDiff(inv, v, req); len(diff) > 0 {
-			return nil, 0, conflict("number", "number: invoice %q already exists with another %s", v.number, strings.Join(diff, ", "))
-		}
-	}
-	if err := s.ensureWorkflow(ctx, inv); err != nil {
-		return nil, 0, err
-	}
-	return inv, http.StatusOK, nil
-}
-
-// ensureWorkflow makes sure an open invoice's workflow runs.
-func (s *Server) ensureWorkflow(ctx context.Context, inv *db.Invoice) error {
-	if inv.ClosedAt != nil {
-		return nil
-	}
-	p, ok := s.policyVersion(ctx, inv.PolicyName, inv.PolicyVersion)
-	cust, err := s.Store.GetCustomer(ctx, inv.CustomerID)
-	if ok && err == nil {
-		if err := s.startWorkflow(ctx, inv, cust, p); err != nil {
-			return unavailable("invoice exists but its workflow could not be checked: %v", err)
-		}
-	}
-	return nil
-}
-
-// invoiceDiff names the fields in which a stored invoice differs from a
-// validated request for the same number. The policy counts only when the
-// request names one: without, the policy is chosen at creation (the
-// customer's or the server's default then), not part of the row. Amount and
-// due date are compared as issued, so an invoice adjusted since differs.
-func invoiceDiff(inv *db.Invoice, v validInvoice, req InvoiceRequest) []string {
-	var diff []string
-	// Databases keep microseconds (PostgreSQL rounds finer input).
-	same := func(a, b time.Time) bool { return a.Sub(b).Abs() < time.Microsecond }
-	if inv.CustomerID != v.customerID {
-		diff = append(diff, "customer_id")
-	}
-	if inv.AmountMinor != v.amountMinor {
-		diff = append(diff, "amount")
-	}
-	if inv.Currency != v.currency {
-		diff = append(diff, "currency")
-	}
-	if !same(inv.IssuedAt, v.issuedAt) {
-		diff = append(diff, "issued_at")
-	}
-	if !same(inv.DueAt, v.dueAt) {
-		diff = append(diff, "due_at")
-	}
-	if req.Policy != "" && inv.PolicyName != v.policy.Name {
-		diff = append(diff, "policy")
-	}
-	return diff
-}
-
-// sameCustomer reports whether two validated requests describe the same
-// customer.
-func sameCustomer(a, b CustomerRequest) bool {
-	if (a.creditLimitMinor == nil) != (b.creditLimitMinor == nil) ||
-		(a.creditLimitMinor != nil && *a.creditLimitMinor != *b.creditLimitMinor) {
-		return false
-	}
-	a.creditLimitMinor, b.creditLimitMinor, a.CreditLimit, b.CreditLimit = nil, nil, "", ""
-	return a == b
 }

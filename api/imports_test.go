@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
@@ -29,9 +30,10 @@ import (
 )
 
 // fakeTemporal is the part of client.Client the create paths use. It
-// behaves like Temporal with the id policies startWorkflow sets: a second
-// ExecuteWorkflow with a workflow id already started finds that workflow
-// and starts nothing. Every other method panics (nil embedded interface).
+// behaves like Temporal with the id policies workflows.Client.StartInvoice
+// sets: a second ExecuteWorkflow with a workflow id already started starts
+// nothing and answers WorkflowExecutionAlreadyStarted. Every other method
+// panics (nil embedded interface).
 type fakeTemporal struct {
 	client.Client
 
@@ -59,9 +61,13 @@ func (f *fakeTemporal) ExecuteWorkflow(_ context.Context, opts client.StartWorkf
 	if f.fail[in.Number] {
 		return nil, errors.New("fake temporal: unavailable")
 	}
-	if _, ok := f.started[opts.ID]; !ok {
-		f.started[opts.ID] = in.Number
+	if _, ok := f.started[opts.ID]; ok {
+		if opts.WorkflowExecutionErrorWhenAlreadyStarted {
+			return nil, serviceerror.NewWorkflowExecutionAlreadyStarted("already started", "", "run-"+opts.ID)
+		}
+		return fakeRun{id: opts.ID}, nil
 	}
+	f.started[opts.ID] = in.Number
 	return fakeRun{id: opts.ID}, nil
 }
 
@@ -338,17 +344,84 @@ func TestImportInvoices(t *testing.T) {
 	}
 }
 
+// A row whose workflow does not start is reported unavailable, and its
+// invoice is kept: the start may have happened (an error does not prove it
+// did not), and importing the same file again finishes it, with one
+// workflow per invoice.
 func TestImportInvoiceWorkflowFails(t *testing.T) {
 	env := newImportEnv(t, false)
 	env.postJSON(t, "/v1/customers", CustomerRequest{ID: "C-1", Name: "One", Email: "ap@one.example", Timezone: "UTC"}, http.StatusCreated)
 	env.temporal.fail["INV-2"] = true
-	sum := env.importCSV(t, "invoices", []byte("number,customer_id,amount,currency,issued_at,due_at\n"+
-		"INV-1,C-1,10.00,EUR,2026-11-01T00:00:00Z,2026-12-01T00:00:00Z\n"+
-		"INV-2,C-1,20.00,EUR,2026-11-01T00:00:00Z,2026-12-01T00:00:00Z\n"+
-		"INV-3,C-1,30.00,EUR,2026-11-01T00:00:00Z,2026-12-01T00:00:00Z\n"))
+	file := []byte("number,customer_id,amount,currency,issued_at,due_at\n" +
+		"INV-1,C-1,10.00,EUR,2026-11-01T00:00:00Z,2026-12-01T00:00:00Z\n" +
+		"INV-2,C-1,20.00,EUR,2026-11-01T00:00:00Z,2026-12-01T00:00:00Z\n" +
+		"INV-3,C-1,30.00,EUR,2026-11-01T00:00:00Z,2026-12-01T00:00:00Z\n")
+	sum := env.importCSV(t, "invoices", file)
 	checkSummary(t, sum, 3, 2, 0, 1, []rowErr{{2, "", CodeUnavailable}})
-	if _, err := env.s.Store.GetInvoiceByNumber(context.Background(), "INV-2"); !errors.Is(err, db.ErrNotFound) {
-		t.Errorf("INV-2 kept without a workflow: %v", err)
+	if _, err := env.s.Store.GetInvoiceByNumber(context.Background(), "INV-2"); err != nil {
+		t.Fatalf("INV-2 not kept: %v", err)
+	}
+	if n := env.temporal.workflowsFor("INV-2"); n != 0 {
+		t.Fatalf("INV-2 has %d workflows before the retry", n)
+	}
+	delete(env.temporal.fail, "INV-2")
+	sum = env.importCSV(t, "invoices", file)
+	checkSummary(t, sum, 3, 0, 3, 0, nil)
+	for _, number := range []string{"INV-1", "INV-2", "INV-3"} {
+		if n := env.temporal.workflowsFor(number); n != 1 {
+			t.Errorf("%s has %d workflows, want 1", number, n)
+		}
+	}
+}
+
+// startTimesOut starts the workflow and then answers as if the start had
+// timed out: what a client sees when Temporal's answer is lost.
+type startTimesOut struct {
+	*fakeTemporal
+	times int // how many starts time out
+}
+
+func (f *startTimesOut) ExecuteWorkflow(ctx context.Context, opts client.StartWorkflowOptions, wf any, args ...any) (client.WorkflowRun, error) {
+	run, err := f.fakeTemporal.ExecuteWorkflow(ctx, opts, wf, args...)
+	if err != nil || f.times == 0 {
+		return run, err
+	}
+	f.times--
+	return nil, context.DeadlineExceeded
+}
+
+// Creating an invoice converges: a start that errs after starting keeps the
+// invoice and answers 503 saying to retry; the retry answers the invoice
+// with exactly one workflow.
+func TestCreateInvoiceStartTimesOut(t *testing.T) {
+	env := newImportEnv(t, false)
+	timeouts := &startTimesOut{fakeTemporal: env.temporal, times: 1}
+	env.s.Temporal = timeouts
+	env.postJSON(t, "/v1/customers", CustomerRequest{ID: "C-1", Name: "One", Email: "ap@one.example", Timezone: "UTC"}, http.StatusCreated)
+	req := InvoiceRequest{Number: "INV-T", CustomerID: "C-1", Amount: "10.00", Currency: "EUR",
+		IssuedAt: "2026-11-01T00:00:00Z", DueAt: "2026-12-01T00:00:00Z"}
+	body, _ := json.Marshal(req)
+	rec := env.post("/v1/invoices", echo.MIMEApplicationJSON, "", body)
+	var failed struct{ Error Error }
+	_ = json.Unmarshal(rec.Body.Bytes(), &failed)
+	if rec.Code != http.StatusServiceUnavailable || failed.Error.Code != CodeUnavailable || !strings.Contains(failed.Error.Message, "retry") {
+		t.Fatalf("POST with a start that times out: %d %s, want 503 saying to retry", rec.Code, rec.Body)
+	}
+	stored, err := env.s.Store.GetInvoiceByNumber(context.Background(), "INV-T")
+	if err != nil {
+		t.Fatalf("the invoice was not kept: %v", err)
+	}
+	rec = env.post("/v1/invoices", echo.MIMEApplicationJSON, "", body)
+	var got InvoiceView
+	_ = json.Unmarshal(rec.Body.Bytes(), &got)
+	if rec.Code != http.StatusOK || got.ID != stored.ID || got.Number != "INV-T" {
+		t.Fatalf("retry: %d %s, want 200 with invoice %s", rec.Code, rec.Body, stored.ID)
+	}
+	if n := env.temporal.workflowsFor("INV-T"); n != 1 {
+		t.Errorf("INV-T has %d workflows, want 1", n)
+	}
+	if calls, _ := env.temporal.counts(); calls != 2 {
+		t.Errorf("%d starts, want 2 (the one that timed out, the retry's)", calls)
 	}
 }
 

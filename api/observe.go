@@ -2,7 +2,6 @@ package api
 
 import (
 	"log/slog"
-	"net/http"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -10,73 +9,8 @@ import (
 	"github.com/collections-engine/collections/workflows"
 )
 
-// Observability hooks of the API: metrics middleware, the count of webhook
-// events by source and result, and the invoice fields of request logs.
-
-const ctxWebhookResults = "webhook_results"
-
-// webhookResult notes that n events of this webhook request came to result
-// (accepted, duplicate, unmatched, ignored, or a payment event's status).
-// A request that notes nothing is counted as one event by its status code:
-// 401 rejected, other 4xx invalid, 5xx error, 2xx accepted.
-func webhookResult(c echo.Context, result string, n int) {
-	if n <= 0 {
-		return
-	}
-	results, _ := c.Get(ctxWebhookResults).(map[string]int)
-	if results == nil {
-		results = map[string]int{}
-		c.Set(ctxWebhookResults, results)
-	}
-	results[result] += n
-}
-
-// record notes a SendGrid batch's outcome.
-func (t webhookTally) record(c echo.Context) {
-	webhookResult(c, "accepted", t.Accepted)
-	webhookResult(c, "duplicate", t.Duplicates)
-	webhookResult(c, "unmatched", t.Unmatched)
-	webhookResult(c, "ignored", t.Ignored)
-}
-
-// countWebhooks counts webhook events into collections_webhook_events_total,
-// labelled by the route after /webhooks/ (sendgrid, twilio_status,
-// twilio_inbound, payments, stripe).
-func (s *Server) countWebhooks() echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			if !strings.HasPrefix(c.Path(), "/webhooks/") || s.Metrics == nil {
-				return next(c)
-			}
-			source := strings.ReplaceAll(strings.TrimPrefix(c.Path(), "/webhooks/"), "/", "_")
-			err := next(c)
-			if err != nil {
-				c.Error(err) // write the response now: its status is the result
-			}
-			results, _ := c.Get(ctxWebhookResults).(map[string]int)
-			if err != nil || len(results) == 0 {
-				s.Metrics.WebhookEvents(source, resultOf(c.Response().Status), 1)
-				return nil
-			}
-			for result, n := range results {
-				s.Metrics.WebhookEvents(source, result, n)
-			}
-			return nil
-		}
-	}
-}
-
-func resultOf(status int) string {
-	switch {
-	case status == http.StatusUnauthorized:
-		return "rejected"
-	case status >= 500:
-		return "error"
-	case status >= 400:
-		return "invalid"
-	}
-	return "accepted"
-}
+// Observability of the API: the invoice fields of request logs. (The count
+// of webhook events is package hooks' Count.)
 
 // invoiceAttrs are the log fields of a request about one invoice: its id
 // and its workflow's id.

@@ -124,7 +124,7 @@ func (s *Server) Handler() *echo.Echo {
 	e.Use(s.codecCORS())
 	e.Use(s.authenticate(), s.rateLimit(), cleanQuery, s.validateRequests(), s.idempotency())
 
-	s.webhookRoutes(e)
+	s.webhooks().Routes(e)
 	s.specRoutes(e)
 	s.codecRoutes(e)
 	e.GET("/healthz", s.healthz)

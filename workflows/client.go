@@ -3,10 +3,15 @@ package workflows
 import (
 	"context"
 	"errors"
+	"fmt"
 
+	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/collections-engine/collections/invoice"
+	"github.com/collections-engine/collections/money"
 )
 
 // Client is the typed client of the invoice workflow and its siblings: the
@@ -49,12 +54,12 @@ func (c *Client) Update(ctx context.Context, workflowID, name, updateID string, 
 	if err == nil {
 		err = handle.Get(ctx, result)
 	}
-	return commandError(err)
+	return CommandError(err)
 }
 
-// commandError maps what Temporal answered a command with to the client's
-// typed errors.
-func commandError(err error) error {
+// CommandError maps what Temporal answered a command with to the client's
+// typed errors (and leaves those as they are).
+func CommandError(err error) error {
 	if err == nil {
 		return nil
 	}
@@ -73,5 +78,104 @@ func commandError(err error) error {
 	if errors.As(err, &nf) {
 		return ErrEnded
 	}
+	return err
+}
+
+// StartInvoice starts an invoice's workflow under its id (WorkflowID of the
+// invoice). It is idempotent: a workflow already started under the id, still
+// running or ended (a closed invoice's workflow is never rerun), starts
+// nothing and answers started false without an error. An error does not
+// prove that nothing started (a timeout may come after the start): calling
+// again finds out. HideAmounts is set on the input from the client.
+func (c *Client) StartInvoice(ctx context.Context, in InvoiceInput) (started bool, err error) {
+	in.HideAmounts = c.HideAmounts
+	balance, stage, due := in.AmountMinor, invoice.StageIssued, in.DueAt
+	if in.State != nil {
+		balance, stage, due = in.State.BalanceMinor, in.State.Stage, in.State.DueAt
+	}
+	amount := money.Display(in.AmountMinor, in.Currency)
+	// The summary and details are payloads, encrypted with the rest when
+	// the codec is on; the search attributes are not (see
+	// StartSearchAttributes).
+	opts := client.StartWorkflowOptions{
+		ID:                       WorkflowID(in.InvoiceID),
+		TaskQueue:                TaskQueue,
+		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		// Told apart from a start, an existing workflow is how the sweep
+		// knows what it started.
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		StaticSummary:                            fmt.Sprintf("Invoice %s · customer %s · %s", in.Number, in.CustomerID, amount),
+		StaticDetails: fmt.Sprintf("**Invoice:** %s  \n**Customer:** %s  \n**Amount:** %s  \n**Issued:** %s  \n**Due:** %s  \n**Policy:** %s v%d",
+			in.Number, in.CustomerID, amount, in.IssuedAt.Format("2006-01-02"), in.DueAt.Format("2006-01-02"), in.Policy.Name, in.Policy.Version),
+		TypedSearchAttributes: StartSearchAttributes(in, stage, balance, due),
+	}
+	_, err = c.Temporal.ExecuteWorkflow(ctx, opts, InvoiceWorkflowName, in)
+	var already *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &already) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// Status asks a running invoice's workflow for its full status.
+func (c *Client) Status(ctx context.Context, workflowID string) (invoice.Status, error) {
+	var st invoice.Status
+	res, err := c.Temporal.QueryWorkflow(ctx, workflowID, "", QueryStatus)
+	if err == nil {
+		err = res.Get(&st)
+	}
+	return st, err
+}
+
+// PaymentReceived reports a processor's payment to the invoice's workflow.
+func (c *Client) PaymentReceived(ctx context.Context, workflowID string, p PaymentReceived) error {
+	return c.Temporal.SignalWorkflow(ctx, workflowID, "", SignalPayment, p)
+}
+
+// Delivered reports a provider's delivery event (delivered, bounced) of one
+// of the invoice's messages.
+func (c *Client) Delivered(ctx context.Context, workflowID string, d Delivery) error {
+	return c.Temporal.SignalWorkflow(ctx, workflowID, "", SignalDelivery, d)
+}
+
+// TaskCompleted reports that a person completed one of the invoice's tasks.
+func (c *Client) TaskCompleted(ctx context.Context, workflowID string, t TaskCompleted) error {
+	return c.Temporal.SignalWorkflow(ctx, workflowID, "", SignalTaskCompleted, t)
+}
+
+// AgencyOutcome reports what the collection agency achieved.
+func (c *Client) AgencyOutcome(ctx context.Context, workflowID string, o AgencyOutcome) error {
+	return c.Temporal.SignalWorkflow(ctx, workflowID, "", SignalAgencyOutcome, o)
+}
+
+// RefundReceived hands a refund to the invoice's workflow. A paid invoice's
+// workflow has completed: the refund then starts the next run of the same
+// workflow id with everything the last run knew (its reopen query), and the
+// refund arrives in that run with its start, so it reopens the invoice and
+// the chasing resumes. Two refunds racing here both land: the second start
+// finds the run the first began and only signals it.
+func (c *Client) RefundReceived(ctx context.Context, workflowID string, r RefundReceived) error {
+	err := c.Temporal.SignalWorkflow(ctx, workflowID, "", SignalRefund, r)
+	var nf *serviceerror.NotFound
+	if !errors.As(err, &nf) {
+		return err
+	}
+	res, err := c.Temporal.QueryWorkflow(ctx, workflowID, "", QueryReopen)
+	if err != nil {
+		return fmt.Errorf("read the closed invoice's state: %w", err)
+	}
+	var in InvoiceInput
+	if err := res.Get(&in); err != nil {
+		return fmt.Errorf("read the closed invoice's state: %w", err)
+	}
+	opts := client.StartWorkflowOptions{
+		ID:                    workflowID,
+		TaskQueue:             TaskQueue,
+		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		StaticSummary:         fmt.Sprintf("Invoice %s · customer %s · reopened by a refund", in.Number, in.CustomerID),
+		TypedSearchAttributes: StartSearchAttributes(in, in.State.Stage, in.State.BalanceMinor, in.State.DueAt),
+	}
+	_, err = c.Temporal.SignalWithStartWorkflow(ctx, workflowID, SignalRefund, r, opts, InvoiceWorkflowName, in)
 	return err
 }

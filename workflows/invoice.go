@@ -476,20 +476,46 @@ func (w *run) flush(ctx workflow.Context) {
 // onlyChanged leaves out those that already hold the value (set at the
 // start, or by an earlier upsert).
 func (w *run) searchAttributeUpdates(ctx workflow.Context, onlyChanged bool) []temporal.SearchAttributeUpdate {
-	cur := workflow.GetTypedSearchAttributes(ctx)
-	var updates []temporal.SearchAttributeUpdate
-	if v, ok := cur.GetKeyword(SAStage); !onlyChanged || !ok || v != string(w.s.Stage) {
-		updates = append(updates, SAStage.ValueSet(string(w.s.Stage)))
+	var cur temporal.SearchAttributes
+	if onlyChanged {
+		cur = workflow.GetTypedSearchAttributes(ctx)
 	}
-	if !w.in.HideAmounts {
-		if v, ok := cur.GetInt64(SAAmountDueMinor); !onlyChanged || !ok || v != w.s.BalanceMinor {
-			updates = append(updates, SAAmountDueMinor.ValueSet(w.s.BalanceMinor))
+	return stateSearchAttributes(w.in.HideAmounts, w.s.Stage, w.s.BalanceMinor, w.s.DueAt, cur)
+}
+
+// stateSearchAttributes are the search attributes that follow an invoice's
+// state: its stage, the amount due and the due date. Search attributes are
+// indexed in clear even when the payloads are encrypted, so with
+// hideAmounts (the codec is on) the amount is left out: this is the one
+// place that rule is written. Those cur already holds are left out (a
+// zero cur holds none).
+func stateSearchAttributes(hideAmounts bool, stage invoice.Stage, balance int64, due time.Time, cur temporal.SearchAttributes) []temporal.SearchAttributeUpdate {
+	var updates []temporal.SearchAttributeUpdate
+	if v, ok := cur.GetKeyword(SAStage); !ok || v != string(stage) {
+		updates = append(updates, SAStage.ValueSet(string(stage)))
+	}
+	if !hideAmounts {
+		if v, ok := cur.GetInt64(SAAmountDueMinor); !ok || v != balance {
+			updates = append(updates, SAAmountDueMinor.ValueSet(balance))
 		}
 	}
-	if v, ok := cur.GetTime(SADueDate); !onlyChanged || !ok || !v.Equal(w.s.DueAt) {
-		updates = append(updates, SADueDate.ValueSet(w.s.DueAt))
+	if v, ok := cur.GetTime(SADueDate); !ok || !v.Equal(due) {
+		updates = append(updates, SADueDate.ValueSet(due))
 	}
 	return updates
+}
+
+// StartSearchAttributes are an invoice workflow's search attributes as a
+// run starts (a new invoice, or a closed one reopened): those fixed for the
+// invoice and those that follow its state, as the workflow itself keeps
+// them.
+func StartSearchAttributes(in InvoiceInput, stage invoice.Stage, balance int64, due time.Time) temporal.SearchAttributes {
+	return temporal.NewSearchAttributes(append([]temporal.SearchAttributeUpdate{
+		SACustomerID.ValueSet(in.CustomerID),
+		SACurrency.ValueSet(in.Currency),
+		SAPolicyName.ValueSet(in.Policy.Name),
+		SAAccountManager.ValueSet(in.AccountManager),
+	}, stateSearchAttributes(in.HideAmounts, stage, balance, due, temporal.SearchAttributes{})...)...)
 }
 
 // bookkeeping runs an activity that only reads or writes our own database,

@@ -1,4 +1,4 @@
-package api
+package hooks_test
 
 import (
 	"bytes"
@@ -20,9 +20,12 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/stripe/stripe-go/v84/webhook"
+	"go.temporal.io/sdk/client"
 
+	"github.com/collections-engine/collections/api"
 	"github.com/collections-engine/collections/db"
 	"github.com/collections-engine/collections/db/dbtest"
+	"github.com/collections-engine/collections/hooks"
 	"github.com/collections-engine/collections/invoice"
 	"github.com/collections-engine/collections/webhooks"
 )
@@ -34,7 +37,7 @@ const (
 	fuzzPublicURL      = "https://ar.example.com"
 )
 
-// webhookFuzzEnv serves the webhook routes as Handler does, on a SQLite
+// webhookFuzzEnv serves the webhook routes as the API does, on a SQLite
 // store holding one open EUR invoice (id inv-1, number INV-1).
 func webhookFuzzEnv(tb testing.TB) *echo.Echo {
 	store := db.NewStore(dbtest.SQLite(tb).DB)
@@ -49,13 +52,16 @@ func webhookFuzzEnv(tb testing.TB) *echo.Echo {
 		WorkflowID: "invoice:inv-1", CreatedAt: now, UpdatedAt: now}); err != nil {
 		tb.Fatal(err)
 	}
-	s := &Server{Store: store, Temporal: &signalTemporal{fakeTemporal: newFakeTemporal()}, Log: slog.New(slog.DiscardHandler),
-		Webhooks: WebhookConfig{PaymentsSecret: fuzzPaymentsSecret, StripeSecret: fuzzStripeSecret, TwilioAuthToken: fuzzTwilioToken, PublicBaseURL: fuzzPublicURL}}
-	e := echo.New()
-	e.HTTPErrorHandler = s.errorHandler
-	s.webhookRoutes(e)
-	return e
+	s := &api.Server{Store: store, Temporal: signals{}, Log: slog.New(slog.DiscardHandler),
+		Webhooks: hooks.Config{PaymentsSecret: fuzzPaymentsSecret, StripeSecret: fuzzStripeSecret, TwilioAuthToken: fuzzTwilioToken, PublicBaseURL: fuzzPublicURL}}
+	return s.Handler()
 }
+
+// signals is the part of Temporal the hooks use: signals, all taken.
+// Every other method panics (nil embedded interface).
+type signals struct{ client.Client }
+
+func (signals) SignalWorkflow(context.Context, string, string, string, any) error { return nil }
 
 func serve(e *echo.Echo, req *http.Request) *httptest.ResponseRecorder {
 	rec := httptest.NewRecorder()
@@ -90,8 +96,8 @@ func FuzzPaymentsWebhook(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		stamp := strconv.FormatInt(time.Now().Unix(), 10)
 		req := httptest.NewRequest(http.MethodPost, "/webhooks/payments", bytes.NewReader(body))
-		req.Header.Set(PaymentsTimestampHeader, stamp)
-		req.Header.Set(PaymentsSignatureHeader, hex.EncodeToString(webhooks.SignHMAC([]byte(fuzzPaymentsSecret), stamp, body)))
+		req.Header.Set(hooks.PaymentsTimestampHeader, stamp)
+		req.Header.Set(hooks.PaymentsSignatureHeader, hex.EncodeToString(webhooks.SignHMAC([]byte(fuzzPaymentsSecret), stamp, body)))
 		clientError(t, "payments", body, serve(e, req))
 	})
 }
@@ -169,8 +175,8 @@ func TestWebhookFuzzTargetsGetPastVerification(t *testing.T) {
 	stamp := strconv.FormatInt(time.Now().Unix(), 10)
 	body := []byte(`{"event_id":"e1","type":"payment.succeeded","invoice_id":"inv-1","amount":"10.00","currency":"EUR","reference":"ch_1"}`)
 	req := httptest.NewRequest(http.MethodPost, "/webhooks/payments", bytes.NewReader(body))
-	req.Header.Set(PaymentsTimestampHeader, stamp)
-	req.Header.Set(PaymentsSignatureHeader, hex.EncodeToString(webhooks.SignHMAC([]byte(fuzzPaymentsSecret), stamp, body)))
+	req.Header.Set(hooks.PaymentsTimestampHeader, stamp)
+	req.Header.Set(hooks.PaymentsSignatureHeader, hex.EncodeToString(webhooks.SignHMAC([]byte(fuzzPaymentsSecret), stamp, body)))
 	if rec := serve(e, req); rec.Code != 200 || !strings.Contains(rec.Body.String(), `"accepted"`) {
 		t.Errorf("payments: %d %s", rec.Code, rec.Body)
 	}

@@ -1,4 +1,4 @@
-package api
+package hooks
 
 import (
 	"cmp"
@@ -11,7 +11,8 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/stripe/stripe-go/v84/webhook"
 
-	"github.com/collections-engine/collections/db"
+	"github.com/collections-engine/collections/api/wire"
+	"github.com/collections-engine/collections/collect"
 	"github.com/collections-engine/collections/money"
 )
 
@@ -36,69 +37,66 @@ type stripeObject struct {
 	Created        int64             `json:"created"`
 }
 
-func (s *Server) stripeWebhook(c echo.Context) error {
-	if s.Webhooks.StripeSecret == "" {
+func (h *Hooks) stripeWebhook(c echo.Context) error {
+	if h.Config.StripeSecret == "" {
 		return unauthorized("stripe webhook refused: STRIPE_WEBHOOK_SECRET is not configured")
 	}
 	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {
-		return invalid("body", "could not be read: %v", err)
+		return wire.Invalid("body", "could not be read: %v", err)
 	}
-	event, err := webhook.ConstructEventWithOptions(body, c.Request().Header.Get("Stripe-Signature"), s.Webhooks.StripeSecret,
+	event, err := webhook.ConstructEventWithOptions(body, c.Request().Header.Get("Stripe-Signature"), h.Config.StripeSecret,
 		webhook.ConstructEventOptions{IgnoreAPIVersionMismatch: true})
 	if err != nil {
 		return unauthorized("stripe webhook: %v", err)
 	}
-	if err := noNUL(body); err != nil {
+	if err := wire.NoNUL(body); err != nil {
 		return err
 	}
 	if event.Data == nil {
-		return invalid("data", "the event has no object")
+		return wire.Invalid("data", "the event has no object")
 	}
 	var obj stripeObject
 	if err := json.Unmarshal(event.Data.Raw, &obj); err != nil {
-		return invalid("data.object", "unreadable: %v", err)
+		return wire.Invalid("data.object", "unreadable: %v", err)
 	}
 	cur, err := money.Currency(obj.Currency)
 	if err != nil {
-		return invalid("data.object.currency", "%v", err)
+		return wire.Invalid("data.object.currency", "%v", err)
 	}
 	received := time.Unix(obj.Created, 0).UTC()
 	if obj.Created == 0 {
-		received = s.now()
+		received = h.now()
 	}
-	ev := &db.PaymentEvent{Source: "stripe", Kind: db.PaymentKindPayment, EventID: event.ID, Currency: cur, Reference: obj.ID, ReceivedAt: received,
+	cmd := collect.TakePayment{Actor: providerActor("stripe"), EventID: event.ID, Currency: cur, Reference: obj.ID, ReceivedAt: received,
+		InvoiceID: obj.Metadata["invoice_id"], InvoiceNumber: strings.TrimSpace(obj.Metadata["invoice_number"]),
 		InvoiceRef: cmp.Or(obj.Metadata["invoice_id"], obj.Metadata["invoice_number"])}
 	var paymentIntent string
 	_ = json.Unmarshal(obj.PaymentIntent, &paymentIntent) // absent, or expanded: the metadata names the invoice then
 	switch string(event.Type) {
 	case "payment_intent.succeeded":
-		ev.AmountMinor = obj.AmountReceived
+		cmd.AmountMinor = obj.AmountReceived
 	case "checkout.session.completed":
 		if obj.PaymentStatus != "paid" {
 			webhookResult(c, "ignored", 1)
 			return c.JSON(http.StatusOK, map[string]any{"event_id": event.ID, "status": "ignored", "detail": "session not paid"})
 		}
-		ev.AmountMinor = obj.AmountTotal
+		cmd.AmountMinor = obj.AmountTotal
 		// A session and its payment intent may both be reported: the
 		// intent's id is the reference, so the payment counts once.
-		ev.Reference = cmp.Or(paymentIntent, ev.Reference)
+		cmd.Reference = cmp.Or(paymentIntent, cmd.Reference)
 	case "charge.refunded":
 		// amount_refunded is the charge's total refunded so far: the
 		// workflow applies what exceeds the refunds already recorded for
 		// this charge. Without metadata the charge's payment intent (the
 		// payment's reference) finds the invoice.
-		ev.Kind, ev.AmountMinor = db.PaymentKindRefund, obj.AmountRefunded
-		if ev.AmountMinor <= 0 {
-			ev.Status, ev.Detail = "ignored", "no amount"
-		}
-		return s.takePayment(c, ev, obj.Metadata["invoice_id"], strings.TrimSpace(obj.Metadata["invoice_number"]), paymentIntent, true)
+		cmd.Refund, cmd.Cumulative, cmd.AmountMinor, cmd.PaymentRef = true, true, obj.AmountRefunded, paymentIntent
 	default:
 		webhookResult(c, "ignored", 1)
 		return c.JSON(http.StatusOK, map[string]any{"event_id": event.ID, "status": "ignored", "detail": "event type " + string(event.Type) + " is not used"})
 	}
-	if ev.AmountMinor <= 0 && ev.Status == "" {
-		ev.Status, ev.Detail = "ignored", "no amount"
+	if cmd.AmountMinor <= 0 {
+		cmd.Ignore = "no amount"
 	}
-	return s.takePayment(c, ev, obj.Metadata["invoice_id"], strings.TrimSpace(obj.Metadata["invoice_number"]), "", false)
+	return h.takePayment(c, cmd)
 }
