@@ -122,6 +122,9 @@ func (s *Server) validateInvoice(ctx context.Context, r InvoiceRequest) (validIn
 			return v, invalid("due_at", "is before issued_at")
 		}
 	}
+	if err := checkInvoiceDates(v.issuedAt, v.dueAt, noDueDate, s.now()); err != nil {
+		return v, err
+	}
 	cust, err := s.Store.GetCustomer(ctx, strings.TrimSpace(r.CustomerID))
 	if errors.Is(err, db.ErrNotFound) {
 		return v, &Error{Status: http.StatusUnprocessableEntity, Code: CodeInvalid, Field: "customer_id",

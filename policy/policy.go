@@ -224,6 +224,9 @@ func (p Policy) Validate() error {
 	if len(p.Steps) == 0 {
 		return errors.New("steps: a policy needs at least one step")
 	}
+	if err := p.CheckBounds(); err != nil {
+		return err
+	}
 	seen := map[string]bool{}
 	escalateAt, agencyAt := -1, -1
 	for i, s := range p.Steps {
