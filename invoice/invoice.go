@@ -69,6 +69,7 @@ const (
 	EventCancelled         = "cancelled"
 	EventWrittenOff        = "written_off"
 	EventContinuedAsNew    = "continued_as_new"
+	EventPolicyRefused     = "policy_refused" // the policy exceeds the engine's bounds: nothing is scheduled
 )
 
 // Event is one line of an invoice's timeline.
