@@ -1,9 +1,11 @@
 package api
 
 import (
+	"context"
 	"time"
 
 	"github.com/collections-engine/collections/invoice"
+	"github.com/collections-engine/collections/outbound"
 )
 
 // checkInvoiceDates refuses issue and due dates too far from today
@@ -18,6 +20,20 @@ func checkInvoiceDates(issued, due time.Time, dueUnset bool, now time.Time) erro
 	}
 	if err := invoice.CheckDate(due, now); err != nil {
 		return invalid("due_at", "%v", err)
+	}
+	return nil
+}
+
+// checkSubscriptionURL refuses a webhook subscription's URL that is not
+// https or whose host resolves to an address deliveries may not reach
+// (outbound.Allowed.CheckURL), naming the field.
+func checkSubscriptionURL(ctx context.Context, raw string) error {
+	allowed, err := outbound.AllowedFromEnv()
+	if err != nil {
+		return err
+	}
+	if err := allowed.CheckURL(ctx, raw); err != nil {
+		return invalid("url", "%v", err)
 	}
 	return nil
 }
