@@ -35,3 +35,19 @@ func TestInvoiceDatesWithinTenYears(t *testing.T) {
 		}
 	}
 }
+
+// The policy that took a worker to 6 GB is refused, naming its repeat.
+func TestTheHostilePolicyIsRefused(t *testing.T) {
+	env := newRoleEnv(t)
+	h := env.srv.Handler()
+	hostile := `{"name": "hostile", "version": 1, "steps": [{"id": "spam", "anchor": "issue", "offset": "0s",
+		"channels": ["email"], "template": "reminder", "repeat": {"every": "1s", "times": 100000000}}]}`
+	status, out := env.do(h, "POST", "/v1/policies", db.RoleAdmin, hostile)
+	if status != http.StatusBadRequest || out["error"].(map[string]any)["field"] != "steps[0].repeat.times" {
+		t.Fatalf("%d %v, want 400 naming steps[0].repeat.times", status, out)
+	}
+	// And a read-write key may not post policies at all.
+	if status, _ := env.do(h, "POST", "/v1/policies", db.RoleReadWrite, hostile); status != http.StatusForbidden {
+		t.Fatalf("a read-write key: %d, want 403", status)
+	}
+}
