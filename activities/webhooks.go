@@ -2,7 +2,6 @@ package activities
 
 import (
 	"context"
-	"net/http"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -44,7 +43,11 @@ func (a *Activities) DeliverWebhook(ctx context.Context, deliveryID string) erro
 	}
 	client := a.HTTP
 	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
+		// Only to public addresses, checked on the address dialled, unless
+		// OUTBOUND_ALLOW_HOSTS allows the host (outbound/guard.go).
+		if client, err = outbound.Client(10 * time.Second); err != nil {
+			return err
+		}
 	}
 	started := a.now()
 	res := outbound.Send(ctx, client, d, sub, started)

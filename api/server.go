@@ -157,6 +157,7 @@ func (s *Server) Handler() *echo.Echo {
 	s.deskRoutes(v1)
 	s.creditRoutes(v1)
 	s.reportRoutes(v1)
+	s.keyRoutes(v1)
 	return e
 }
 

@@ -77,6 +77,9 @@ func (s *Server) createSubscription(c echo.Context) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
+	if err := checkSubscriptionURL(c.Request().Context(), req.URL); err != nil {
+		return err
+	}
 	u, err := url.Parse(strings.TrimSpace(req.URL))
 	switch {
 	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":

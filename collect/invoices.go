@@ -128,6 +128,12 @@ func (s *Service) validateInvoice(ctx context.Context, r CreateInvoice) (validIn
 		if v.dueAt.Before(v.issuedAt) {
 			return v, invalidf("due_at", "is before issued_at")
 		}
+		if err := invoice.CheckDate(v.dueAt, s.now()); err != nil {
+			return v, invalidf("due_at", "%v", err)
+		}
+	}
+	if err := invoice.CheckDate(v.issuedAt, s.now()); err != nil {
+		return v, invalidf("issued_at", "%v", err)
 	}
 	cust, err := s.Store.GetCustomer(ctx, strings.TrimSpace(r.CustomerID))
 	if errors.Is(err, db.ErrNotFound) {

@@ -224,6 +224,9 @@ func (p Policy) Validate() error {
 	if len(p.Steps) == 0 {
 		return errors.New("steps: a policy needs at least one step")
 	}
+	if err := p.CheckBounds(); err != nil {
+		return err
+	}
 	seen := map[string]bool{}
 	escalateAt, agencyAt := -1, -1
 	for i, s := range p.Steps {
@@ -345,6 +348,10 @@ type Planned struct {
 // one listed ahead of it: one that would (an invoice due very soon after
 // issue) is moved to the earlier step's time. The calendar is not applied
 // here; see Calendar.Next.
+//
+// Schedule builds the whole list, which for a policy within its bounds
+// (CheckBounds) holds at most MaxOccurrences entries. The workflow walks it
+// with Next instead, which builds nothing, whatever the policy asks for.
 func (p Policy) Schedule(issued, due time.Time) []Planned {
 	out := make([]Planned, 0, len(p.Steps))
 	add := func(s Step, key string, at time.Time) {

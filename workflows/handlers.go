@@ -251,7 +251,7 @@ func (w *run) validatePromise(ctx workflow.Context, req PromiseRequest) error {
 	case !req.Date.After(workflow.Now(ctx)):
 		return invalid("date", "must be in the future")
 	}
-	return nil
+	return checkDate("date", req.Date, workflow.Now(ctx))
 }
 
 func (w *run) promise(ctx workflow.Context, req PromiseRequest) (CommandResponse, error) {
@@ -274,6 +274,9 @@ func (w *run) validatePause(ctx workflow.Context, req PauseRequest) error {
 	}
 	if req.Until != nil && !req.Until.After(workflow.Now(ctx)) {
 		return invalid("until", "must be in the future")
+	}
+	if req.Until != nil {
+		return checkDate("until", *req.Until, workflow.Now(ctx))
 	}
 	return nil
 }
@@ -335,6 +338,15 @@ func (w *run) validateDueDate(ctx workflow.Context, req DueDateRequest) error {
 		return invalid("due_at", "is before the invoice's issue date")
 	case req.DueAt.Equal(w.s.DueAt):
 		return invalid("due_at", "is the current due date")
+	}
+	return checkDate("due_at", req.DueAt, workflow.Now(ctx))
+}
+
+// checkDate refuses a date too far from today (invoice.DateRange). In a
+// validator it changes only what is refused, never what history holds.
+func checkDate(field string, t, now time.Time) error {
+	if err := invoice.CheckDate(t, now); err != nil {
+		return invalid(field, err.Error())
 	}
 	return nil
 }

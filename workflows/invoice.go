@@ -125,6 +125,9 @@ type run struct {
 	// scheduled activity (see publish).
 	scheduledSave bool
 	saved         []byte // the status last saved, encoded: an unchanged one is not saved again
+	// bounded is set on runs started since the workflow checks its policy's
+	// bounds before scheduling from it (see changeBoundedPolicy).
+	bounded bool
 }
 
 // changeLocalBookkeeping is the workflow.GetVersion change id of the runs
@@ -138,9 +141,17 @@ type run struct {
 // the old path (DefaultVersion) until they close or continue as new.
 const changeLocalBookkeeping = "local-bookkeeping"
 
+// changeBoundedPolicy is the workflow.GetVersion change id of the runs that
+// check their policy against policy.CheckBounds before scheduling from it,
+// and refuse one beyond them (refusePolicy) with a timeline entry, a task
+// and a metric. Older runs replay as they ran; the lazy walk over the
+// schedule (walk) needs no version: it yields what the whole schedule did.
+const changeBoundedPolicy = "bounded-policy"
+
 func (w *run) setup(ctx workflow.Context) error {
 	w.log = log.With(workflow.GetLogger(ctx), "InvoiceID", w.in.InvoiceID)
 	w.local = workflow.GetVersion(ctx, changeLocalBookkeeping, workflow.DefaultVersion, 1) >= 1
+	w.bounded = workflow.GetVersion(ctx, changeBoundedPolicy, workflow.DefaultVersion, 1) >= 1
 	if w.local {
 		w.startPublisher(ctx)
 	}

@@ -15,10 +15,12 @@ import (
 // -update`. Each must replay against the current code: a change that would
 // break running invoices fails here, and needs workflow.GetVersion.
 // testdata/before-local-bookkeeping keeps the histories recorded before
-// the change of that name (see changeLocalBookkeeping): invoices started
-// then must still replay on the old path.
+// the change of that name (see changeLocalBookkeeping), and
+// testdata/before-bounded-policy those recorded before the workflow checked
+// its policy's bounds (see changeBoundedPolicy): invoices started then must
+// still replay on the old path.
 func TestSavedHistoriesReplay(t *testing.T) {
-	for _, dir := range []string{"testdata", filepath.Join("testdata", "before-local-bookkeeping")} {
+	for _, dir := range []string{"testdata", filepath.Join("testdata", "before-local-bookkeeping"), filepath.Join("testdata", "before-bounded-policy")} {
 		files, err := filepath.Glob(filepath.Join(dir, "*.json"))
 		if err != nil {
 			t.Fatal(err)

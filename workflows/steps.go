@@ -25,26 +25,38 @@ type occurrence struct {
 	due time.Time
 }
 
-// upcoming returns the occurrences not yet carried out, in order, scheduled
-// against the current due date (so a changed due date re-anchors them).
-func (w *run) upcoming() []occurrence {
-	var out []occurrence
-	for _, p := range w.in.Policy.Schedule(w.in.IssuedAt, w.s.DueAt) {
-		if w.done(p.Key) {
+// walk calls visit with each occurrence not yet carried out, in order,
+// scheduled against the current due date (so a changed due date re-anchors
+// them), until visit returns false. It builds no list: each occurrence is
+// computed from the one before (policy.Next), so a policy that asks for a
+// hundred million repeats costs what its first few cost. The occurrences are
+// those the schedule lists, at the same times, so runs that began when the
+// schedule was built whole replay the same.
+func (w *run) walk(visit func(occurrence) bool) {
+	p, issued, due := w.in.Policy, w.in.IssuedAt, w.s.DueAt
+	for o, ok := p.Next(issued, due, ""); ok; o, ok = p.Next(issued, due, o.Key) {
+		if w.done(o.Key) {
 			continue
 		}
-		due := p.At
-		for _, d := range w.s.NotBefore {
-			if d.Key == p.Key && d.Until.After(due) {
-				due = d.Until
-			}
+		if !visit(w.occurrence(o)) {
+			return
 		}
-		if p.Step.ActionOf() != policy.ActionAgency {
-			due = w.in.Policy.Calendar.Next(due, w.loc, w.in.InvoiceID+"/"+p.Key)
-		}
-		out = append(out, occurrence{Planned: p, due: due})
 	}
-	return out
+}
+
+// occurrence applies the contact cap's deferrals and the customer's
+// calendar to a planned occurrence.
+func (w *run) occurrence(p policy.Planned) occurrence {
+	due := p.At
+	for _, d := range w.s.NotBefore {
+		if d.Key == p.Key && d.Until.After(due) {
+			due = d.Until
+		}
+	}
+	if p.Step.ActionOf() != policy.ActionAgency {
+		due = w.in.Policy.Calendar.Next(due, w.loc, w.in.InvoiceID+"/"+p.Key)
+	}
+	return occurrence{Planned: p, due: due}
 }
 
 // supersedable steps may be skipped when a later one is already due: a
@@ -55,17 +67,25 @@ func supersedable(s policy.Step) bool {
 	return a == policy.ActionMessage || a == policy.ActionConfirmDelivery
 }
 
-// nextContact is the first of steps that contacts the customer or ends the
-// chase: only such a step, already due, makes an earlier one stale. A
-// delivery check is about the notice before it and never supersedes it.
-func nextContact(steps []occurrence) *occurrence {
-	for i := range steps {
-		switch steps[i].Step.ActionOf() {
-		case policy.ActionMessage, policy.ActionEscalate, policy.ActionAgency:
-			return &steps[i]
+// nextContact is the first occurrence after o that contacts the customer or
+// ends the chase: only such a step, already due, makes an earlier one stale.
+// A delivery check is about the notice before it and never supersedes it.
+func (w *run) nextContact(o occurrence) *occurrence {
+	var found *occurrence
+	past := false
+	w.walk(func(x occurrence) bool {
+		if !past {
+			past = x.Key == o.Key
+			return true
 		}
-	}
-	return nil
+		switch x.Step.ActionOf() {
+		case policy.ActionMessage, policy.ActionEscalate, policy.ActionAgency:
+			found = &x
+			return false
+		}
+		return true
+	})
+	return found
 }
 
 func firm(s policy.Step) bool {
@@ -74,37 +94,81 @@ func firm(s policy.Step) bool {
 
 // nextStep waits for the next scheduled step and carries it out.
 func (w *run) nextStep(ctx workflow.Context) error {
-	steps := w.upcoming()
-	if len(steps) == 0 {
+	if w.bounded {
+		if err := w.in.Policy.CheckBounds(); err != nil {
+			return w.refusePolicy(ctx, err)
+		}
+	}
+	var first *occurrence
+	w.walk(func(o occurrence) bool { first = &o; return false })
+	if first == nil {
 		w.setNext(ctx, "", "wait for payment", time.Time{}, nil)
 		return w.waitForChange(ctx)
 	}
 	if w.s.Firmer {
 		// A broken promise: skip ahead to the next firm step, now.
 		w.s.Firmer = false
-		for i, o := range steps {
+		var target *occurrence
+		w.walk(func(o occurrence) bool {
 			if firm(o.Step) {
-				for _, skipped := range steps[:i] {
-					w.markDone(skipped.Key)
-					w.event(ctx, invoice.Event{Kind: invoice.EventSuperseded, Step: skipped.Key, Detail: "promise broken: moving to " + o.Key})
-				}
-				return w.carryOut(ctx, o)
+				target = &o
 			}
+			return target == nil
+		})
+		if target != nil {
+			w.walk(func(skipped occurrence) bool {
+				if skipped.Key == target.Key {
+					return false
+				}
+				w.markDone(skipped.Key)
+				w.event(ctx, invoice.Event{Kind: invoice.EventSuperseded, Step: skipped.Key, Detail: "promise broken: moving to " + target.Key})
+				return true
+			})
+			return w.carryOut(ctx, *target)
 		}
 	}
-	o := steps[0]
+	o := *first
+	later := w.nextContact(o)
 	w.setNext(ctx, o.Key, describe(o.Step), o.due, o.Step.Channels)
 	reached, err := w.sleepUntil(ctx, o.due, "until step "+o.Key)
 	if err != nil || !reached {
 		return err
 	}
-	if later := nextContact(steps[1:]); later != nil && supersedable(o.Step) && !later.due.After(workflow.Now(ctx)) {
+	if later != nil && supersedable(o.Step) && !later.due.After(workflow.Now(ctx)) {
 		w.markDone(o.Key)
 		w.event(ctx, invoice.Event{Kind: invoice.EventSuperseded, Step: o.Key,
 			Detail: "already overdue when step " + later.Key + " fell due"})
 		return nil
 	}
 	return w.carryOut(ctx, o)
+}
+
+// policyRefusedKey marks, in State.Done, an invoice whose policy exceeds
+// its bounds and has been reported.
+const policyRefusedKey = "policy:refused"
+
+// refusePolicy stops scheduling on a policy beyond its bounds (one stored
+// before the bounds existed): the invoice gets a timeline entry, the team a
+// task and the collections_policy_refused_total metric a count, once; then
+// nothing is scheduled and the invoice waits for a person (or a payment,
+// cancel, write-off). Building its schedule instead failed workflow tasks
+// for ever.
+func (w *run) refusePolicy(ctx workflow.Context, why error) error {
+	if !w.done(policyRefusedKey) {
+		w.markDone(policyRefusedKey)
+		detail := fmt.Sprintf("policy %s v%d refused: %v", w.in.Policy.Name, w.in.Policy.Version, why)
+		w.log.Error("policy exceeds its bounds", "Policy", w.in.Policy.Name, "Version", w.in.Policy.Version, "Error", why)
+		workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"policy": w.in.Policy.Name}).
+			Counter("collections_policy_refused").Inc(1)
+		w.event(ctx, invoice.Event{Kind: invoice.EventPolicyRefused, Detail: detail})
+		w.task(ctx, policyRefusedKey, "policy_refused",
+			fmt.Sprintf("Invoice %s is not being chased: its policy %s v%d exceeds the engine's bounds", w.in.Number, w.in.Policy.Name, w.in.Policy.Version),
+			detail+"\n\nMove the invoice to a policy within the bounds (docs/bounds.md), or chase it by hand.\n\n"+w.summary(),
+			workflow.Now(ctx).Add(24*time.Hour), true)
+		w.publish(ctx)
+	}
+	w.setNext(ctx, "", "nothing scheduled: the policy exceeds its bounds", time.Time{}, nil)
+	return w.waitForChange(ctx)
 }
 
 // carryOut performs one step and records it done.
@@ -333,8 +397,14 @@ func (w *run) decide(ctx workflow.Context, d policy.Decision, note, actor string
 // placeWithAgency sends the case file to the collection agency; internal
 // chasing stops and the workflow waits for the agency's outcome.
 func (w *run) placeWithAgency(ctx workflow.Context, key, why string) {
-	for _, p := range w.in.Policy.Schedule(w.in.IssuedAt, w.s.DueAt) {
-		w.markDone(p.Key) // nothing scheduled happens any more
+	// Nothing scheduled happens any more. A policy beyond its bounds (only
+	// runs from before they existed get here with one) is marked as far as
+	// the bound: chasing has stopped either way.
+	pol, issued, due := w.in.Policy, w.in.IssuedAt, w.s.DueAt
+	n := 0
+	for p, ok := pol.Next(issued, due, ""); ok && n <= policy.MaxOccurrences; p, ok = pol.Next(issued, due, p.Key) {
+		w.markDone(p.Key)
+		n++
 	}
 	var res activities.AgencyResult
 	err := workflow.ExecuteActivity(w.sendActivity(ctx, "place with agency"), a.PlaceWithAgency, activities.AgencyInput{

@@ -52,6 +52,9 @@ func TestOutboundWebhooksAreSignedRetriedAndListed(t *testing.T) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	defer receiver.Close()
+	// The receiver listens on loopback, where deliveries only go when
+	// allowed by name.
+	t.Setenv("OUTBOUND_ALLOW_HOSTS", "127.0.0.1")
 
 	s := startStack(t, t.TempDir(), "", false, func(o *devstack.Options) {
 		o.WebhookRetry = workflows.DeliveryRetry{First: 200 * time.Millisecond, Attempts: 5}
