@@ -110,7 +110,7 @@ func command[B any](s *Server, c echo.Context, act func(context.Context, collect
 	ctx := c.Request().Context()
 	inv, err := act(ctx, commandOn(c), body)
 	if err != nil {
-		return caseError(err)
+		return fromCase(err)
 	}
 	return c.JSON(http.StatusOK, s.view(ctx, inv))
 }
@@ -181,29 +181,7 @@ func (s *Server) agencyOutcome(c echo.Context) error {
 	r, err := s.cases().ReportAgencyOutcome(c.Request().Context(), collect.AgencyOutcome{InvoiceCommand: commandOn(c),
 		Outcome: b.Outcome, Amount: b.Amount, Reference: b.Reference})
 	if err != nil {
-		return caseError(err)
+		return fromCase(err)
 	}
 	return c.JSON(http.StatusAccepted, map[string]string{"invoice_id": r.Invoice.ID, "outcome": r.Outcome.Outcome, "reference": r.Outcome.Reference})
-}
-
-// caseError answers a business action's *collect.Error in HTTP terms; any
-// other error (a database failure) goes to the error handler as it is.
-func caseError(err error) error {
-	var e *collect.Error
-	if !errors.As(err, &e) {
-		return err
-	}
-	switch e.Kind {
-	case collect.Invalid:
-		return &Error{Status: http.StatusBadRequest, Code: CodeInvalid, Field: e.Field, Message: e.Message}
-	case collect.Refused:
-		return &Error{Status: http.StatusUnprocessableEntity, Code: CodeInvalid, Field: e.Field, Message: e.Message}
-	case collect.NotFound:
-		return &Error{Status: http.StatusNotFound, Code: CodeNotFound, Field: e.Field, Message: e.Message}
-	case collect.Conflict, collect.Closed:
-		return &Error{Status: http.StatusConflict, Code: CodeConflict, Field: e.Field, Message: e.Message}
-	case collect.Unavailable:
-		return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Field: e.Field, Message: e.Message}
-	}
-	return err
 }

@@ -136,7 +136,7 @@ func (s *Server) createCreditApplication(c echo.Context) error {
 	}
 	app, err := s.cases().ApplyForCredit(ctx, cmd)
 	if err != nil {
-		return caseError(err)
+		return fromCase(err)
 	}
 	return c.JSON(http.StatusAccepted, creditView(app))
 }
@@ -192,7 +192,7 @@ func (s *Server) decideCreditApplication(c echo.Context) error {
 		Actor: keyActor(c), IdempotencyKey: c.Request().Header.Get("Idempotency-Key"), Decision: b.Decision,
 		Limit: b.Limit, TermsDays: b.TermsDays, Reason: b.Reason, By: b.Actor})
 	if err != nil {
-		return caseError(err)
+		return fromCase(err)
 	}
 	return c.JSON(http.StatusOK, creditView(app))
 }

@@ -108,7 +108,7 @@ func (s *Server) reassignTask(c echo.Context) error {
 	t, err := s.cases().ReassignTask(c.Request().Context(), collect.ReassignTask{TaskID: c.Param("id"),
 		Assignee: b.Assignee, Note: b.Note, By: b.Actor, Actor: keyActor(c)})
 	if err != nil {
-		return caseError(err)
+		return fromCase(err)
 	}
 	return c.JSON(http.StatusOK, taskView(t))
 }

@@ -49,7 +49,7 @@ func (s *Server) addNote(c echo.Context, customerID, invoiceID string) error {
 	n, err := s.cases().AddNote(c.Request().Context(), collect.AddNote{InvoiceID: invoiceID, CustomerID: customerID,
 		Kind: req.Kind, Body: req.Body, Author: req.Author, Actor: keyActor(c)})
 	if err != nil {
-		return caseError(err)
+		return fromCase(err)
 	}
 	return c.JSON(http.StatusCreated, noteView(n))
 }

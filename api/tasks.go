@@ -72,7 +72,7 @@ func (s *Server) completeTask(c echo.Context) error {
 	t, err := s.cases().CompleteTask(c.Request().Context(), collect.CompleteTask{TaskID: c.Param("id"),
 		Outcome: b.Outcome, Note: b.Note, By: b.Actor, Actor: keyActor(c)})
 	if err != nil {
-		return caseError(err)
+		return fromCase(err)
 	}
 	return c.JSON(http.StatusOK, taskView(t))
 }

@@ -2,7 +2,6 @@ package collect
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -257,25 +256,18 @@ func (s *Service) ReportAgencyOutcome(ctx context.Context, cmd AgencyOutcome) (A
 	if stage := s.stage(ctx, inv); stage != invoice.StageAgency {
 		return AgencyReport{}, conflictf("", "invoice %s is not with the agency (stage %s)", inv.Number, stage)
 	}
-	if err := s.Workflows.ReportAgencyOutcome(ctx, inv.WorkflowID, o); err != nil {
+	if err := s.Workflows.AgencyOutcome(ctx, inv.WorkflowID, o); err != nil {
 		return AgencyReport{}, unavailablef(err, "agency outcome not delivered, try again: %v", err)
 	}
 	s.log().Info("agency outcome reported", "invoice_id", inv.ID, "outcome", o.Outcome, "reference", o.Reference, "actor", cmd.Actor.String())
 	return AgencyReport{Invoice: inv, Outcome: o}, nil
 }
 
-// stage is the invoice's stage as its workflow has it now, or else as the
-// workflow last saved it.
+// stage is the invoice's stage as its workflow sees it now, else as last
+// saved.
 func (s *Service) stage(ctx context.Context, inv *db.Invoice) invoice.Stage {
-	qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	st, err := s.Workflows.LiveStatus(qctx, inv.WorkflowID)
-	if err == nil {
+	if st, _ := s.Status(ctx, inv); st != nil {
 		return st.Stage
-	}
-	s.log().Debug("status query failed; using the saved status", "invoice_id", inv.ID, "workflow_id", inv.WorkflowID, "error", err)
-	if inv.Status != nil {
-		return inv.Status.Stage
 	}
 	return inv.Stage
 }
@@ -305,22 +297,13 @@ func (s *Service) invoiceCommand(ctx context.Context, c InvoiceCommand, update s
 	return s.Store.GetInvoice(ctx, inv.ID)
 }
 
-// findInvoice loads an invoice by id.
-func (s *Service) findInvoice(ctx context.Context, id string) (*db.Invoice, error) {
-	inv, err := s.Store.GetInvoice(ctx, id)
-	if errors.Is(err, db.ErrNotFound) {
-		return nil, notFoundf("invoice %q not found", id)
-	}
-	return inv, err
-}
-
 // openInvoice loads an invoice, refusing a closed one. The workflow's
 // validators refuse commands on a closed invoice too (and are the
 // authority); this check only spares the Temporal call when the database
 // already says so — a closed invoice's workflow has usually ended, and the
 // update would come back not found after a round trip.
 func (s *Service) openInvoice(ctx context.Context, id string) (*db.Invoice, error) {
-	inv, err := s.findInvoice(ctx, id)
+	inv, err := s.Invoice(ctx, id)
 	if err != nil {
 		return nil, err
 	}

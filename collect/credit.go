@@ -60,7 +60,9 @@ func (s *Service) ApplyForCredit(ctx context.Context, cmd ApplyForCredit) (*db.C
 	if err := s.Store.InsertCreditApplication(ctx, app, newCust); err != nil {
 		return nil, err
 	}
-	if err := s.Workflows.StartCreditDecision(ctx, app, s.creditBounds()); err != nil {
+	if err := s.Workflows.StartCreditDecision(ctx, app.WorkflowID, credit.Application{
+		ApplicationID: app.ID, CustomerID: app.CustomerID, NewCustomer: app.NewCustomer, RequestedLimitMinor: app.RequestedLimitMinor,
+		Currency: app.Currency, TermsDays: app.RequestedTermsDays, TradeReferences: len(app.TradeReferences)}, s.creditBounds()); err != nil {
 		if derr := s.Store.DeleteCreditApplication(context.WithoutCancel(ctx), app); derr != nil {
 			s.log().Error("credit application kept without a workflow", "application_id", app.ID, "error", derr)
 		}

@@ -32,7 +32,7 @@ type AddNote struct {
 func (s *Service) AddNote(ctx context.Context, cmd AddNote) (*db.Note, error) {
 	n := &db.Note{Kind: cmd.Kind, Body: cmd.Body, Author: strings.TrimSpace(cmd.Author)}
 	if cmd.InvoiceID != "" {
-		inv, err := s.findInvoice(ctx, cmd.InvoiceID)
+		inv, err := s.Invoice(ctx, cmd.InvoiceID)
 		if err != nil {
 			return nil, err
 		}

@@ -45,7 +45,7 @@ func (s *Service) CompleteTask(ctx context.Context, cmd CompleteTask) (*db.Task,
 	s.log().Info("task completed", "task_id", t.ID, "invoice_id", t.InvoiceID, "outcome", outcome, "actor", cmd.Actor.String())
 	inv, err := s.Store.GetInvoice(ctx, t.InvoiceID)
 	if err == nil && inv.ClosedAt == nil {
-		if err := s.Workflows.ReportTaskCompleted(ctx, inv.WorkflowID, workflows.TaskCompleted{
+		if err := s.Workflows.TaskCompleted(ctx, inv.WorkflowID, workflows.TaskCompleted{
 			TaskID: t.ID, Kind: t.Kind, Outcome: outcome, Note: cmd.Note, Actor: cmd.By,
 		}); err != nil {
 			s.log().Warn("task completion not signalled", "task_id", t.ID, "error", err)

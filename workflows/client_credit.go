@@ -8,25 +8,21 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/collections-engine/collections/credit"
-	"github.com/collections-engine/collections/db"
 	"github.com/collections-engine/collections/money"
 )
 
 // StartCreditDecision starts the decision workflow of a stored credit
-// application, deciding it under bounds. The workflow id is derived from the
-// application, so a retried start finds the workflow already running and a
-// decided application is never decided again.
-func (c *Client) StartCreditDecision(ctx context.Context, app *db.CreditApplication, bounds credit.Bounds) error {
-	in := CreditInput{Bounds: bounds, Application: credit.Application{
-		ApplicationID: app.ID, CustomerID: app.CustomerID, NewCustomer: app.NewCustomer, RequestedLimitMinor: app.RequestedLimitMinor,
-		Currency: app.Currency, TermsDays: app.RequestedTermsDays, TradeReferences: len(app.TradeReferences)}}
+// application (under workflowID, the id stored with it), deciding it under
+// bounds. A retried start finds the workflow already running, and a decided
+// application is never decided again.
+func (c *Client) StartCreditDecision(ctx context.Context, workflowID string, app credit.Application, bounds credit.Bounds) error {
 	_, err := c.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: app.WorkflowID, TaskQueue: TaskQueue,
+		ID: workflowID, TaskQueue: TaskQueue,
 		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		StaticSummary: fmt.Sprintf("Credit application · customer %s · %s on %d days", app.CustomerID,
-			money.Display(app.RequestedLimitMinor, app.Currency), app.RequestedTermsDays),
-	}, CreditDecisionWorkflowName, in)
+			money.Display(app.RequestedLimitMinor, app.Currency), app.TermsDays),
+	}, CreditDecisionWorkflowName, CreditInput{Bounds: bounds, Application: app})
 	return err
 }
 
