@@ -13,6 +13,7 @@ import (
 	"github.com/collections-engine/collections/db"
 	"github.com/collections-engine/collections/internal/policies"
 	"github.com/collections-engine/collections/money"
+	"github.com/collections-engine/collections/workflows"
 )
 
 // Customer is a customer's details as a front door gives them: text as
@@ -254,5 +255,43 @@ func (s *Service) UpdateCustomer(ctx context.Context, cmd UpdateCustomer) (*db.C
 		return nil, err
 	}
 	s.log().Info("customer updated", "customer_id", updated.ID, "actor", cmd.Actor.String())
+	if cmd.Timezone != nil || cmd.AccountManager != nil {
+		if err := s.tellOpenInvoices(ctx, updated, cmd.Actor); err != nil {
+			return nil, err
+		}
+	}
 	return updated, nil
+}
+
+// tellOpenInvoices hands the customer's time zone and account manager to
+// the workflow of each of their open invoices, which copied them at its
+// start: the very next message then goes out in the new zone's send window.
+// A workflow that has ended meanwhile has nothing to follow. If a workflow
+// cannot be told, the customer stays updated and the answer is Unavailable:
+// the same request again tells every invoice again (the workflow records
+// only what changed).
+func (s *Service) tellOpenInvoices(ctx context.Context, c *db.Customer, actor Actor) error {
+	change := workflows.CustomerChanged{Timezone: c.Timezone, AccountManager: c.AccountManager, Actor: actor.String()}
+	told, cursor := 0, ""
+	for {
+		page, err := s.Store.ListInvoices(ctx, db.InvoiceFilter{CustomerID: c.ID, Open: true, Before: cursor, Limit: sweepPage})
+		if err != nil {
+			return err
+		}
+		for _, inv := range page {
+			err := s.Workflows.CustomerChanged(ctx, inv.WorkflowID, change)
+			if err != nil && !errors.Is(workflows.CommandError(err), workflows.ErrEnded) {
+				return unavailablef(err, "customer %s is updated, but invoice %s could not be told; send the same change again: %v", c.ID, inv.Number, err)
+			}
+			told++
+		}
+		if len(page) < sweepPage {
+			break
+		}
+		cursor = page[len(page)-1].ID
+	}
+	if told > 0 {
+		s.log().Info("customer's open invoices told of the change", "customer_id", c.ID, "invoices", told, "actor", actor.String())
+	}
+	return nil
 }

@@ -30,12 +30,11 @@ type invoiceStore interface {
 	UpdateCustomer(ctx context.Context, c *db.Customer) error
 	CustomerByPhone(ctx context.Context, phone string) (*db.Customer, error)
 
-	InsertInvoice(ctx context.Context, inv *db.Invoice) (inserted bool, err error)
+	InsertInvoiceChecked(ctx context.Context, inv *db.Invoice, over func(c db.Customer, openBefore int64) bool) (inserted bool, openBefore int64, err error)
 	GetInvoice(ctx context.Context, id string) (*db.Invoice, error)
 	GetInvoiceByNumber(ctx context.Context, number string) (*db.Invoice, error)
 	InvoiceForPayment(ctx context.Context, reference string) (*db.Invoice, error)
 	ListInvoices(ctx context.Context, f db.InvoiceFilter) ([]db.Invoice, error)
-	OpenBalance(ctx context.Context, customerID, currency string) (int64, error)
 
 	RecordPaymentEvent(ctx context.Context, e *db.PaymentEvent) (inserted bool, err error)
 	DeletePaymentEvent(ctx context.Context, id string) error
@@ -128,12 +127,14 @@ func (s *Service) validateInvoice(ctx context.Context, r CreateInvoice) (validIn
 		if v.dueAt.Before(v.issuedAt) {
 			return v, invalidf("due_at", "is before issued_at")
 		}
-		if err := invoice.CheckDate(v.dueAt, s.now()); err != nil {
-			return v, invalidf("due_at", "%v", err)
-		}
 	}
 	if err := invoice.CheckDate(v.issuedAt, s.now()); err != nil {
 		return v, invalidf("issued_at", "%v", err)
+	}
+	if !noDueDate {
+		if err := invoice.CheckDate(v.dueAt, s.now()); err != nil {
+			return v, invalidf("due_at", "%v", err)
+		}
 	}
 	cust, err := s.Store.GetCustomer(ctx, strings.TrimSpace(r.CustomerID))
 	if errors.Is(err, db.ErrNotFound) {
@@ -195,25 +196,25 @@ func (s *Service) createInvoice(ctx context.Context, cmd CreateInvoice, strict b
 		return InvoiceResult{}, err
 	}
 	now := s.now()
-	// Credit check: the customer's open balance in the limit's currency,
-	// this invoice included, against the limit. The invoice is still
-	// created, flagged, and the account manager gets a task.
-	var openBefore int64
-	overLimit := false
-	if c := v.customer; c.CreditLimitMinor != nil && v.currency == c.CreditCurrency {
-		if openBefore, err = s.Store.OpenBalance(ctx, c.ID, c.CreditCurrency); err != nil {
-			return InvoiceResult{}, err
-		}
-		overLimit = desk.OverLimit(*c, v.currency, openBefore, v.amountMinor)
-	}
 	id := uuid.Must(uuid.NewV7()).String()
-	inv := &db.Invoice{OverCreditLimit: overLimit,
+	inv := &db.Invoice{
 		ID: id, Number: v.number, CustomerID: v.customer.ID, AmountMinor: v.amountMinor, BalanceMinor: v.amountMinor,
 		Currency: v.currency, IssuedAt: v.issuedAt, DueAt: v.dueAt, Stage: invoice.StageIssued,
 		PolicyName: v.policy.Name, PolicyVersion: v.policy.Version, WorkflowID: workflows.WorkflowID(id),
 		CreatedAt: now, UpdatedAt: now,
 	}
-	inserted, err := s.Store.InsertInvoice(ctx, inv)
+	// Credit check: the customer's open balance in the limit's currency,
+	// this invoice included, against the limit. The invoice is still
+	// created, flagged, and the account manager gets a task. The check and
+	// the insert are one transaction per customer, so two invoices created
+	// at once (by two API processes, say) cannot both fit under a limit
+	// that only one fits; the customer is read again inside it, so a limit
+	// changed meanwhile counts.
+	var flagged db.Customer
+	inserted, openBefore, err := s.Store.InsertInvoiceChecked(ctx, inv, func(c db.Customer, open int64) bool {
+		flagged = c
+		return desk.OverLimit(c, inv.Currency, open, inv.AmountMinor)
+	})
 	if err != nil {
 		return InvoiceResult{}, err
 	}
@@ -224,11 +225,11 @@ func (s *Service) createInvoice(ctx context.Context, cmd CreateInvoice, strict b
 		}
 		return s.repeatedInvoice(ctx, existing, v, cmd, strict)
 	}
-	if overLimit {
+	if inv.OverCreditLimit {
 		// The invoice stands; a failure here leaves the flag without the
 		// task, which the log reports. The task is keyed by the invoice, so
 		// a retry of this command never makes a second one.
-		if t, _, err := desk.FlagOverLimit(context.WithoutCancel(ctx), s.Store, inv, v.customer, openBefore, now); err != nil {
+		if t, _, err := desk.FlagOverLimit(context.WithoutCancel(ctx), s.Store, inv, &flagged, openBefore, now); err != nil {
 			s.log().Error("over-limit task not created", "invoice_id", inv.ID, "error", err)
 		} else {
 			s.log().Info("invoice takes the customer over its credit limit", "invoice_id", inv.ID, "task_id", t.ID)
@@ -336,7 +337,7 @@ func (s *Service) StartMissingWorkflows(ctx context.Context) (started int, err e
 	var errs []error
 	cursor := ""
 	for {
-		page, err := s.Store.ListInvoices(ctx, db.InvoiceFilter{Before: cursor, Limit: sweepPage})
+		page, err := s.Store.ListInvoices(ctx, db.InvoiceFilter{Unsaved: true, Before: cursor, Limit: sweepPage})
 		if err != nil {
 			return started, err
 		}

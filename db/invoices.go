@@ -64,6 +64,9 @@ type InvoiceFilter struct {
 	// (true) or all the others (false).
 	Overdue *bool
 	Now     time.Time
+	// Open keeps invoices not yet closed; Unsaved keeps open invoices
+	// whose workflow has saved no status yet (it may never have started).
+	Open, Unsaved bool
 	// Before is a cursor: only invoices created before this id (ids are
 	// UUIDv7, ordered by creation).
 	Before string
@@ -92,6 +95,12 @@ func (r *Invoices) ListInvoices(ctx context.Context, f InvoiceFilter) ([]Invoice
 		} else {
 			q = q.Where("NOT (inv.closed_at IS NULL AND inv.due_at < ?)", f.Now)
 		}
+	}
+	if f.Open || f.Unsaved {
+		q = q.Where("inv.closed_at IS NULL")
+	}
+	if f.Unsaved {
+		q = q.Where("inv.status IS NULL")
 	}
 	if f.Before != "" {
 		q = q.Where("inv.id < ?", f.Before)

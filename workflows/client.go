@@ -149,6 +149,12 @@ func (c *Client) AgencyOutcome(ctx context.Context, workflowID string, o AgencyO
 	return c.Temporal.SignalWorkflow(ctx, workflowID, "", SignalAgencyOutcome, o)
 }
 
+// CustomerChanged tells an invoice's workflow its customer's details as
+// they now stand (time zone, account manager).
+func (c *Client) CustomerChanged(ctx context.Context, workflowID string, ch CustomerChanged) error {
+	return c.Temporal.SignalWorkflow(ctx, workflowID, "", SignalCustomerChanged, ch)
+}
+
 // RefundReceived hands a refund to the invoice's workflow. A paid invoice's
 // workflow has completed: the refund then starts the next run of the same
 // workflow id with everything the last run knew (its reopen query), and the

@@ -14,6 +14,7 @@ import (
 
 	"github.com/collections-engine/collections/activities"
 	"github.com/collections-engine/collections/api"
+	"github.com/collections-engine/collections/collect"
 	"github.com/collections-engine/collections/db"
 	"github.com/collections-engine/collections/workflows"
 )
@@ -28,8 +29,9 @@ type App struct {
 	Temporal   client.Client
 	Telemetry  *Telemetry
 	Activities *activities.Activities
-	// API is the HTTP API, served by ServeAPI. Its Cases are left nil:
-	// built from its other fields on first use.
+	// Cases are the business actions, which every front door calls.
+	Cases *collect.Service
+	// API is the HTTP API, served by ServeAPI.
 	API *api.Server
 }
 
@@ -75,8 +77,12 @@ func Build(ctx context.Context, cfg Config) (_ *App, err error) {
 	}
 	a.Activities.Dispatch = workflows.Dispatcher(a.Temporal, cfg.WebhookRetry)
 	a.Activities.Metrics = a.Telemetry.Metrics
+	a.Cases = &collect.Service{
+		Store: a.Store, Workflows: &workflows.Client{Temporal: a.Temporal, HideAmounts: cfg.Codec != nil},
+		CreditBounds: cfg.CreditBounds, Log: log,
+	}
 	a.API = &api.Server{
-		Store: a.Store, Temporal: a.Temporal, Log: log,
+		Cases: a.Cases, Store: a.Store, Temporal: a.Temporal, Log: log,
 		Previewer: activities.Previewer{Activities: a.Activities}, Webhooks: cfg.Webhooks, RateLimit: cfg.RateLimit,
 		Codec: cfg.Codec, CodecCORSOrigins: cfg.CodecCORSOrigins, CodecUIOrigin: cfg.CodecUIOrigin,
 		CreditBounds: cfg.CreditBounds, Metrics: a.Telemetry.Metrics, Tracer: a.Telemetry.Tracer,
@@ -137,6 +143,7 @@ func (a *App) RunWorker(ctx context.Context) error {
 	}
 	log.Info("worker running", "temporal", a.Config.Temporal.Address, "namespace", a.Config.Temporal.Namespace,
 		"workflow_pollers", opts.MaxConcurrentWorkflowTaskPollers, "activity_pollers", opts.MaxConcurrentActivityTaskPollers)
+	go a.SweepMissingWorkflows(ctx, MissingWorkflowSweep)
 	select {
 	case <-ctx.Done():
 	case err := <-fatal:
@@ -151,6 +158,29 @@ func (a *App) RunWorker(ctx context.Context) error {
 	w.Stop()
 	log.Info("worker stopped")
 	return nil
+}
+
+// MissingWorkflowSweep is how often a worker process looks for open
+// invoices whose workflow never started (a creation that stored the row,
+// could not confirm the start, and was never retried).
+const MissingWorkflowSweep = 10 * time.Minute
+
+// SweepMissingWorkflows starts the workflows of open invoices that have
+// none, now and then every interval until ctx ends. Each start is keyed by
+// the invoice's workflow id, so workers sweeping at once start nothing twice.
+func (a *App) SweepMissingWorkflows(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := a.Cases.StartMissingWorkflows(ctx); err != nil && ctx.Err() == nil {
+			a.Config.Log.Warn("sweep for invoices without a workflow failed; it runs again", "in", interval, "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // Close closes the Temporal client, flushes the telemetry and closes the

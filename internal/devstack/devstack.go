@@ -132,6 +132,12 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		if s.worker, err = s.app.StartWorker(ctx); err != nil {
 			return nil, err
 		}
+		// An invoice stored just before a crash, whose start was never
+		// confirmed, gets its workflow now (the worker command sweeps
+		// periodically too).
+		if _, err := s.app.Cases.StartMissingWorkflows(ctx); err != nil {
+			s.app.Config.Log.Warn("sweep for invoices without a workflow failed", "error", err)
+		}
 	}
 	apiCtx, cancel := context.WithCancel(context.Background())
 	s.stopAPI = cancel
