@@ -240,44 +240,48 @@ func TestLifecycleThroughTheAPI(t *testing.T) {
 		t.Fatalf("customers: %v", cs)
 	}
 
-	t.Run("the customer moves to another time zone before the first message", func(t *testing.T) {
+	t.Run("the customer moves to another time zone between two messages", func(t *testing.T) {
 		c := client{t: t, base: s.APIURL, key: s.APIKey}
-		from, to, window := zonesApart(time.Now())
+		// The window is open now in the first zone and closed for hours in
+		// the second.
+		closed, open, window := zonesApart(time.Now())
 		p := c.must("GET", "/v1/policies/fast", nil, 200)
 		delete(p, "builtin")
 		p["name"], p["version"] = "windowed", 0
 		p["calendar"] = map[string]string{"window_start": window[0], "window_end": window[1]}
+		for i, st := range p["steps"].([]any) {
+			if i > 0 { // time to move the customer between the invoice and the reminder
+				st.(map[string]any)["offset"] = fmt.Sprintf("%ds", 20+i)
+			}
+		}
 		c.must("POST", "/v1/policies", p, 201)
 		c.must("POST", "/v1/customers", map[string]string{"id": "mover", "name": "Mover Ltd", "email": "ap@mover.test",
-			"timezone": from, "account_manager": "mia@ar.test"}, 201)
+			"timezone": open, "account_manager": "mia@ar.test"}, 201)
 		now := time.Now()
 		inv := c.must("POST", "/v1/invoices", map[string]string{"number": "FAST-6", "customer_id": "mover", "amount": "1000.00",
 			"currency": "EUR", "issued_at": rfc3339(now), "due_at": rfc3339(now.Add(30 * 24 * time.Hour)), "policy": "windowed"}, 201)
 		id := inv["id"].(string)
 		paths["customer_moved"] = id
 		base := "/v1/invoices/" + id
-		// In the customer's zone the send window is hours away: the invoice
-		// waits for it.
-		var planned time.Time
-		eventually(t, 30*time.Second, "the invoice to wait for the window", func() bool {
-			next, _ := c.must("GET", base, nil, 200)["next_action"].(map[string]any)
-			at, _ := next["at"].(string)
-			planned, _ = time.Parse(time.RFC3339Nano, at)
-			return next["step"] == "notify" && time.Until(planned) > time.Hour
-		})
-		c.must("PATCH", "/v1/customers/mover", map[string]string{"timezone": to, "account_manager": "kenji@ar.test"}, 200)
-		// In the new zone the window is open: the invoice goes out now.
-		eventually(t, 30*time.Second, "the invoice to go out in the new zone's window", func() bool {
+		eventually(t, 30*time.Second, "the invoice to go out in the open window", func() bool {
 			return slices.Contains(sentSteps(c, id), "notify/email")
 		})
-		got := c.must("GET", base, nil, 200)
-		var changed bool
-		for _, e := range got["timeline"].([]any) {
-			e := e.(map[string]any)
-			changed = changed || (e["kind"] == "customer_changed" && strings.Contains(e["detail"].(string), from+" → "+to))
-		}
-		if !changed {
-			t.Fatalf("the move is not on the invoice's timeline: %v", got["timeline"])
+		c.must("PATCH", "/v1/customers/mover", map[string]string{"timezone": closed, "account_manager": "kenji@ar.test"}, 200)
+		// The reminder, due in seconds, now waits for the new zone's window.
+		eventually(t, 30*time.Second, "the next message to wait for the new zone's window", func() bool {
+			got := c.must("GET", base, nil, 200)
+			next, _ := got["next_action"].(map[string]any)
+			at, _ := next["at"].(string)
+			planned, _ := time.Parse(time.RFC3339Nano, at)
+			moved := false
+			for _, e := range got["timeline"].([]any) {
+				e := e.(map[string]any)
+				moved = moved || (e["kind"] == "customer_changed" && strings.Contains(e["detail"].(string), open+" → "+closed))
+			}
+			return moved && next["step"] != "notify" && time.Until(planned) > time.Hour
+		})
+		if sent := sentSteps(c, id); len(sent) != 1 {
+			t.Fatalf("only the invoice may have gone out before the new zone's window: %v", sent)
 		}
 		c.must("POST", base+"/payments", map[string]string{"amount": "1000.00", "currency": "EUR", "reference": "p-mover"}, 201)
 		waitClosed(t, s, id)
@@ -318,9 +322,8 @@ func TestLifecycleThroughTheAPI(t *testing.T) {
 }
 
 // zonesApart picks two time zones at least ten hours apart and a send window
-// of two hours that is open now in the second and closed in the first, so a
-// message planned in the first zone waits for hours and, once the customer
-// moves to the second, goes out at once. The window never crosses midnight.
+// of two hours that is open now in the second and closed for hours in the
+// first. The window never crosses midnight.
 func zonesApart(now time.Time) (from, to string, window [2]string) {
 	tokyo, _ := time.LoadLocation("Asia/Tokyo")
 	from, to = "America/New_York", "Asia/Tokyo"
