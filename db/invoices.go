@@ -47,13 +47,6 @@ func (r *Invoices) GetInvoiceByNumber(ctx context.Context, number string) (*Invo
 	return inv, nil
 }
 
-// DeleteInvoice removes an invoice that never got a workflow (the API's
-// compensation when starting the workflow fails).
-func (r *Invoices) DeleteInvoice(ctx context.Context, id string) error {
-	_, err := r.db.NewDelete().Model((*Invoice)(nil)).Where("id = ?", id).Exec(ctx)
-	return err
-}
-
 // InvoiceFilter narrows ListInvoices; zero values match everything.
 type InvoiceFilter struct {
 	CustomerID string

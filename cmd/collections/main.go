@@ -25,7 +25,16 @@ var commands = []*cli.Command{apiCommand(), workerCommand(), migrateCommand(), p
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	root := &cli.Command{
+	if err := rootCommand().Run(ctx, os.Args); err != nil {
+		fmt.Fprintln(os.Stderr, "collections:", err)
+		os.Exit(1)
+	}
+}
+
+// rootCommand is the program: the log flags every subcommand shares, and
+// the subcommands.
+func rootCommand() *cli.Command {
+	return &cli.Command{
 		Name:  "collections",
 		Usage: "chase every invoice to paid with durable Temporal workflows",
 		Flags: []cli.Flag{
@@ -33,10 +42,6 @@ func main() {
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error", Sources: cli.EnvVars("LOG_LEVEL")},
 		},
 		Commands: commands,
-	}
-	if err := root.Run(ctx, os.Args); err != nil {
-		fmt.Fprintln(os.Stderr, "collections:", err)
-		os.Exit(1)
 	}
 }
 

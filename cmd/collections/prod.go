@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -9,9 +10,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/user"
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/urfave/cli/v3"
 
 	"github.com/collections-engine/collections/activities"
@@ -203,7 +206,7 @@ func keysCommand() *cli.Command {
 				Flags: []cli.Flag{
 					databaseFlag(),
 					&cli.StringFlag{Name: "name", Usage: "who or what uses the key", Required: true},
-					&cli.StringFlag{Name: "role", Value: db.RoleReadWrite, Usage: "read-write, read-only or admin"},
+					&cli.StringFlag{Name: "role", Value: db.RoleReadWrite, Usage: "read-only, read-write, manager or admin (see docs/bounds.md)"},
 				},
 				Action: withStore(func(ctx context.Context, cmd *cli.Command, log *slog.Logger, store *db.Store) error {
 					secret, rec, err := api.NewKey(cmd.String("name"), cmd.String("role"), time.Now().UTC())
@@ -211,6 +214,9 @@ func keysCommand() *cli.Command {
 						return fmt.Errorf("--role: %w", err)
 					}
 					if err := store.InsertAPIKey(ctx, rec); err != nil {
+						return err
+					}
+					if err := auditCLI(ctx, store, "create key", rec.ID, map[string]any{"name": rec.Name, "role": rec.Role, "prefix": rec.Prefix}); err != nil {
 						return err
 					}
 					fmt.Printf("%s\n", secret)
@@ -246,9 +252,27 @@ func keysCommand() *cli.Command {
 					if cmd.Args().Len() != 1 {
 						return errors.New("name the key to revoke by its id or prefix")
 					}
-					return store.RevokeAPIKey(ctx, cmd.Args().First(), time.Now().UTC())
+					if err := store.RevokeAPIKey(ctx, cmd.Args().First(), time.Now().UTC()); err != nil {
+						return err
+					}
+					return auditCLI(ctx, store, "revoke key", cmd.Args().First(), nil)
 				}),
 			},
 		},
 	}
+}
+
+// auditCLI records a change made from the command line in the audit log,
+// as GET /v1/audit shows the API's: the operator at the shell is the actor.
+func auditCLI(ctx context.Context, store *db.Store, action, subject string, detail map[string]any) error {
+	enc, err := json.Marshal(detail)
+	if err != nil {
+		return err
+	}
+	actor := "command line"
+	if u, err := user.Current(); err == nil {
+		actor += " (" + u.Username + ")"
+	}
+	return store.InsertAuditEntry(ctx, &db.AuditEntry{ID: uuid.Must(uuid.NewV7()).String(), At: time.Now().UTC(), Actor: actor,
+		ActorRole: "operator", Action: action, SubjectKind: "api_key", SubjectID: subject, Detail: string(enc)})
 }

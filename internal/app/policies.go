@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/collections-engine/collections/db"
 	"github.com/collections-engine/collections/policy"
 )
@@ -47,10 +49,16 @@ func LoadPolicies(ctx context.Context, store *db.Store, dir string, log *slog.Lo
 			}
 			continue
 		}
-		if _, err := store.InsertPolicy(ctx, &db.PolicyDocument{Name: p.Name, Version: p.Version, Document: string(doc), CreatedAt: time.Now().UTC()}); err != nil {
+		now := time.Now().UTC()
+		if _, err := store.InsertPolicy(ctx, &db.PolicyDocument{Name: p.Name, Version: p.Version, Document: string(doc), CreatedAt: now}); err != nil {
 			return err
 		}
 		log.Info("policy loaded", "name", p.Name, "version", p.Version, "dir", dir)
+		detail, _ := json.Marshal(map[string]any{"name": p.Name, "version": p.Version, "dir": dir})
+		if err := store.InsertAuditEntry(ctx, &db.AuditEntry{ID: uuid.Must(uuid.NewV7()).String(), At: now, Actor: "policies-dir",
+			ActorRole: "operator", Action: "load policy", SubjectKind: "policy", SubjectID: key, Detail: string(detail)}); err != nil {
+			return err
+		}
 	}
 	return nil
 }
