@@ -2,7 +2,7 @@
 // webhook, Twilio's status callbacks and our own payments webhook — and
 // parses their payloads. Everything here is a pure function of its inputs
 // (the clock included); the HTTP handlers that read requests, call these and
-// record the outcome live in api/.
+// hand the event to a business action live in hooks/.
 //
 // Handlers must verify the raw request body exactly as received, before any
 // decoding, and should cap its size (http.MaxBytesReader) first.

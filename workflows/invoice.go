@@ -134,11 +134,11 @@ type run struct {
 // whose bookkeeping (saving the status, checking a delivery, recording a
 // payment or refund a processor reported) runs as local activities inside
 // the workflow task, and whose status is published once per burst of
-// changes, skipping a search attribute or status that did not change. A
-// status change then costs about two history events (an upsert and a
-// marker) instead of seven (an upsert, an activity's three and a workflow
-// task's three); see docs/benchmarks.md. Runs that began before it replay on
-// the old path (DefaultVersion) until they close or continue as new.
+// changes, skipping a search attribute or status that did not change: a
+// status change then needs no activity and no workflow task of its own,
+// which keeps histories short (docs/benchmarks.md, "Cost"). Runs that began
+// before it replay on the old path (DefaultVersion) until they close or
+// continue as new.
 const changeLocalBookkeeping = "local-bookkeeping"
 
 // changeBoundedPolicy is the workflow.GetVersion change id of the runs that

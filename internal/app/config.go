@@ -102,8 +102,7 @@ const DefaultShutdownTimeout = 30 * time.Second
 // DefaultPollers is the worker's workflow and activity task pollers each
 // (WORKER_POLLERS), in every process: eight rather than the SDK's two, so
 // that reminders falling due together reach the worker without queueing
-// behind two polls (punctuality p99 halved in the bench,
-// docs/benchmarks.md).
+// behind two polls. What it bought: docs/benchmarks.md, "Tuning".
 const DefaultPollers = 8
 
 func (c Config) shutdownTimeout() time.Duration {

@@ -139,10 +139,11 @@ func Start(o Options) (*Server, error) {
 		dynamicconfig.HistoryCacheHostLevelMaxSize.Key():                 8192,
 		// The history service reads each shard's task queues at most 20
 		// times a second by default: with our single shard every workflow
-		// and activity task waited up to 50 ms to be handed to matching,
-		// which made a payment's reaction (four such hand-offs) take
-		// 200 ms at p50. The queues are read when a task is written, so a
-		// higher ceiling costs nothing while idle (docs/benchmarks.md).
+		// and activity task waits for the next read before it reaches
+		// matching, and a payment's reaction is several such hand-offs.
+		// The queues are read when a task is written, so a higher ceiling
+		// costs nothing while idle. What it bought: docs/benchmarks.md,
+		// "Tuning".
 		dynamicconfig.TransferProcessorMaxPollRPS.Key():   1000,
 		dynamicconfig.TimerProcessorMaxPollRPS.Key():      1000,
 		dynamicconfig.VisibilityProcessorMaxPollRPS.Key(): 1000,
