@@ -5,7 +5,8 @@
 // the provider webhooks, the CSV import, the collectors' desk and the
 // customers' portal — decodes its input, calls one of these and maps the
 // typed error it gets back; none of them holds a business rule or talks to
-// Temporal itself.
+// Temporal itself. (The desk page only reads today, and the portal is not
+// built yet: their actions will be these same functions.)
 //
 // Each action takes a typed command naming its Actor (who did it: an API
 // key, a person on the desk, a payment processor, the customer) and returns
