@@ -45,12 +45,7 @@ func TestTheContactCapLetsExactlyItsContactsThroughAtTheProvider(t *testing.T) {
 			}
 			provider := &counting{sent: map[string]int{}, delay: 20 * time.Millisecond}
 			var acts []*activities.Activities
-			for range workers {
-				h, err := db.Open(d.DSN)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { _ = h.Close() })
+			for _, h := range dbtest.Handles(t, d, workers) {
 				acts = append(acts, &activities.Activities{Store: db.NewStore(h), Senders: channels.Senders{policy.Email: provider, policy.SMS: provider},
 					Templates: tmpl, PaymentLink: "https://pay.test/{number}", Sender: "AR", Clock: func() time.Time { return now }})
 			}

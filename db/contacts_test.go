@@ -47,12 +47,7 @@ func TestTheContactLimitHoldsAcrossDatabaseHandles(t *testing.T) {
 	for _, d := range dbtest.All(t) {
 		t.Run(d.Name, func(t *testing.T) {
 			stores := []*db.Store{db.NewStore(d.DB)}
-			for range handles - 1 {
-				h, err := db.Open(d.DSN)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { _ = h.Close() })
+			for _, h := range dbtest.Handles(t, d, handles-1) {
 				stores = append(stores, db.NewStore(h))
 			}
 			seedRacer(t, stores[0], invoices)

@@ -21,12 +21,7 @@ func TestTwoInvoicesAtOnceCannotBothFitUnderALimitForOne(t *testing.T) {
 		t.Run(d.Name, func(t *testing.T) {
 			ctx := context.Background()
 			stores := []*db.Store{db.NewStore(d.DB)}
-			for range handles - 1 {
-				h, err := db.Open(d.DSN)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { _ = h.Close() })
+			for _, h := range dbtest.Handles(t, d, handles-1) {
 				stores = append(stores, db.NewStore(h))
 			}
 			for round := range rounds {

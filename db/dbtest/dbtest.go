@@ -75,6 +75,24 @@ func Postgres(t testing.TB) Database {
 	return open(t, "postgres", u.String())
 }
 
+// Handles opens n more connection pools on d's database, closed when the
+// test ends: as many handles as separate processes would have, so that a
+// test of a rule that reads, decides and writes can race on PostgreSQL (on
+// SQLite, every handle's transactions take the one write lock in turn).
+func Handles(t testing.TB, d Database, n int) []*bun.DB {
+	t.Helper()
+	out := make([]*bun.DB, 0, n)
+	for range n {
+		h, err := db.Open(d.DSN)
+		if err != nil {
+			t.Fatalf("open another handle on %s: %v", d.Name, err)
+		}
+		t.Cleanup(func() { _ = h.Close() })
+		out = append(out, h)
+	}
+	return out
+}
+
 func open(t testing.TB, name, dsn string) Database {
 	t.Helper()
 	bdb, err := db.Open(dsn)
