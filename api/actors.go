@@ -13,7 +13,7 @@ import (
 // with, by its name.
 func keyActor(c echo.Context) collect.Actor {
 	if k, ok := c.Get(ctxAPIKey).(*db.APIKey); ok {
-		return collect.Actor{Kind: collect.ActorKey, Name: cmp.Or(k.Name, k.Prefix)}
+		return collect.Actor{Kind: collect.ActorKey, Name: cmp.Or(k.Name, k.Prefix), KeyID: k.ID, Role: k.Role}
 	}
 	return collect.Actor{Kind: collect.ActorKey, Name: "anonymous"}
 }

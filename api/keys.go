@@ -2,15 +2,13 @@ package api
 
 import (
 	"context"
-	"errors"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/collections-engine/collections/collect"
 	"github.com/collections-engine/collections/db"
 )
 
@@ -74,35 +72,18 @@ func (s *Server) createKey(c echo.Context) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	name := strings.TrimSpace(req.Name)
-	switch {
-	case name == "":
-		return invalid("name", "is required: who or what uses the key")
-	case utf8.RuneCountInString(name) > 200:
-		return invalid("name", "is longer than 200 characters")
-	}
-	if err := validRole(req.Role); err != nil {
-		return invalid("role", "%v", err)
-	}
-	secret, rec, err := NewKey(name, req.Role, s.now())
+	k, err := s.cases().CreateKey(c.Request().Context(), collect.CreateKey{Actor: keyActor(c), Name: req.Name, Role: req.Role})
 	if err != nil {
-		return err
+		return fromCase(err)
 	}
-	if err := s.Store.InsertAPIKey(c.Request().Context(), rec); err != nil {
-		return err
-	}
-	v := keyView(rec, nil)
-	v.Key = secret
+	v := keyView(k.Key, nil)
+	v.Key = k.Secret
 	return c.JSON(http.StatusCreated, v)
 }
 
 func (s *Server) revokeKey(c echo.Context) error {
-	err := s.Store.RevokeAPIKey(c.Request().Context(), c.Param("id"), s.now())
-	if errors.Is(err, db.ErrNotFound) {
-		return notFound("no active API key %q", c.Param("id"))
-	}
-	if err != nil {
-		return err
+	if err := s.cases().RevokeKey(c.Request().Context(), collect.RevokeKey{Actor: keyActor(c), ID: c.Param("id")}); err != nil {
+		return fromCase(err)
 	}
 	return c.NoContent(http.StatusNoContent)
 }

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/collections-engine/collections/collect"
 	"github.com/collections-engine/collections/db"
 	"github.com/collections-engine/collections/internal/policies"
 	"github.com/collections-engine/collections/policy"
@@ -47,12 +47,8 @@ func parsePolicy(c echo.Context) (policy.Policy, error) {
 
 // policyError turns a policy's parse or validation error, which starts with
 // the field path ("steps[2].template: ..."), into a 400 naming that field.
-func policyError(err error) *Error {
-	field, _, _ := strings.Cut(err.Error(), ":")
-	if strings.ContainsAny(field, " \"") {
-		field = "body"
-	}
-	return &Error{Status: http.StatusBadRequest, Code: CodeInvalid, Field: field, Message: err.Error()}
+func policyError(err error) error {
+	return fromCase(collect.PolicyError(err))
 }
 
 // createPolicy stores a new version of a policy: the next number after the
@@ -62,33 +58,11 @@ func (s *Server) createPolicy(c echo.Context) error {
 	if err != nil && !(p.Version == 0 && strings.HasPrefix(err.Error(), "version:")) {
 		return err
 	}
-	ctx := c.Request().Context()
-	next := 1
-	if cur, err := s.resolvePolicy(ctx, p.Name); err == nil {
-		next = cur.Version + 1
-	} else if !errors.Is(err, db.ErrNotFound) {
-		return err
-	}
-	if p.Version != 0 && p.Version != next {
-		return invalid("version", "the next version of %q is %d (or leave version out)", p.Name, next)
-	}
-	p.Version = next
-	if err := p.Validate(); err != nil {
-		return policyError(err)
-	}
-	doc, err := json.Marshal(p)
+	created, err := s.cases().CreatePolicy(c.Request().Context(), collect.CreatePolicy{Actor: keyActor(c), Policy: p})
 	if err != nil {
-		return err
+		return fromCase(err)
 	}
-	inserted, err := s.Store.InsertPolicy(ctx, &db.PolicyDocument{Name: p.Name, Version: p.Version, Document: string(doc), CreatedAt: s.now()})
-	if err != nil {
-		return err
-	}
-	if !inserted {
-		return conflict("version", "policy %s v%d was created at the same moment; post again", p.Name, p.Version)
-	}
-	s.log().Info("policy created", "name", p.Name, "version", p.Version)
-	return c.JSON(http.StatusCreated, PolicyView{Policy: p})
+	return c.JSON(http.StatusCreated, PolicyView{Policy: created})
 }
 
 // listPolicies returns the newest version of every policy.

@@ -21,12 +21,12 @@ import (
 // Management decisions get a role of their own so that an account manager
 // can decide on the accounts without being able to change the policies,
 // the webhooks or the keys.
-const RoleManager = "manager"
+const RoleManager = db.RoleManager
 
 var roleRank = map[string]int{db.RoleReadOnly: 1, db.RoleReadWrite: 2, RoleManager: 3, db.RoleAdmin: 4}
 
 // Roles lists the roles, lowest first.
-var Roles = []string{db.RoleReadOnly, db.RoleReadWrite, RoleManager, db.RoleAdmin}
+var Roles = db.Roles
 
 // routeRoles is the role each route needs beyond its method's default
 // (GET and HEAD: read-only; anything else: read-write), keyed by method and

@@ -168,8 +168,8 @@ func TestKeysAndTheAuditLog(t *testing.T) {
 		m := e.(map[string]any)
 		got = append(got, m["action"].(string)+" "+m["subject_id"].(string)+" by "+m["actor"].(string))
 	}
-	want := []string{"POST /v1/policies gentle@1 by admin key", "DELETE /v1/keys/:id " + created["id"].(string) + " by admin key",
-		"POST /v1/keys " + created["id"].(string) + " by admin key"}
+	want := []string{"create policy gentle@1 by admin key", "revoke key " + created["id"].(string) + " by admin key",
+		"create key " + created["id"].(string) + " by admin key"}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("audit entries:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}

@@ -1,21 +1,16 @@
 package api
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"github.com/collections-engine/collections/collect"
 	"github.com/collections-engine/collections/db"
-	"github.com/collections-engine/collections/outbound"
 )
 
 // Outbound webhooks: a subscription names a URL and the events it wants;
@@ -77,32 +72,10 @@ func (s *Server) createSubscription(c echo.Context) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	if err := checkSubscriptionURL(c.Request().Context(), req.URL); err != nil {
-		return err
-	}
-	u, err := url.Parse(strings.TrimSpace(req.URL))
-	switch {
-	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
-		return invalid("url", "must be an absolute http(s) URL")
-	case u.User != nil:
-		return invalid("url", "must not carry credentials; deliveries are signed instead")
-	case len(req.Events) == 0:
-		return invalid("events", "name at least one of %s", strings.Join(outbound.Types, ", "))
-	case len(req.Description) > 500:
-		return invalid("description", "is longer than 500 characters")
-	}
-	for i, e := range req.Events {
-		if !slices.Contains(outbound.Types, e) {
-			return invalid(fmt.Sprintf("events[%d]", i), "%q is not one of %s", e, strings.Join(outbound.Types, ", "))
-		}
-	}
-	secret := make([]byte, 32)
-	_, _ = rand.Read(secret) // never fails (crypto/rand)
-	sub := &db.WebhookSubscription{ID: uuid.Must(uuid.NewV7()).String(), URL: u.String(),
-		Events: strings.Join(slices.Compact(slices.Sorted(slices.Values(req.Events))), ","),
-		Secret: "whsec_" + hex.EncodeToString(secret), Description: strings.TrimSpace(req.Description), Active: true, CreatedAt: s.now()}
-	if err := s.Store.CreateSubscription(c.Request().Context(), sub); err != nil {
-		return err
+	sub, err := s.cases().CreateSubscription(c.Request().Context(), collect.CreateSubscription{Actor: keyActor(c),
+		URL: req.URL, Events: req.Events, Description: req.Description})
+	if err != nil {
+		return fromCase(err)
 	}
 	v := subscriptionView(sub)
 	v.Secret = sub.Secret
@@ -139,8 +112,8 @@ func (s *Server) getSubscription(c echo.Context) error {
 // deleteSubscription stops a subscription: nothing new is queued for it and
 // its pending deliveries stop; past deliveries stay listable.
 func (s *Server) deleteSubscription(c echo.Context) error {
-	if err := s.Store.DeactivateSubscription(c.Request().Context(), c.Param("id")); err != nil {
-		return err
+	if err := s.cases().DeleteSubscription(c.Request().Context(), collect.DeleteSubscription{Actor: keyActor(c), ID: c.Param("id")}); err != nil {
+		return fromCase(err)
 	}
 	return c.NoContent(http.StatusNoContent)
 }

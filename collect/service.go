@@ -29,6 +29,7 @@ type Store interface {
 	invoiceStore
 	commandStore
 	creditStore
+	adminStore
 }
 
 // ActorKind says what kind of party performed an action.
@@ -40,12 +41,15 @@ const (
 	ActorProvider ActorKind = "provider" // a payment processor, SendGrid, Twilio
 	ActorCustomer ActorKind = "customer" // the debtor, through the portal or a reply
 	ActorSystem   ActorKind = "system"   // the engine itself (a sweep, an import)
+	ActorOperator ActorKind = "operator" // someone at the command line
 )
 
 // Actor is who performed an action; it is recorded with what it did.
 type Actor struct {
 	Kind ActorKind
 	Name string
+	// KeyID and Role are the API key's, when an API key acted.
+	KeyID, Role string
 }
 
 // String is how the actor is recorded: "key:integration", "person:mia",

@@ -190,9 +190,14 @@ type WebhookEvent struct {
 // API key roles.
 const (
 	RoleAdmin     = "admin"      // everything
+	RoleManager   = "manager"    // read-write, and management's decisions
 	RoleReadWrite = "read-write" // collectors, the billing integration
 	RoleReadOnly  = "read-only"  // reporting: GET only
 )
+
+// Roles lists the roles, lowest first: each may do everything the ones
+// before it may (the HTTP API's route table says what that is).
+var Roles = []string{RoleReadOnly, RoleReadWrite, RoleManager, RoleAdmin}
 
 // APIKey is a key to the HTTP API. Only its SHA-256 is kept.
 type APIKey struct {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,11 +13,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/urfave/cli/v3"
 
 	"github.com/collections-engine/collections/activities"
-	"github.com/collections-engine/collections/api"
+	"github.com/collections-engine/collections/collect"
 	"github.com/collections-engine/collections/db"
 	"github.com/collections-engine/collections/internal/app"
 	"github.com/collections-engine/collections/internal/policies"
@@ -209,16 +207,11 @@ func keysCommand() *cli.Command {
 					&cli.StringFlag{Name: "role", Value: db.RoleReadWrite, Usage: "read-only, read-write, manager or admin (see docs/bounds.md)"},
 				},
 				Action: withStore(func(ctx context.Context, cmd *cli.Command, log *slog.Logger, store *db.Store) error {
-					secret, rec, err := api.NewKey(cmd.String("name"), cmd.String("role"), time.Now().UTC())
+					k, err := operatorCases(store, log).CreateKey(ctx, collect.CreateKey{Actor: operator(), Name: cmd.String("name"), Role: cmd.String("role")})
 					if err != nil {
-						return fmt.Errorf("--role: %w", err)
+						return fmt.Errorf("--%w", err)
 					}
-					if err := store.InsertAPIKey(ctx, rec); err != nil {
-						return err
-					}
-					if err := auditCLI(ctx, store, "create key", rec.ID, map[string]any{"name": rec.Name, "role": rec.Role, "prefix": rec.Prefix}); err != nil {
-						return err
-					}
+					secret, rec := k.Secret, k.Key
 					fmt.Printf("%s\n", secret)
 					fmt.Fprintf(os.Stderr, "created key %s (%s, %s); store it now, it is not shown again\n", rec.Prefix, rec.Name, rec.Role)
 					return nil
@@ -248,31 +241,28 @@ func keysCommand() *cli.Command {
 				Usage:     "revoke a key by id or prefix",
 				ArgsUsage: "ID|PREFIX",
 				Flags:     []cli.Flag{databaseFlag()},
-				Action: withStore(func(ctx context.Context, cmd *cli.Command, _ *slog.Logger, store *db.Store) error {
+				Action: withStore(func(ctx context.Context, cmd *cli.Command, log *slog.Logger, store *db.Store) error {
 					if cmd.Args().Len() != 1 {
 						return errors.New("name the key to revoke by its id or prefix")
 					}
-					if err := store.RevokeAPIKey(ctx, cmd.Args().First(), time.Now().UTC()); err != nil {
-						return err
-					}
-					return auditCLI(ctx, store, "revoke key", cmd.Args().First(), nil)
+					return operatorCases(store, log).RevokeKey(ctx, collect.RevokeKey{Actor: operator(), ID: cmd.Args().First()})
 				}),
 			},
 		},
 	}
 }
 
-// auditCLI records a change made from the command line in the audit log,
-// as GET /v1/audit shows the API's: the operator at the shell is the actor.
-func auditCLI(ctx context.Context, store *db.Store, action, subject string, detail map[string]any) error {
-	enc, err := json.Marshal(detail)
-	if err != nil {
-		return err
-	}
-	actor := "command line"
+// operatorCases are the business actions an operator at the command line
+// may take without Temporal (keys).
+func operatorCases(store *db.Store, log *slog.Logger) *collect.Service {
+	return &collect.Service{Store: store, Log: log}
+}
+
+// operator is who acts at the command line, for the audit log.
+func operator() collect.Actor {
+	name := "command line"
 	if u, err := user.Current(); err == nil {
-		actor += " (" + u.Username + ")"
+		name += " (" + u.Username + ")"
 	}
-	return store.InsertAuditEntry(ctx, &db.AuditEntry{ID: uuid.Must(uuid.NewV7()).String(), At: time.Now().UTC(), Actor: actor,
-		ActorRole: "operator", Action: action, SubjectKind: "api_key", SubjectID: subject, Detail: string(enc)})
+	return collect.Actor{Kind: collect.ActorOperator, Name: name}
 }
