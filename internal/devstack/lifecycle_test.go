@@ -72,8 +72,14 @@ func sentSteps(c client, id string) []string {
 
 func waitClosed(t *testing.T, s *devstack.Stack, id string) {
 	t.Helper()
+	waitClosedIn(t, s.Client, id)
+}
+
+// waitClosedIn waits for the invoice's workflow to complete in tc's Temporal.
+func waitClosedIn(t *testing.T, tc sdkclient.Client, id string) {
+	t.Helper()
 	eventually(t, 30*time.Second, "the workflow to complete", func() bool {
-		d, err := s.Client.DescribeWorkflowExecution(context.Background(), "invoice:"+id, "")
+		d, err := tc.DescribeWorkflowExecution(context.Background(), "invoice:"+id, "")
 		return err == nil && d.GetWorkflowExecutionInfo().GetStatus() == enums.WORKFLOW_EXECUTION_STATUS_COMPLETED
 	})
 }
