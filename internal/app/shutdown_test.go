@@ -88,20 +88,30 @@ func TestServeAPIFinishesInFlightRequests(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	select {
-	case err := <-done:
-		t.Fatalf("ServeAPI returned (%v) while a request was in flight", err)
-	case <-time.After(200 * time.Millisecond):
+	// ServeAPI may return only once the request it holds is let go: the
+	// moment it returns is recorded and compared with the release, so an
+	// early return fails whenever it happens.
+	type returned struct {
+		err error
+		at  time.Time
 	}
-
+	ret := make(chan returned, 1)
+	go func() {
+		err := <-done
+		ret <- returned{err, time.Now()}
+	}()
+	released := time.Now()
 	close(temporal.release)
 	if code := <-answer; code != http.StatusOK {
 		t.Fatalf("the in-flight request got %d, want 200", code)
 	}
 	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("ServeAPI: %v", err)
+	case r := <-ret:
+		if r.at.Before(released) {
+			t.Fatalf("ServeAPI returned (%v) %s before the request in flight was let go", r.err, released.Sub(r.at))
+		}
+		if r.err != nil {
+			t.Fatalf("ServeAPI: %v", r.err)
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("ServeAPI did not return after the last request finished")
