@@ -196,7 +196,7 @@ func timelineOf(c client, id string) []map[string]any {
 // per hour; a customer with six invoices issued in the same second, so all
 // six reminders fall due at once and reach two worker processes together.
 // At the provider exactly one reminder arrives for the customer; the other
-// five are deferred on the invoices' timelines. Three rounds, a new
+// five are deferred on the invoices' timelines. Five rounds, a new
 // customer each.
 func TestProductionContactCapHoldsAcrossWorkers(t *testing.T) {
 	p := startProduction(t, 2)
@@ -220,7 +220,7 @@ func TestProductionContactCapHoldsAcrossWorkers(t *testing.T) {
 	std["contact_cap"] = map[string]any{"max": 1, "per": "1h"}
 	admin.must("POST", "/v1/policies", std, 201)
 
-	const rounds, invoices = 3, 6
+	const rounds, invoices = 5, 6
 	for r := range rounds {
 		began := time.Now()
 		cust, phone := fmt.Sprintf("cap-%d", r), fmt.Sprintf("+4930777%03d", r)
@@ -298,7 +298,7 @@ func TestProductionContactCapHoldsAcrossWorkers(t *testing.T) {
 // TestProductionCreditLimitHoldsAcrossRequests: a customer with a credit
 // limit of 1000.00 and three invoices of 600.00 posted at the same moment
 // to the API process: at most one of them fits under the limit, so at most
-// one may be created without over_credit_limit. Five customers.
+// one may be created without over_credit_limit. Ten customers.
 func TestProductionCreditLimitHoldsAcrossRequests(t *testing.T) {
 	p := startProduction(t, 1)
 	admin, c := p.admin(t), p.rw(t)
@@ -317,7 +317,7 @@ func TestProductionCreditLimitHoldsAcrossRequests(t *testing.T) {
 	std["name"], std["version"] = "quiet", 0
 	admin.must("POST", "/v1/policies", std, 201)
 
-	const customers, each = 5, 3
+	const customers, each = 10, 3
 	raced := 0
 	for r := range customers {
 		cust := fmt.Sprintf("credit-%d", r)
