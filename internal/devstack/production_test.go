@@ -17,7 +17,10 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	sdkclient "go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/collections-engine/collections/codec"
 	"github.com/collections-engine/collections/db"
@@ -171,6 +174,31 @@ func startProduction(t *testing.T, workers int) *prodStack {
 	return p
 }
 
+// checkEncrypted fails the test unless the workflow's input, as Temporal
+// stores it, is encrypted with the deployment's key: the processes do run
+// with the codec on.
+func checkEncrypted(t *testing.T, p *prodStack, workflowID string) {
+	t.Helper()
+	res, err := p.Temporal.WorkflowService().GetWorkflowExecutionHistory(context.Background(), &workflowservice.GetWorkflowExecutionHistoryRequest{
+		Namespace: "default", Execution: &commonpb.WorkflowExecution{WorkflowId: workflowID}, MaximumPageSize: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := res.GetHistory().GetEvents()
+	if len(events) == 0 {
+		t.Fatalf("%s: no history", workflowID)
+	}
+	payloads := events[0].GetWorkflowExecutionStartedEventAttributes().GetInput().GetPayloads()
+	if len(payloads) == 0 {
+		t.Fatalf("%s: no input in %v", workflowID, events[0])
+	}
+	for _, pl := range payloads {
+		if enc, key := string(pl.GetMetadata()[converter.MetadataEncoding]), string(pl.GetMetadata()[codec.MetadataKeyID]); enc != codec.Encoding || key != "prod-test" {
+			t.Fatalf("%s: the workflow input is stored with encoding %q and key %q: the codec is not on", workflowID, enc, key)
+		}
+	}
+}
+
 // acceptedFor sums what the fake accepted for keys starting with prefix.
 func acceptedFor(fake *fakeprovider.Server, prefix string) (messages, accepted int) {
 	for k, n := range fake.Accepted() {
@@ -193,13 +221,13 @@ func timelineOf(c client, id string) []map[string]any {
 
 // TestProductionContactCapHoldsAcrossWorkers: a policy whose only step is
 // an SMS reminder a few seconds after issue, under a contact cap of one
-// per hour; a customer with six invoices issued in the same second, so all
-// six reminders fall due at once and reach two worker processes together.
+// per hour; a customer with ten invoices issued in the same second, so all
+// ten reminders fall due at once and reach three worker processes together.
 // At the provider exactly one reminder arrives for the customer; the other
-// five are deferred on the invoices' timelines. Five rounds, a new
+// nine are deferred on the invoices' timelines. Five rounds, a new
 // customer each.
 func TestProductionContactCapHoldsAcrossWorkers(t *testing.T) {
-	p := startProduction(t, 2)
+	p := startProduction(t, 3)
 	admin, c := p.admin(t), p.rw(t)
 	std := admin.must("GET", "/v1/policies/standard", nil, 200)
 	var remind map[string]any
@@ -220,7 +248,7 @@ func TestProductionContactCapHoldsAcrossWorkers(t *testing.T) {
 	std["contact_cap"] = map[string]any{"max": 1, "per": "1h"}
 	admin.must("POST", "/v1/policies", std, 201)
 
-	const rounds, invoices = 5, 6
+	const rounds, invoices = 5, 10
 	for r := range rounds {
 		began := time.Now()
 		cust, phone := fmt.Sprintf("cap-%d", r), fmt.Sprintf("+4930777%03d", r)
@@ -239,6 +267,7 @@ func TestProductionContactCapHoldsAcrossWorkers(t *testing.T) {
 			}()
 		}
 		wg.Wait()
+		checkEncrypted(t, p, workflows.WorkflowID(ids[0]))
 		if late := time.Since(issued.Add(offset)); late > 0 {
 			t.Logf("round %d: the invoices were created %s after their reminders fell due (they fire at once)", r, late.Round(time.Millisecond))
 		}
