@@ -13,10 +13,13 @@ FUZZTIME ?= 30s
 # fault tests (races, webhook chaos, provider faults, hostile input) and
 # every fuzz target's corpus, and the earlier tests these faults extend
 # (codec, keys, two workers, graceful restart, payment webhooks, retried sends).
-CHAOS_RUN = Chaos|Races|ProviderFault|Hostile|AcceptThenHang|WhileASend|IsUnavailable|PendingClaim|Fuzz|WithTheCodecOn|EveryRouteButHealth|TwoWorkersShare|RestartKeeps|PaymentWebhooksAreVerified|ARetriedSend|RacingAttempts|ACrashAfter
+CHAOS_RUN = Chaos|Races|Production|ProviderFault|Hostile|AcceptThenHang|WhileASend|IsUnavailable|PendingClaim|Fuzz|WithTheCodecOn|EveryRouteButHealth|TwoWorkersShare|RestartKeeps|PaymentWebhooksAreVerified|ARetriedSend|RacingAttempts|ACrashAfter
 CHAOS_PKGS = ./activities ./db ./api ./hooks ./templates ./webhooks ./policy ./money ./internal/devstack
 
-.PHONY: test check chaos fuzz
+# The packages whose code runs concurrently, under the race detector.
+RACE_PKGS = ./activities ./db ./api ./hooks ./collect ./workflows ./webhooks ./internal/app
+
+.PHONY: test check chaos fuzz race
 
 test:
 	$(GO) test ./...
@@ -26,6 +29,9 @@ check:
 	$(GO) vet ./...
 	$(GO) vet -tags chaos ./internal/devstack
 	$(GO) tool workflowcheck ./workflows/...
+
+race:
+	$(GO) test -race -count=1 -timeout 30m $(RACE_PKGS)
 
 chaos:
 	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' $(GO) test -tags chaos -count=1 -timeout 20m -v -run '$(CHAOS_RUN)' $(CHAOS_PKGS) 2>&1 \

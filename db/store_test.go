@@ -219,52 +219,84 @@ func TestContactsSinceCountsStepsNotChannels(t *testing.T) {
 }
 
 // TestAPendingClaimIsTakenOverOnce: a claim whose lease ran out, or that
-// the provider refused (released), is taken over by exactly one of two
-// racing attempts, which starts a new lease.
+// the provider refused (released), is taken over by exactly one of several
+// racing attempts, which starts a new lease. The attempts run at once, each
+// through a database handle of its own, as workers in separate processes
+// do; the race is run several times.
 func TestAPendingClaimIsTakenOverOnce(t *testing.T) {
-	forEachDB(t, func(t *testing.T, s *db.Store) {
-		ctx := context.Background()
-		inv := seed(t, s, "INV-R", 10000)
-		claimedAt := t0.Add(123456 * time.Microsecond)
-		if _, _, err := s.ClaimMessage(ctx, &db.Message{ID: "m1", InvoiceID: inv.ID, CustomerID: inv.CustomerID, Step: "remind", Channel: "email",
-			Recipient: "ap@acme.test", Subject: "s", Body: "b", Status: db.MessagePending, ScheduledAt: t0, CreatedAt: claimedAt}); err != nil {
-			t.Fatal(err)
-		}
-		stored, err := s.GetMessage(ctx, "m1")
-		if err != nil {
-			t.Fatal(err)
-		}
-		later := t0.Add(time.Hour)
-		if won, err := s.ReclaimMessage(ctx, "m1", true, stored.CreatedAt, later); err != nil || won {
-			t.Fatalf("a claim that was not released taken over as released: %v %v", won, err)
-		}
-		if won, err := s.ReclaimMessage(ctx, "m1", false, stored.CreatedAt, later); err != nil || !won {
-			t.Fatalf("expired lease: %v %v", won, err)
-		}
-		if won, err := s.ReclaimMessage(ctx, "m1", false, stored.CreatedAt, later); err != nil || won {
-			t.Fatalf("the same lease taken over twice: %v %v", won, err)
-		}
-		if err := s.ReleaseMessage(ctx, "m1", "sendgrid: HTTP 429"); err != nil {
-			t.Fatal(err)
-		}
-		if got, _ := s.GetMessage(ctx, "m1"); got.Detail != db.ReleasedPrefix+"sendgrid: HTTP 429" || !got.CreatedAt.Equal(later) {
-			t.Fatalf("released: %+v", got)
-		}
-		won := 0
-		for range 2 {
-			ok, err := s.ReclaimMessage(ctx, "m1", true, later, later.Add(time.Second))
-			if err != nil {
-				t.Fatal(err)
+	for _, d := range dbtest.All(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			ctx := context.Background()
+			s := db.NewStore(d.DB)
+			const attempts, rounds = 4, 10
+			handles := make([]*db.Store, attempts)
+			for i := range handles {
+				h, err := db.Open(d.DSN)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { _ = h.Close() })
+				handles[i] = db.NewStore(h)
 			}
-			if ok {
-				won++
+			// race runs take on every handle at the same moment and
+			// returns how many attempts won.
+			race := func(take func(s *db.Store) (bool, error)) int {
+				var wg sync.WaitGroup
+				var mu sync.Mutex
+				won := 0
+				start := make(chan struct{})
+				for _, h := range handles {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						<-start
+						ok, err := take(h)
+						if err != nil {
+							t.Error(err)
+						}
+						if ok {
+							mu.Lock()
+							won++
+							mu.Unlock()
+						}
+					}()
+				}
+				close(start)
+				wg.Wait()
+				return won
 			}
-		}
-		if won != 1 {
-			t.Fatalf("a released claim taken over %d times", won)
-		}
-		if got, _ := s.GetMessage(ctx, "m1"); got.Detail != "" || got.Status != db.MessagePending {
-			t.Fatalf("after the takeover: %+v", got)
-		}
-	})
+			inv := seed(t, s, "INV-R", 10000)
+			for r := range rounds {
+				id := fmt.Sprintf("m%d", r)
+				claimedAt := t0.Add(123456 * time.Microsecond)
+				if _, _, err := s.ClaimMessage(ctx, &db.Message{ID: id, InvoiceID: inv.ID, CustomerID: inv.CustomerID, Step: fmt.Sprintf("remind-%d", r),
+					Channel: "email", Recipient: "ap@acme.test", Subject: "s", Body: "b", Status: db.MessagePending, ScheduledAt: t0, CreatedAt: claimedAt}); err != nil {
+					t.Fatal(err)
+				}
+				stored, err := s.GetMessage(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				later := t0.Add(time.Hour)
+				if won, err := s.ReclaimMessage(ctx, id, true, stored.CreatedAt, later); err != nil || won {
+					t.Fatalf("a claim that was not released taken over as released: %v %v", won, err)
+				}
+				if won := race(func(h *db.Store) (bool, error) { return h.ReclaimMessage(ctx, id, false, stored.CreatedAt, later) }); won != 1 {
+					t.Fatalf("round %d: an expired lease taken over by %d of %d racing attempts", r, won, attempts)
+				}
+				if err := s.ReleaseMessage(ctx, id, "sendgrid: HTTP 429"); err != nil {
+					t.Fatal(err)
+				}
+				if got, _ := s.GetMessage(ctx, id); got.Detail != db.ReleasedPrefix+"sendgrid: HTTP 429" || !got.CreatedAt.Equal(later) {
+					t.Fatalf("released: %+v", got)
+				}
+				if won := race(func(h *db.Store) (bool, error) { return h.ReclaimMessage(ctx, id, true, later, later.Add(time.Second)) }); won != 1 {
+					t.Fatalf("round %d: a released claim taken over by %d of %d racing attempts", r, won, attempts)
+				}
+				if got, _ := s.GetMessage(ctx, id); got.Detail != "" || got.Status != db.MessagePending {
+					t.Fatalf("after the takeover: %+v", got)
+				}
+			}
+		})
+	}
 }

@@ -36,22 +36,31 @@ func (s slowTemporal) CheckHealth(ctx context.Context, _ *client.CheckHealthRequ
 	}
 }
 
+// returned is ServeAPI's result and the moment it returned.
+type returned struct {
+	err error
+	at  time.Time
+}
+
 // serve runs ServeAPI until the returned cancel is called; done receives
 // its result.
-func serve(t *testing.T, temporal client.Client, timeout time.Duration) (base string, cancel context.CancelFunc, done chan error) {
+func serve(t *testing.T, temporal client.Client, timeout time.Duration) (base string, cancel context.CancelFunc, done chan returned) {
 	t.Helper()
 	d := dbtest.SQLite(t)
 	srv := &api.Server{Store: db.NewStore(d.DB), Temporal: temporal, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	ready := make(chan net.Addr, 1)
-	done = make(chan error, 1)
-	go func() { done <- app.ServeAPI(ctx, "127.0.0.1:0", srv, timeout, func(a net.Addr) { ready <- a }) }()
+	done = make(chan returned, 1)
+	go func() {
+		err := app.ServeAPI(ctx, "127.0.0.1:0", srv, timeout, func(a net.Addr) { ready <- a })
+		done <- returned{err, time.Now()}
+	}()
 	select {
 	case a := <-ready:
 		return "http://" + a.String(), cancel, done
-	case err := <-done:
-		t.Fatalf("ServeAPI: %v", err)
+	case r := <-done:
+		t.Fatalf("ServeAPI: %v", r.err)
 	}
 	return
 }
@@ -88,20 +97,21 @@ func TestServeAPIFinishesInFlightRequests(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	select {
-	case err := <-done:
-		t.Fatalf("ServeAPI returned (%v) while a request was in flight", err)
-	case <-time.After(200 * time.Millisecond):
-	}
-
+	// ServeAPI may return only once the request it holds is let go: the
+	// moment it returns is recorded and compared with the release, so an
+	// early return fails whenever it happens.
+	released := time.Now()
 	close(temporal.release)
 	if code := <-answer; code != http.StatusOK {
 		t.Fatalf("the in-flight request got %d, want 200", code)
 	}
 	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("ServeAPI: %v", err)
+	case r := <-done:
+		if r.at.Before(released) {
+			t.Fatalf("ServeAPI returned (%v) %s before the request in flight was let go", r.err, released.Sub(r.at))
+		}
+		if r.err != nil {
+			t.Fatalf("ServeAPI: %v", r.err)
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("ServeAPI did not return after the last request finished")
@@ -123,9 +133,9 @@ func TestServeAPIShutdownTimeout(t *testing.T) {
 	start := time.Now()
 	stop()
 	select {
-	case err := <-done:
-		if err == nil || !strings.Contains(err.Error(), "still running after 300ms") {
-			t.Fatalf("ServeAPI = %v, want the shutdown timeout reported", err)
+	case r := <-done:
+		if r.err == nil || !strings.Contains(r.err.Error(), "still running after 300ms") {
+			t.Fatalf("ServeAPI = %v, want the shutdown timeout reported", r.err)
 		}
 		if waited := time.Since(start); waited > 3*time.Second {
 			t.Fatalf("ServeAPI took %s to give up", waited)

@@ -27,7 +27,11 @@ var update = flag.Bool("update", false, "write the histories of the lifecycle pa
 
 // fastPolicy is the standard shape compressed to seconds, posted through the
 // API like any user policy, so every stage runs against the real server.
-func fastPolicy(c client) {
+func fastPolicy(c client) { fastPolicyWith(c, "fast", "3s") }
+
+// fastPolicyWith is fastPolicy named name, whose final notice gives the
+// customer finalNotice.
+func fastPolicyWith(c client, name, finalNotice string) {
 	p := c.must("GET", "/v1/policies/standard", nil, 200)
 	steps := p["steps"].([]any)
 	offsets := []string{"0s", "1s", "2s", "3s", "4s", "5s", "6s", "60s"}
@@ -38,15 +42,17 @@ func fastPolicy(c client) {
 	delete(p, "builtin")
 	delete(p, "calendar")
 	delete(p, "contact_cap")
-	p["name"], p["version"] = "fast", 0
-	p["final_notice_deadline"], p["dispute_deadline"], p["promise_grace"] = "3s", "2s", "1s"
+	p["name"], p["version"] = name, 0
+	p["final_notice_deadline"], p["dispute_deadline"], p["promise_grace"] = finalNotice, "2s", "1s"
 	c.must("POST", "/v1/policies", p, 201)
 }
 
-func newInvoice(c client, number string) string {
+func newInvoice(c client, number string) string { return newInvoiceOn(c, number, "fast") }
+
+func newInvoiceOn(c client, number, policyName string) string {
 	now := time.Now()
 	inv := c.must("POST", "/v1/invoices", map[string]string{"number": number, "customer_id": "acme", "amount": "1000.00",
-		"currency": "EUR", "issued_at": rfc3339(now), "due_at": rfc3339(now.Add(30 * 24 * time.Hour)), "policy": "fast"}, 201)
+		"currency": "EUR", "issued_at": rfc3339(now), "due_at": rfc3339(now.Add(30 * 24 * time.Hour)), "policy": policyName}, 201)
 	return inv["id"].(string)
 }
 
@@ -73,8 +79,14 @@ func sentSteps(c client, id string) []string {
 
 func waitClosed(t *testing.T, s *devstack.Stack, id string) {
 	t.Helper()
+	waitClosedIn(t, s.Client, id)
+}
+
+// waitClosedIn waits for the invoice's workflow to complete in tc's Temporal.
+func waitClosedIn(t *testing.T, tc sdkclient.Client, id string) {
+	t.Helper()
 	eventually(t, 30*time.Second, "the workflow to complete", func() bool {
-		d, err := s.Client.DescribeWorkflowExecution(context.Background(), "invoice:"+id, "")
+		d, err := tc.DescribeWorkflowExecution(context.Background(), "invoice:"+id, "")
 		return err == nil && d.GetWorkflowExecutionInfo().GetStatus() == enums.WORKFLOW_EXECUTION_STATUS_COMPLETED
 	})
 }
@@ -90,6 +102,10 @@ func TestLifecycleThroughTheAPI(t *testing.T) {
 	defer s.Stop()
 	c := client{t: t, base: s.APIURL, key: s.APIKey}
 	fastPolicy(c)
+	// The path where management decides needs the final notice's window
+	// open while the test posts three decisions: 3 s raced the decision on
+	// a loaded machine, so that path runs on a policy giving 60 s.
+	fastPolicyWith(c, "fast-decide", "60s")
 	c.must("POST", "/v1/customers", map[string]string{"id": "acme", "name": "Acme GmbH", "email": "ap@acme.test",
 		"phone": "+4930123456", "timezone": "Europe/Berlin", "account_manager": "mia@ar.test"}, 201)
 	paths := map[string]string{}
@@ -181,7 +197,7 @@ func TestLifecycleThroughTheAPI(t *testing.T) {
 
 	t.Run("escalated, then management writes it off", func(t *testing.T) {
 		c := client{t: t, base: s.APIURL, key: s.APIKey}
-		id := newInvoice(c, "FAST-4")
+		id := newInvoiceOn(c, "FAST-4", "fast-decide")
 		paths["escalated_written_off"] = id
 		base := "/v1/invoices/" + id
 		c.must("POST", base+"/escalation/decision", map[string]string{"decision": "agency"}, 409) // not escalated yet

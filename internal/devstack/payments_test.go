@@ -2,6 +2,7 @@ package devstack_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"github.com/stripe/stripe-go/v84/webhook"
+	"go.temporal.io/api/enums/v1"
+	sdkclient "go.temporal.io/sdk/client"
 
 	"github.com/collections-engine/collections/api"
 	"github.com/collections-engine/collections/internal/devstack"
@@ -208,7 +211,7 @@ func TestStripePaymentsAreVerifiedAndCountedOnce(t *testing.T) {
 	eventually(t, 20*time.Second, "the Stripe payment on the invoice", func() bool {
 		return c.must("GET", "/v1/invoices/"+id, nil, 200)["balance"] == "750.00"
 	})
-	time.Sleep(500 * time.Millisecond) // the session's signal, if it were counted, would land by now
+	waitSignalsHandled(t, s.Client, "invoice:"+id, 2) // the intent's and the session's: had the session counted, it has now
 	if bal := c.must("GET", "/v1/invoices/"+id, nil, 200)["balance"]; bal != "750.00" {
 		t.Fatalf("the same payment counted twice: balance %v", bal)
 	}
@@ -237,11 +240,43 @@ func TestStripePaymentsAreVerifiedAndCountedOnce(t *testing.T) {
 			return c.must("GET", "/v1/invoices/"+id, nil, 200)["balance"] == tc.balance
 		})
 	}
-	time.Sleep(500 * time.Millisecond) // a late total, if it were counted, would land by now
+	waitSignalsHandled(t, s.Client, "invoice:"+id, 5) // the late total's too: had it counted, it has now
 	if bal := c.must("GET", "/v1/invoices/"+id, nil, 200)["balance"]; bal != "758.00" {
 		t.Fatalf("refunds counted twice: balance %v", bal)
 	}
 	if events := c.must("GET", "/v1/payment-events", nil, 200)["payment_events"].([]any); len(events) != 5 {
 		t.Fatalf("payment events kept: %d", len(events))
 	}
+}
+
+// waitSignalsHandled waits until the workflow has received at least n
+// signals and handled every one: a workflow task completed after the last,
+// and nothing it started is still running. A signal that would change the
+// invoice has changed it by then, so a negative can be checked without
+// guessing how long to wait.
+func waitSignalsHandled(t *testing.T, tc sdkclient.Client, workflowID string, n int) {
+	t.Helper()
+	ctx := context.Background()
+	eventually(t, 30*time.Second, fmt.Sprintf("%s to handle %d signals", workflowID, n), func() bool {
+		d, err := tc.DescribeWorkflowExecution(ctx, workflowID, "")
+		if err != nil || d.GetPendingWorkflowTask() != nil || len(d.GetPendingActivities()) > 0 {
+			return false
+		}
+		signals, lastSignal, lastTask := 0, int64(0), int64(0)
+		it := tc.GetWorkflowHistory(ctx, workflowID, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for it.HasNext() {
+			ev, err := it.Next()
+			if err != nil {
+				return false
+			}
+			switch ev.GetEventType() {
+			case enums.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+				signals++
+				lastSignal = ev.GetEventId()
+			case enums.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+				lastTask = ev.GetEventId()
+			}
+		}
+		return signals >= n && lastTask > lastSignal
+	})
 }

@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/uptrace/bun"
 	"go.temporal.io/api/enums/v1"
+	sdkclient "go.temporal.io/sdk/client"
 
 	"github.com/collections-engine/collections/db"
 	"github.com/collections-engine/collections/internal/devstack"
@@ -47,13 +49,33 @@ func count(list []string, v string) int {
 func TestRacesEndInExactBalancesAndConsistentStates(t *testing.T) {
 	s := startStack(t, t.TempDir(), "", false, func(o *devstack.Options) { o.RateLimit = 10000 })
 	defer s.Stop()
-	c := client{t: t, base: s.APIURL, key: s.APIKey}
+	runRaces(t, raceTarget{base: s.APIURL, key: s.APIKey, adminKey: s.APIKey, db: s.DB, temporal: s.Client})
+}
+
+// TestProductionRaces inflicts the same races on the production shape: two
+// worker processes and an API process on PostgreSQL, the codec on.
+func TestProductionRaces(t *testing.T) {
+	p := startProduction(t, 2)
+	runRaces(t, raceTarget{base: p.APIURL, key: p.Key, adminKey: p.AdminKey, db: p.DB, temporal: p.Temporal})
+}
+
+// raceTarget is a running deployment the races are inflicted on.
+type raceTarget struct {
+	base, key, adminKey string // the API, a read-write key and an admin key
+	db                  *bun.DB
+	temporal            sdkclient.Client
+}
+
+func (tg raceTarget) client(t *testing.T) client { return client{t: t, base: tg.base, key: tg.key} }
+
+func runRaces(t *testing.T, tg raceTarget) {
+	c := tg.client(t)
 	ctx := context.Background()
-	fastPolicy(c)
+	fastPolicy(client{t: t, base: tg.base, key: tg.adminKey})
 	c.must("POST", "/v1/customers", map[string]string{"id": "acme", "name": "Acme", "email": "ap@acme.test", "phone": "+4930123456", "timezone": "UTC"}, 201)
 
 	t.Run("55 concurrent payments on one invoice", func(t *testing.T) {
-		c := client{t: t, base: s.APIURL, key: s.APIKey}
+		c := tg.client(t)
 		id := newInvoice(c, "RACE-PAY")
 		const payments = 55
 		statuses := make([]int, payments)
@@ -87,7 +109,7 @@ func TestRacesEndInExactBalancesAndConsistentStates(t *testing.T) {
 		if taken != 50 || refused != 5 {
 			t.Fatalf("%d payments taken, %d refused: want 50 and 5; refusals: %v", taken, refused, reasons)
 		}
-		waitClosed(t, s, id)
+		waitClosedIn(t, tg.temporal, id)
 		inv := c.must("GET", "/v1/invoices/"+id, nil, 200)
 		if inv["balance"] != "0.00" || inv["stage"] != "paid" {
 			t.Fatalf("after the race: balance %v stage %v", inv["balance"], inv["stage"])
@@ -97,11 +119,11 @@ func TestRacesEndInExactBalancesAndConsistentStates(t *testing.T) {
 			t.Fatalf("timeline: %d payments, %d closings: %v", count(kinds, "payment"), count(kinds, "paid"), kinds)
 		}
 		var sum int64
-		n, err := s.DB.NewSelect().Model((*db.Payment)(nil)).Where("invoice_id = ?", id).Count(ctx)
+		n, err := tg.db.NewSelect().Model((*db.Payment)(nil)).Where("invoice_id = ?", id).Count(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.DB.NewSelect().Model((*db.Payment)(nil)).ColumnExpr("COALESCE(SUM(amount_minor), 0)").Where("invoice_id = ?", id).Scan(ctx, &sum); err != nil {
+		if err := tg.db.NewSelect().Model((*db.Payment)(nil)).ColumnExpr("COALESCE(SUM(amount_minor), 0)").Where("invoice_id = ?", id).Scan(ctx, &sum); err != nil {
 			t.Fatal(err)
 		}
 		if n != 50 || sum != 100000 {
@@ -112,35 +134,61 @@ func TestRacesEndInExactBalancesAndConsistentStates(t *testing.T) {
 	t.Run("a payment in the second a reminder is due", func(t *testing.T) {
 		// The fast policy: notify at 0s, confirm-delivery 1s, remind 2s,
 		// inquire 3s, ... Each invoice is paid in full within the second
-		// its reminder is due (issue + 2s .. 2.7s).
-		c := client{t: t, base: s.APIURL, key: s.APIKey}
-		const invoices = 8
+		// its reminder is due (issue + 2s .. 2.7s). A payment that could not
+		// be sent in that second (the machine too slow to create the
+		// invoice in time) proves nothing: that slot is tried again, a
+		// bounded number of times, and the test fails if it never lands.
+		c := tg.client(t)
+		const invoices, attempts = 8, 3
 		type paid struct {
-			id     string
-			answer time.Time
+			id                string
+			due, sent, answer time.Time
 		}
-		results := make([]paid, invoices)
-		var wg sync.WaitGroup
-		for i := range invoices {
-			issued := time.Now().UTC().Truncate(time.Second) // issued_at has whole seconds
-			id := c.must("POST", "/v1/invoices", map[string]string{"number": fmt.Sprintf("RACE-REM-%d", i), "customer_id": "acme",
-				"amount": "1000.00", "currency": "EUR", "issued_at": rfc3339(issued), "due_at": rfc3339(issued.Add(30 * 24 * time.Hour)),
-				"policy": "fast"}, 201)["id"].(string)
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				time.Sleep(time.Until(issued.Add(2*time.Second + time.Duration(i)*100*time.Millisecond)))
-				c.must("POST", "/v1/invoices/"+id+"/payments", map[string]string{"amount": "1000.00", "currency": "EUR", "reference": "tx-" + id}, 201)
-				results[i] = paid{id, time.Now()}
-			}()
+		var results []paid
+		todo := make([]int, invoices)
+		for i := range todo {
+			todo[i] = i
 		}
-		wg.Wait()
+		for attempt := 0; attempt < attempts && len(todo) > 0; attempt++ {
+			round := make([]paid, len(todo))
+			var wg sync.WaitGroup
+			for j, i := range todo {
+				issued := time.Now().UTC().Truncate(time.Second) // issued_at has whole seconds
+				id := c.must("POST", "/v1/invoices", map[string]string{"number": fmt.Sprintf("RACE-REM-%d-%d", i, attempt), "customer_id": "acme",
+					"amount": "1000.00", "currency": "EUR", "issued_at": rfc3339(issued), "due_at": rfc3339(issued.Add(30 * 24 * time.Hour)),
+					"policy": "fast"}, 201)["id"].(string)
+				due := issued.Add(2 * time.Second)
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					time.Sleep(time.Until(due.Add(time.Duration(i) * 100 * time.Millisecond)))
+					sent := time.Now()
+					c.must("POST", "/v1/invoices/"+id+"/payments", map[string]string{"amount": "1000.00", "currency": "EUR", "reference": "tx-" + id}, 201)
+					round[j] = paid{id, due, sent, time.Now()}
+				}()
+			}
+			wg.Wait()
+			var missed []int
+			for j, i := range todo {
+				p := round[j]
+				results = append(results, p)
+				if p.sent.Before(p.due) || !p.sent.Before(p.due.Add(time.Second)) {
+					t.Logf("attempt %d, slot %d: the payment was sent %s after its reminder fell due, outside that second; trying again",
+						attempt, i, p.sent.Sub(p.due).Round(time.Millisecond))
+					missed = append(missed, i)
+				}
+			}
+			todo = missed
+		}
+		if len(todo) > 0 {
+			t.Errorf("%d of %d payments never landed in their reminder's second in %d attempts: the race was not run", len(todo), invoices, attempts)
+		}
 		time.Sleep(3 * time.Second) // past the next steps: nothing more may go out
 		inFlight, reminders := 0, map[string]int{}
 		for _, p := range results {
-			waitClosed(t, s, p.id)
+			waitClosedIn(t, tg.temporal, p.id)
 			var msgs []db.Message
-			if err := s.DB.NewSelect().Model(&msgs).Where("invoice_id = ?", p.id).Scan(ctx); err != nil {
+			if err := tg.db.NewSelect().Model(&msgs).Where("invoice_id = ?", p.id).Scan(ctx); err != nil {
 				t.Fatal(err)
 			}
 			for _, m := range msgs {
@@ -163,12 +211,12 @@ func TestRacesEndInExactBalancesAndConsistentStates(t *testing.T) {
 				}
 			}
 		}
-		t.Logf("%d invoices paid in the second their reminder was due: reminders %v; %d message(s) were at the provider when the payment was answered",
-			invoices, reminders, inFlight)
+		t.Logf("%d invoices paid in the second their reminder was due (%d payments in all): reminders %v; %d message(s) were at the provider when the payment was answered",
+			invoices-len(todo), len(results), reminders, inFlight)
 	})
 
 	t.Run("a dispute and a payment at once", func(t *testing.T) {
-		c := client{t: t, base: s.APIURL, key: s.APIKey}
+		c := tg.client(t)
 		refused, first := 0, 0
 		for i := range 6 {
 			id := newInvoice(c, fmt.Sprintf("RACE-DISP-%d", i))
@@ -192,7 +240,7 @@ func TestRacesEndInExactBalancesAndConsistentStates(t *testing.T) {
 			if payStatus != 201 {
 				t.Fatalf("invoice %d: the payment got %d %v", i, payStatus, payBody)
 			}
-			waitClosed(t, s, id)
+			waitClosedIn(t, tg.temporal, id)
 			inv := c.must("GET", "/v1/invoices/"+id, nil, 200)
 			if inv["balance"] != "0.00" || inv["stage"] != "paid" || inv["closed_at"] == nil {
 				t.Fatalf("invoice %d: balance %v stage %v closed %v", i, inv["balance"], inv["stage"], inv["closed_at"])
@@ -221,7 +269,7 @@ func TestRacesEndInExactBalancesAndConsistentStates(t *testing.T) {
 			default:
 				t.Fatalf("invoice %d: the dispute got %d", i, disputeStatus)
 			}
-			d, err := s.Client.DescribeWorkflowExecution(ctx, "invoice:"+id, "")
+			d, err := tg.temporal.DescribeWorkflowExecution(ctx, "invoice:"+id, "")
 			if err != nil || d.GetWorkflowExecutionInfo().GetStatus() != enums.WORKFLOW_EXECUTION_STATUS_COMPLETED {
 				t.Fatalf("invoice %d: workflow %v %v", i, d.GetWorkflowExecutionInfo().GetStatus(), err)
 			}
