@@ -140,3 +140,29 @@ func TestAReservationCountsPendingClaimsAndFreesReleasedOnes(t *testing.T) {
 		}
 	})
 }
+
+// TestAContactSentAfterTheCallersClockCounts: one worker claims and sends
+// a reminder, recording it sent a moment after another worker read its
+// clock (that one was waiting for the customer's lock, or its clock runs
+// behind); the contact still holds the slot. Counting only what was sent
+// up to the caller's own clock let a second reminder through in the
+// production-shape race.
+func TestAContactSentAfterTheCallersClockCounts(t *testing.T) {
+	forEachDB(t, func(t *testing.T, s *db.Store) {
+		ctx := context.Background()
+		seedRacer(t, s, 2)
+		lim := db.ContactLimit{Max: 1, Per: time.Hour}
+		first, err := s.ClaimWithinLimit(ctx, capMessage("inv-0", "remind", t0), lim, t0)
+		if err != nil || !first.Claimed {
+			t.Fatalf("first claim: %+v %v", first, err)
+		}
+		sent := t0.Add(800 * time.Millisecond)
+		if err := s.FinishMessage(ctx, first.Stored.ID, db.MessageOutcome{Status: db.MessageSent, SentAt: &sent}); err != nil {
+			t.Fatal(err)
+		}
+		second, err := s.ClaimWithinLimit(ctx, capMessage("inv-1", "remind", t0), lim, t0.Add(100*time.Millisecond))
+		if err != nil || !second.Full {
+			t.Fatalf("a reminder sent after this worker's clock must hold the slot: %+v %v", second, err)
+		}
+	})
+}

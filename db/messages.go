@@ -161,8 +161,8 @@ func (r *Messages) CustomerMessages(ctx context.Context, customerID string, lim 
 // customer since a moment (see contactsSince), leaving out one (invoice,
 // step): the one about to be sent, whose other channels are the same
 // contact. It also returns when the earliest of them was made.
-func (r *Messages) ContactsSince(ctx context.Context, customerID string, since, now time.Time, exceptInvoice, exceptStep string) (int, time.Time, error) {
-	return contactsSince(ctx, r.db, customerID, since, now, exceptInvoice, exceptStep)
+func (r *Messages) ContactsSince(ctx context.Context, customerID string, since time.Time, exceptInvoice, exceptStep string) (int, time.Time, error) {
+	return contactsSince(ctx, r.db, customerID, since, exceptInvoice, exceptStep)
 }
 
 // AddMessageEvent appends to a message's status history and, when status
