@@ -19,6 +19,13 @@ type ContactLimit struct {
 	Per time.Duration
 }
 
+// clockSlack is how far after its own clock a reservation still counts a
+// contact as made: a send another worker finished while this one waited for
+// the customer's lock, or a worker whose clock runs a little ahead. A
+// contact recorded later than that is not one this send came after (in
+// tests, a contact planted in the future).
+const clockSlack = 5 * time.Minute
+
 // Reservation is what ClaimWithinLimit did.
 type Reservation struct {
 	// Stored is the outbox row that stands: the new claim when Claimed, else
@@ -66,7 +73,7 @@ func (r *Messages) ClaimWithinLimit(ctx context.Context, m *Message, lim Contact
 		case err != nil && !errors.Is(err, sql.ErrNoRows):
 			return fmt.Errorf("load claimed message: %w", err)
 		}
-		n, first, err := contactsSince(ctx, tx, m.CustomerID, now.Add(-lim.Per), m.InvoiceID, m.Step)
+		n, first, err := contactsSince(ctx, tx, m.CustomerID, now.Add(-lim.Per), now.Add(clockSlack), m.InvoiceID, m.Step)
 		if err != nil {
 			return err
 		}
@@ -97,11 +104,11 @@ func (r *Messages) ClaimWithinLimit(ctx context.Context, m *Message, lim Contact
 // customer since a moment — sent or delivered since then, or claimed since
 // then and still pending unless the provider refused them — leaving out
 // one (invoice, step), whose other channels are the same contact. It also
-// returns when the earliest of them was made. A contact recorded after the
-// caller's own clock counts as well: the worker that sent it may have taken
-// its time later (while this one waited for the customer's lock) or run a
-// clock ahead of this one's.
-func contactsSince(ctx context.Context, idb bun.IDB, customerID string, since time.Time, exceptInvoice, exceptStep string) (int, time.Time, error) {
+// returns when the earliest of them was made. Contacts sent up to until
+// count: callers pass a moment a little after their own clock (clockSlack),
+// since the worker that sent one may have recorded it while this one
+// waited for the customer's lock, or run a clock ahead of this one's.
+func contactsSince(ctx context.Context, idb bun.IDB, customerID string, since, until time.Time, exceptInvoice, exceptStep string) (int, time.Time, error) {
 	var rows []struct {
 		Contact string    `bun:"contact"`
 		First   time.Time `bun:"first"`
@@ -112,7 +119,7 @@ func contactsSince(ctx context.Context, idb bun.IDB, customerID string, since ti
 		Where("customer_id = ? AND direction = ?", customerID, Outbound).
 		Where("channel IN (?)", bun.In([]string{"email", "sms"})).
 		WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
-			return q.Where("status IN (?) AND sent_at > ?", bun.In([]string{MessageSent, MessageDelivered}), since).
+			return q.Where("status IN (?) AND sent_at > ? AND sent_at <= ?", bun.In([]string{MessageSent, MessageDelivered}), since, until).
 				WhereOr("status = ? AND created_at > ? AND detail NOT LIKE ?", MessagePending, since, ReleasedPrefix+"%")
 		}).
 		Where("NOT (invoice_id = ? AND step = ?)", exceptInvoice, exceptStep).

@@ -158,11 +158,11 @@ func (r *Messages) CustomerMessages(ctx context.Context, customerID string, lim 
 }
 
 // ContactsSince counts the distinct (invoice, step) contacts with a
-// customer since a moment (see contactsSince), leaving out one (invoice,
+// customer between two moments (see contactsSince), leaving out one (invoice,
 // step): the one about to be sent, whose other channels are the same
 // contact. It also returns when the earliest of them was made.
-func (r *Messages) ContactsSince(ctx context.Context, customerID string, since time.Time, exceptInvoice, exceptStep string) (int, time.Time, error) {
-	return contactsSince(ctx, r.db, customerID, since, exceptInvoice, exceptStep)
+func (r *Messages) ContactsSince(ctx context.Context, customerID string, since, until time.Time, exceptInvoice, exceptStep string) (int, time.Time, error) {
+	return contactsSince(ctx, r.db, customerID, since, until, exceptInvoice, exceptStep)
 }
 
 // AddMessageEvent appends to a message's status history and, when status

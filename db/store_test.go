@@ -204,16 +204,16 @@ func TestContactsSinceCountsStepsNotChannels(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		n, first, err := s.ContactsSince(ctx, inv.CustomerID, t0, inv.ID, "overdue-15")
+		n, first, err := s.ContactsSince(ctx, inv.CustomerID, t0, t0.Add(24*time.Hour), inv.ID, "overdue-15")
 		if err != nil || n != 2 || !first.Equal(*at(1)) {
 			t.Fatalf("contacts %d first %s err %v; want 2 (remind, inquire) from %s", n, first, err, at(1))
 		}
-		n, _, err = s.ContactsSince(ctx, inv.CustomerID, t0, inv.ID, "inquire")
+		n, _, err = s.ContactsSince(ctx, inv.CustomerID, t0, t0.Add(24*time.Hour), inv.ID, "inquire")
 		if err != nil || n != 1 {
 			t.Fatalf("leaving out the step being sent: %d %v", n, err)
 		}
-		if n, _, err = s.ContactsSince(ctx, inv.CustomerID, t0.Add(3*time.Hour), inv.ID, "x"); err != nil || n != 1 {
-			t.Fatalf("only contacts after since count: %d %v", n, err)
+		if n, _, err = s.ContactsSince(ctx, inv.CustomerID, t0, t0.Add(3*time.Hour), inv.ID, "x"); err != nil || n != 1 {
+			t.Fatalf("contacts after until do not count: %d %v", n, err)
 		}
 	})
 }

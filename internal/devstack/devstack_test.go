@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 
+	"github.com/collections-engine/collections/channels"
 	"github.com/collections-engine/collections/db"
 	"github.com/collections-engine/collections/db/dbtest"
 	"github.com/collections-engine/collections/internal/app"
@@ -325,9 +326,8 @@ func TestBadInputIsA4xxNamingTheField(t *testing.T) {
 func TestRestartKeepsInvoicesAndTimers(t *testing.T) {
 	fake := fakeprovider.Start()
 	defer fake.Close()
-	useFakeProvider(t, fake)
 	dir := t.TempDir()
-	s := startStack(t, dir, "", false)
+	s := startStack(t, dir, "", false, useFakeProvider(fake))
 	c := client{t: t, base: s.APIURL, key: s.APIKey}
 	c.must("POST", "/v1/customers", map[string]string{"id": "acme", "name": "Acme", "email": "ap@acme.test", "timezone": "UTC"}, 201)
 	now := time.Now()
@@ -339,7 +339,7 @@ func TestRestartKeepsInvoicesAndTimers(t *testing.T) {
 	s.Stop()
 
 	time.Sleep(2 * time.Second)
-	s = startStack(t, dir, "", false)
+	s = startStack(t, dir, "", false, useFakeProvider(fake))
 	defer s.Stop()
 	c.base = s.APIURL
 	got := c.must("GET", "/v1/invoices/"+id, nil, 200)
@@ -359,12 +359,19 @@ func TestRestartKeepsInvoicesAndTimers(t *testing.T) {
 	}
 }
 
-// useFakeProvider points the senders of stacks started in this test at
-// fake (the senders are configured from the environment).
-func useFakeProvider(t *testing.T, fake *fakeprovider.Server) {
-	for k, v := range map[string]string{"SENDGRID_API_KEY": fakeSendGridKey, "SENDGRID_FROM_EMAIL": "ar@example.com", "SENDGRID_BASE_URL": fake.URL,
-		"TWILIO_ACCOUNT_SID": fakeTwilioAccount, "TWILIO_AUTH_TOKEN": fakeTwilioToken, "TWILIO_FROM_NUMBER": "+15005550006", "TWILIO_BASE_URL": fake.URL} {
-		t.Setenv(k, v)
+// fakeProviderEnv is the environment that points `collections` processes'
+// senders at fake.
+func fakeProviderEnv(fake *fakeprovider.Server) map[string]string {
+	return map[string]string{"SENDGRID_API_KEY": fakeSendGridKey, "SENDGRID_FROM_EMAIL": "ar@example.com", "SENDGRID_BASE_URL": fake.URL,
+		"TWILIO_ACCOUNT_SID": fakeTwilioAccount, "TWILIO_AUTH_TOKEN": fakeTwilioToken, "TWILIO_FROM_NUMBER": "+15005550006", "TWILIO_BASE_URL": fake.URL}
+}
+
+// useFakeProvider points a stack's senders at fake: an in-process stack
+// takes its providers from its Config, never from the environment.
+func useFakeProvider(fake *fakeprovider.Server) func(*devstack.Options) {
+	env := fakeProviderEnv(fake)
+	return func(o *devstack.Options) {
+		o.Messages.Channels = channels.ConfigFromEnv(func(k string) string { return env[k] })
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/collections-engine/collections/channels"
 	"github.com/collections-engine/collections/db"
 	"github.com/collections-engine/collections/internal/app"
 	"github.com/collections-engine/collections/internal/devserver"
@@ -30,7 +31,9 @@ func TestDevStackProcess(t *testing.T) {
 	}
 	s, err := devstack.Start(context.Background(), devstack.Options{DataDir: dir, TemporalAddr: os.Getenv("DEVSTACK_CHILD_TEMPORAL"), APIKey: "durability-test-key",
 		Config: app.Config{HTTPAddr: os.Getenv("DEVSTACK_CHILD_HTTP"), RateLimit: 1e6,
-			Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}})
+			// The parent's fake providers, named in this process's environment.
+			Messages: app.MessageConfig{Channels: channels.ConfigFromEnv(os.Getenv)},
+			Log:      slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}})
 	if err != nil {
 		t.Fatal(err)
 	}
