@@ -196,6 +196,9 @@ func TestCollectorsPageInChromium(t *testing.T) {
 		t.Errorf("the book's aging: %v", book)
 	}
 	screenshot("desk-worklist.png")
+	b.do("a phone's width", chromedp.EmulateViewport(390, 844))
+	screenshot("desk-worklist-phone.png")
+	b.do("back to a wide window", chromedp.EmulateViewport(1280, 900))
 
 	// Filter by manager: leo's customers only.
 	b.do("filter by manager", chromedp.SetValue(chromedp.CSS("#manager"), "leo@ar.test"), chromedp.Submit(chromedp.CSS("#manager")),
@@ -240,6 +243,9 @@ func TestCollectorsPageInChromium(t *testing.T) {
 		t.Errorf("Temporal UI link: %q, want %q", href, want)
 	}
 	screenshot("desk-account.png")
+	b.do("a phone's width", chromedp.EmulateViewport(390, 844))
+	screenshot("desk-account-phone.png")
+	b.do("back to a wide window", chromedp.EmulateViewport(1280, 900))
 
 	// The Web UI opens that workflow.
 	b.do("follow the link", chromedp.Navigate(href))
