@@ -272,23 +272,17 @@ func (s *Service) UpdateCustomer(ctx context.Context, cmd UpdateCustomer) (*db.C
 // only what changed).
 func (s *Service) tellOpenInvoices(ctx context.Context, c *db.Customer, actor Actor) error {
 	change := workflows.CustomerChanged{Timezone: c.Timezone, AccountManager: c.AccountManager, Actor: actor.String()}
-	told, cursor := 0, ""
-	for {
-		page, err := s.Store.ListInvoices(ctx, db.InvoiceFilter{CustomerID: c.ID, Open: true, Before: cursor, Limit: sweepPage})
-		if err != nil {
-			return err
+	told := 0
+	err := s.eachInvoice(ctx, db.InvoiceFilter{CustomerID: c.ID, Open: true}, func(inv *db.Invoice) error {
+		err := s.Workflows.CustomerChanged(ctx, inv.WorkflowID, change)
+		if err != nil && !errors.Is(workflows.CommandError(err), workflows.ErrEnded) {
+			return unavailablef(err, "customer %s is updated, but invoice %s could not be told; send the same change again: %v", c.ID, inv.Number, err)
 		}
-		for _, inv := range page {
-			err := s.Workflows.CustomerChanged(ctx, inv.WorkflowID, change)
-			if err != nil && !errors.Is(workflows.CommandError(err), workflows.ErrEnded) {
-				return unavailablef(err, "customer %s is updated, but invoice %s could not be told; send the same change again: %v", c.ID, inv.Number, err)
-			}
-			told++
-		}
-		if len(page) < sweepPage {
-			break
-		}
-		cursor = page[len(page)-1].ID
+		told++
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if told > 0 {
 		s.log().Info("customer's open invoices told of the change", "customer_id", c.ID, "invoices", told, "actor", actor.String())

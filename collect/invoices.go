@@ -335,39 +335,43 @@ const sweepPage = 500
 // the end.
 func (s *Service) StartMissingWorkflows(ctx context.Context) (started int, err error) {
 	var errs []error
-	cursor := ""
-	for {
-		page, err := s.Store.ListInvoices(ctx, db.InvoiceFilter{Unsaved: true, Before: cursor, Limit: sweepPage})
+	err = s.eachInvoice(ctx, db.InvoiceFilter{Unsaved: true}, func(inv *db.Invoice) error {
+		ok, err := s.ensureWorkflow(ctx, inv)
 		if err != nil {
-			return started, err
+			s.log().Warn("sweep: workflow not started", "invoice_id", inv.ID, "workflow_id", inv.WorkflowID, "error", err)
+			errs = append(errs, fmt.Errorf("invoice %s: %w", inv.ID, err))
+			return ctx.Err() // go on, unless the sweep was cut off
 		}
-		for i := range page {
-			inv := &page[i]
-			if inv.ClosedAt != nil || inv.Status != nil {
-				continue
-			}
-			ok, err := s.ensureWorkflow(ctx, inv)
-			if err != nil {
-				s.log().Warn("sweep: workflow not started", "invoice_id", inv.ID, "workflow_id", inv.WorkflowID, "error", err)
-				errs = append(errs, fmt.Errorf("invoice %s: %w", inv.ID, err))
-				if ctx.Err() != nil {
-					return started, errors.Join(errs...)
-				}
-				continue
-			}
-			if ok {
-				started++
-			}
+		if ok {
+			started++
 		}
-		if len(page) < sweepPage {
-			break
-		}
-		cursor = page[len(page)-1].ID
-	}
+		return nil
+	})
 	if started > 0 {
 		s.log().Info("sweep: started missing invoice workflows", "started", started)
 	}
-	return started, errors.Join(errs...)
+	return started, errors.Join(append(errs, err)...)
+}
+
+// eachInvoice calls fn with every invoice f matches, newest first, reading
+// them a page (sweepPage) at a time; it stops at the first error fn returns.
+func (s *Service) eachInvoice(ctx context.Context, f db.InvoiceFilter, fn func(*db.Invoice) error) error {
+	f.Limit = sweepPage
+	for {
+		page, err := s.Store.ListInvoices(ctx, f)
+		if err != nil {
+			return err
+		}
+		for i := range page {
+			if err := fn(&page[i]); err != nil {
+				return err
+			}
+		}
+		if len(page) < sweepPage {
+			return nil
+		}
+		f.Before = page[len(page)-1].ID
+	}
 }
 
 // Status is an invoice's status: live from its workflow's query while it

@@ -54,15 +54,11 @@ func (r *Messages) ClaimWithinLimit(ctx context.Context, m *Message, lim Contact
 	var res Reservation
 	err := r.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		res = Reservation{}
-		locked, err := tx.NewUpdate().Model((*Customer)(nil)).Set("updated_at = updated_at").Where("id = ?", m.CustomerID).Exec(ctx)
-		if err != nil {
-			return fmt.Errorf("lock customer: %w", err)
-		}
-		if n, _ := locked.RowsAffected(); n == 0 {
-			return notFound(sql.ErrNoRows, "customer", m.CustomerID)
+		if err := lockCustomer(ctx, tx, m.CustomerID); err != nil {
+			return err
 		}
 		existing := new(Message)
-		err = tx.NewSelect().Model(existing).
+		err := tx.NewSelect().Model(existing).
 			Where("invoice_id = ? AND step = ? AND channel = ?", m.InvoiceID, m.Step, m.Channel).Scan(ctx)
 		released := err == nil && existing.Status == MessagePending && strings.HasPrefix(existing.Detail, ReleasedPrefix)
 		switch {
@@ -98,6 +94,22 @@ func (r *Messages) ClaimWithinLimit(ctx context.Context, m *Message, lim Contact
 		return nil
 	})
 	return res, err
+}
+
+// lockCustomer takes the customer's row lock for the rest of tx, so that
+// every transaction that reads, decides and writes about one customer (a
+// contact slot, the credit limit) waits for the one before it: a no-op
+// update locks the row on PostgreSQL; on SQLite, transactions begin with
+// the database's write lock already.
+func lockCustomer(ctx context.Context, tx bun.Tx, customerID string) error {
+	res, err := tx.NewUpdate().Model((*Customer)(nil)).Set("updated_at = updated_at").Where("id = ?", customerID).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("lock customer: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound(sql.ErrNoRows, "customer", customerID)
+	}
+	return nil
 }
 
 // contactsSince counts the distinct (invoice, step) contacts with a

@@ -2,7 +2,6 @@ package db
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"github.com/uptrace/bun"
@@ -21,12 +20,8 @@ import (
 func (r *Invoices) InsertInvoiceChecked(ctx context.Context, inv *Invoice, over func(c Customer, openBefore int64) bool) (inserted bool, openBefore int64, err error) {
 	err = r.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		inserted, openBefore = false, 0
-		res, err := tx.NewUpdate().Model((*Customer)(nil)).Set("updated_at = updated_at").Where("id = ?", inv.CustomerID).Exec(ctx)
-		if err != nil {
-			return fmt.Errorf("lock customer: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return notFound(sql.ErrNoRows, "customer", inv.CustomerID)
+		if err := lockCustomer(ctx, tx, inv.CustomerID); err != nil {
+			return err
 		}
 		var c Customer
 		if err := tx.NewSelect().Model(&c).Where("id = ?", inv.CustomerID).Scan(ctx); err != nil {
@@ -39,7 +34,7 @@ func (r *Invoices) InsertInvoiceChecked(ctx context.Context, inv *Invoice, over 
 			}
 		}
 		inv.OverCreditLimit = over(c, openBefore)
-		res, err = tx.NewInsert().Model(inv).On("CONFLICT (number) DO NOTHING").Exec(ctx)
+		res, err := tx.NewInsert().Model(inv).On("CONFLICT (number) DO NOTHING").Exec(ctx)
 		if err != nil {
 			return fmt.Errorf("insert invoice: %w", err)
 		}
