@@ -11,7 +11,6 @@ import (
 	"github.com/collections-engine/collections/api/wire"
 	"github.com/collections-engine/collections/collect"
 	"github.com/collections-engine/collections/db"
-	"github.com/collections-engine/collections/workflows"
 )
 
 // Error is the body of every error response:
@@ -89,16 +88,6 @@ func fromCase(err error) error {
 		return err
 	}
 	return e
-}
-
-// updateError maps what a workflow answered an update with to an HTTP
-// error: its validator's refusal naming a field (422), a conflict with its
-// state (409), a workflow that has ended (409, saying ended), or else a 503.
-func updateError(err error, ended string) error {
-	if err == nil {
-		return nil
-	}
-	return fromCase(collect.FromWorkflow(workflows.CommandError(err), ended))
 }
 
 // errorHandler writes every error as JSON. Our own *Error goes out as is;

@@ -67,12 +67,6 @@ type EventView struct {
 	MessageID string    `json:"message_id,omitempty"`
 }
 
-// parseTime reads a required RFC 3339 time given in field.
-func parseTime(field, v string) (time.Time, error) {
-	t, err := collect.ParseTime(field, v)
-	return t, fromCase(err)
-}
-
 // invoiceCommand is the use case's command for a request.
 func invoiceCommand(c echo.Context, r InvoiceRequest) collect.CreateInvoice {
 	return collect.CreateInvoice{Actor: keyActor(c), Number: r.Number, CustomerID: r.CustomerID, Amount: r.Amount,

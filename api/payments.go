@@ -1,8 +1,6 @@
 package api
 
 import (
-	"context"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -53,13 +51,6 @@ func (s *Server) createPayment(c echo.Context) error {
 		InvoiceID: res.Invoice.ID, Reference: res.Reference, Amount: money.FormatAmount(res.AmountMinor, res.Currency),
 		Balance: money.FormatAmount(res.BalanceMinor, res.Currency), Currency: res.Currency, Stage: res.Stage, Duplicate: res.Duplicate,
 	})
-}
-
-// runUpdate sends an update to the invoice's workflow and waits for its
-// answer, mapping what the workflow said to an HTTP error.
-func (s *Server) runUpdate(ctx context.Context, inv *db.Invoice, name, updateID string, arg, result any) error {
-	err := s.cases().Workflows.Update(ctx, inv.WorkflowID, name, updateID, arg, result)
-	return updateError(err, fmt.Sprintf("invoice %s is closed (its workflow has ended)", inv.Number))
 }
 
 func (s *Server) listOutbox(c echo.Context) error {
