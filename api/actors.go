@@ -17,8 +17,3 @@ func keyActor(c echo.Context) collect.Actor {
 	}
 	return collect.Actor{Kind: collect.ActorKey, Name: "anonymous"}
 }
-
-// providerActor is a provider calling one of its webhooks.
-func providerActor(name string) collect.Actor {
-	return collect.Actor{Kind: collect.ActorProvider, Name: name}
-}

@@ -78,11 +78,3 @@ func forbidden(have, need string) *Error {
 	}
 	return &Error{Status: http.StatusForbidden, Code: "forbidden", Message: msg}
 }
-
-// validRole checks a role named in a request or on the command line.
-func validRole(role string) error {
-	if _, ok := roleRank[role]; !ok {
-		return fmt.Errorf("role must be one of %s", strings.Join(Roles, ", "))
-	}
-	return nil
-}

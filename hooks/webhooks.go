@@ -62,13 +62,6 @@ func (h *Hooks) now() time.Time {
 	return time.Now().UTC()
 }
 
-func (h *Hooks) log() *slog.Logger {
-	if h.Log != nil {
-		return h.Log
-	}
-	return slog.Default()
-}
-
 func unauthorized(format string, args ...any) *wire.Error {
 	return &wire.Error{Status: http.StatusUnauthorized, Code: "unauthenticated", Message: fmt.Sprintf(format, args...)}
 }
