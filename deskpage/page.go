@@ -38,6 +38,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/collections-engine/collections/collect"
 	"github.com/collections-engine/collections/db"
 	"github.com/collections-engine/collections/desk"
 	"github.com/collections-engine/collections/invoice"
@@ -69,8 +70,11 @@ type Config struct {
 	// Namespace is the Temporal namespace the workflows run in, for those
 	// links ("default" if empty).
 	Namespace string
-	Clock     func() time.Time // time.Now if nil
-	Log       *slog.Logger     // slog.Default() if nil
+	// Cases are the business actions the forms call, the same the API
+	// calls (package collect). Nil: the page only reads.
+	Cases *collect.Service
+	Clock func() time.Time // time.Now if nil
+	Log   *slog.Logger     // slog.Default() if nil
 }
 
 // Page serves the collectors' page.
@@ -204,6 +208,9 @@ func (pg *Page) Routes(e *echo.Echo) {
 	in := g.Group("", pg.session)
 	in.GET("/", pg.worklistPage)
 	in.GET("/customers/:id", pg.accountPage)
+	if pg.cfg.Cases != nil {
+		pg.actionRoutes(in) // actions.go
+	}
 }
 
 // pageHeaders: no caching of customer data, no framing, no scripts, and
@@ -354,6 +361,7 @@ type accountPage struct {
 	A        desk.Account
 	Charts   []agingChart
 	Invoices []pageInvoice
+	Act      *accountActions // the forms the key may use (actions.go)
 }
 
 // pageInvoice is one of the customer's invoices with its timeline.
@@ -384,6 +392,7 @@ type pageEvent struct {
 	Amount    string
 	Balance   string
 	Reference string
+	Actor     string
 }
 
 // accountPage is GET /desk/customers/{id}.
@@ -403,6 +412,11 @@ func (pg *Page) accountPage(c echo.Context) error {
 		return pg.failure(c, err)
 	}
 	p := accountPage{Title: cust.Name, KeyName: keyName(c), A: a, Charts: agingCharts(a.Aging)}
+	if pg.cfg.Cases != nil {
+		p.Act = pg.actions(c, a)
+	} else {
+		p.Act = &accountActions{}
+	}
 	for _, inv := range a.Invoices {
 		pi := pageInvoice{ID: inv.ID, Number: inv.Number, Currency: inv.Currency, Amount: money.FormatAmount(inv.AmountMinor, inv.Currency),
 			Balance: money.FormatAmount(inv.BalanceMinor, inv.Currency), DueAt: inv.DueAt,
@@ -415,7 +429,7 @@ func (pg *Page) accountPage(c echo.Context) error {
 			pi.NextAction = st.NextAction
 			for _, e := range st.Timeline {
 				ev := pageEvent{At: e.At, Kind: e.Kind, Step: e.Step, Channel: e.Channel, Outcome: e.Outcome, Detail: e.Detail,
-					Reference: e.Reference}
+					Reference: e.Reference, Actor: e.Actor}
 				if e.AmountMinor != 0 {
 					ev.Amount = money.FormatAmount(e.AmountMinor, inv.Currency)
 				}
