@@ -1,11 +1,20 @@
 // Package deskpage is the collectors' page: server-rendered HTML at /desk/
 // (the worklist, with an aging chart of the book) and /desk/customers/{id}
 // (the account view, with each invoice's timeline and a link to its
-// workflow in the Temporal Web UI). No JavaScript, no external assets: one
-// inline style block, whose hash is the only style the
-// Content-Security-Policy allows.
+// workflow in the Temporal Web UI, and the forms for the day's work). No
+// JavaScript, no external assets: one inline style block, whose hash is the
+// only style the Content-Security-Policy allows.
 //
-// Sign-in is with an API key (any role: the pages only read). The key is
+// The forms (actions.go) log a call, add a note, record a payment, open and
+// resolve a dispute, pause and resume, complete and reassign a task, and
+// for management decide on an escalation or record the agency's outcome.
+// Each calls the same business action (package collect) as the API, with
+// the signed-in key as the actor; each carries a per-session anti-forgery
+// token, is shown only to a key whose role may use it and refused (403) to
+// any other, and answers with a redirect that says what happened, or with
+// the form again and the error beside its field.
+//
+// Sign-in is with an API key (any role; a read-only key sees no forms). The key is
 // checked against the key store once; the browser then holds a session
 // cookie (HttpOnly, SameSite=Strict, Secure over HTTPS) naming the key's id
 // and an expiry, signed with HMAC-SHA256 — never the key itself. Every page
