@@ -2,7 +2,9 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -32,11 +34,17 @@ func TestLogCallRoute(t *testing.T) {
 	if status, out := env.do(h, "POST", "/v1/invoices/inv-1/calls", db.RoleReadOnly, `{"outcome":"wrong_number"}`); status != http.StatusForbidden {
 		t.Fatalf("read-only: %d %v", status, out)
 	}
-	for _, body := range []string{`{"outcome":"reached","promise_amount":"10.00","dispute_reason":"quality"}`,
-		`{"outcome":"no_answer","dispute_reason":"quality"}`} {
+	for body, field := range map[string]string{
+		`{"outcome":"reached","promise_amount":"10.00","promise_date":"2030-01-01T00:00:00Z","dispute_reason":"quality"}`: "dispute_reason",
+		`{"outcome":"no_answer","dispute_reason":"quality"}`:                                                              "outcome",
+		`{"outcome":"reached","note":"` + strings.Repeat("<script>", 1500) + `"}`:                                         "note",
+		`{"outcome":"reached","promise_amount":"10.00","promise_date":"next friday"}`:                                     "promise_date",
+		`{"outcome":"reached","promise_amount":"0.00","promise_date":"2030-01-01T00:00:00Z"}`:                             "promise_amount",
+	} {
 		status, out := env.do(h, "POST", "/v1/invoices/inv-1/calls", db.RoleReadWrite, body)
-		if status != http.StatusBadRequest {
-			t.Fatalf("%s: %d %v", body, status, out)
+		e, _ := out["error"].(map[string]any)
+		if status != http.StatusBadRequest || e == nil || !strings.Contains(fmt.Sprint(e["field"], " ", e["message"]), field) {
+			t.Errorf("%.80s: %d %v, want 400 naming %s", body, status, out, field)
 		}
 	}
 	if notes, _ := store.ListNotes(ctx, "acme", "inv-1"); len(notes) != 0 {
