@@ -18,6 +18,8 @@ import (
 // writes nothing; a read-only key is refused.
 func TestLogCallRoute(t *testing.T) {
 	env := newRoleEnv(t)
+	tmp := &signalTemporal{fakeTemporal: newFakeTemporal()} // takes the note's signal to the timeline
+	env.srv.Temporal = tmp
 	h := env.srv.Handler()
 	ctx := context.Background()
 	store := env.srv.Store
