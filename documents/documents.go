@@ -10,7 +10,7 @@ package documents
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"time"
 
 	"github.com/collections-engine/collections/db"
@@ -86,9 +86,14 @@ type Total struct {
 
 // Statement is a customer's statement of account at AsOf.
 type Statement struct {
+	// Seller is who the statement is from: a name, and optionally more
+	// lines of contact details.
 	Seller   string
 	Customer Party
 	AsOf     time.Time
+	// TimeZone is the IANA zone dates are printed in (the customer's);
+	// empty or unknown: UTC.
+	TimeZone string
 	// Invoices are the open invoices, oldest due first, at most
 	// MaxInvoices; MoreInvoices counts the open invoices not listed.
 	Invoices     []OpenInvoice
@@ -112,21 +117,63 @@ type StatementStore interface {
 	StatementAging(ctx context.Context, customerID string, now time.Time) ([]db.AgingRow, error)
 }
 
-// LoadStatement reads the statement of one customer at now.
+// LoadStatement reads the statement of one customer at now: a few
+// indexed queries, whatever the size of the customer's book. Seller is
+// DefaultSeller; a caller with a sender setting replaces it.
 func LoadStatement(ctx context.Context, store StatementStore, customerID string, now time.Time) (Statement, error) {
-	return Statement{}, errors.New("documents: not yet")
+	c, err := store.GetCustomer(ctx, customerID)
+	if err != nil {
+		return Statement{}, fmt.Errorf("statement: %w", err)
+	}
+	st := Statement{Seller: DefaultSeller, Customer: party(c), TimeZone: c.Timezone, AsOf: now, PaymentsSince: now.Add(-PaymentsWindow)}
+	invs, total, err := store.StatementInvoices(ctx, customerID, MaxInvoices)
+	if err != nil {
+		return Statement{}, fmt.Errorf("statement: open invoices: %w", err)
+	}
+	for _, inv := range invs {
+		st.Invoices = append(st.Invoices, OpenInvoice{ID: inv.ID, Number: inv.Number, IssuedAt: inv.IssuedAt, DueAt: inv.DueAt,
+			AmountMinor: inv.AmountMinor, BalanceMinor: inv.BalanceMinor, Currency: inv.Currency, DaysPastDue: DaysPastDue(inv.DueAt, now)})
+	}
+	st.MoreInvoices = max(total-len(invs), 0)
+	pays, total, err := store.StatementPayments(ctx, customerID, st.PaymentsSince, MaxPayments)
+	if err != nil {
+		return Statement{}, fmt.Errorf("statement: payments: %w", err)
+	}
+	for _, p := range pays {
+		st.Payments = append(st.Payments, PaymentLine{ReceivedAt: p.ReceivedAt, InvoiceID: p.InvoiceID, InvoiceNumber: p.InvoiceNumber,
+			AmountMinor: p.AmountMinor, Currency: p.Currency, Reference: p.Reference})
+	}
+	st.MorePayments = max(total-len(pays), 0)
+	aging, err := store.StatementAging(ctx, customerID, now)
+	if err != nil {
+		return Statement{}, fmt.Errorf("statement: aging: %w", err)
+	}
+	for _, a := range aging {
+		st.Aging = append(st.Aging, Aging{Currency: a.Currency, CurrentMinor: a.CurrentMinor, Days1To30: a.Days1To30,
+			Days31To60: a.Days31To60, Days61To90: a.Days61To90, Over90: a.Over90})
+		st.Totals = append(st.Totals, Total{Currency: a.Currency, OpenInvoices: a.OpenInvoices, BalanceMinor: a.BalanceMinor})
+	}
+	return st, nil
 }
 
-// PDF renders the statement.
-func (s Statement) PDF() ([]byte, error) {
-	return nil, errors.New("documents: not yet")
+// DaysPastDue is the whole days, rounded up, from due to now; 0 when not
+// yet due. It is the measure the aging buckets use (db.AgingRow).
+func DaysPastDue(due, now time.Time) int {
+	if !now.After(due) {
+		return 0
+	}
+	d := now.Sub(due)
+	return int((d + 24*time.Hour - 1) / (24 * time.Hour))
 }
+
+func party(c *db.Customer) Party { return Party{ID: c.ID, Name: c.Name, Email: c.Email} }
 
 // InvoiceDoc is one invoice as the customer sees it.
 type InvoiceDoc struct {
 	Seller       string
 	Customer     Party
 	AsOf         time.Time
+	TimeZone     string
 	ID           string
 	Number       string
 	IssuedAt     time.Time
@@ -156,14 +203,35 @@ type InvoiceStore interface {
 }
 
 // LoadInvoice reads one invoice of one customer; an invoice of another
-// customer is ErrNotFound.
+// customer is ErrNotFound, exactly like one that does not exist.
 func LoadInvoice(ctx context.Context, store InvoiceStore, customerID, invoiceID string, now time.Time) (InvoiceDoc, error) {
-	return InvoiceDoc{}, errors.New("documents: not yet")
-}
-
-// PDF renders the invoice.
-func (d InvoiceDoc) PDF() ([]byte, error) {
-	return nil, errors.New("documents: not yet")
+	inv, err := store.GetInvoice(ctx, invoiceID)
+	if err != nil {
+		return InvoiceDoc{}, fmt.Errorf("invoice document: %w", err)
+	}
+	if inv.CustomerID != customerID {
+		return InvoiceDoc{}, fmt.Errorf("invoice document: invoice %q of customer %q: %w", invoiceID, customerID, ErrNotFound)
+	}
+	c, err := store.GetCustomer(ctx, customerID)
+	if err != nil {
+		return InvoiceDoc{}, fmt.Errorf("invoice document: %w", err)
+	}
+	d := InvoiceDoc{Seller: DefaultSeller, Customer: party(c), TimeZone: c.Timezone, AsOf: now, ID: inv.ID, Number: inv.Number,
+		IssuedAt: inv.IssuedAt, DueAt: inv.DueAt, AmountMinor: inv.AmountMinor, BalanceMinor: inv.BalanceMinor,
+		Currency: inv.Currency, Closed: inv.ClosedAt != nil, Stage: string(inv.Stage)}
+	if !d.Closed {
+		d.DaysPastDue = DaysPastDue(inv.DueAt, now)
+	}
+	pays, total, err := store.InvoicePaymentsPage(ctx, inv.ID, MaxInvoicePayments)
+	if err != nil {
+		return InvoiceDoc{}, fmt.Errorf("invoice document: payments: %w", err)
+	}
+	for _, p := range pays {
+		d.Payments = append(d.Payments, PaymentLine{ReceivedAt: p.ReceivedAt, InvoiceID: inv.ID, InvoiceNumber: inv.Number,
+			AmountMinor: p.AmountMinor, Currency: p.Currency, Reference: p.Reference})
+	}
+	d.MorePayments = max(total-len(pays), 0)
+	return d, nil
 }
 
 // InvoicePDF is LoadInvoice then PDF.
