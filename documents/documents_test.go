@@ -217,3 +217,31 @@ var (
 	showsText     = documents.ShowsText
 	writeArtifact = documents.WriteArtifact
 )
+
+// Renderer is what a front door holds: the seller on every document, the
+// invoice for its own customer.
+func TestRenderer(t *testing.T) {
+	d := dbtest.SQLite(t)
+	s := db.NewStore(d.DB)
+	now := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+	seed(t, s, now, 3)
+	r := documents.Renderer{Store: s, Seller: "Acme Supplies Ltd\nar@acme-supplies.test", Clock: func() time.Time { return now }}
+	ctx := context.Background()
+	st, err := r.StatementPDF(ctx, "cus-1", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text := readPDFText(t, st); !showsText(text, "Acme Supplies Ltd") || !showsText(text, "INV-002") || showsText(text, "OTHER-1") {
+		t.Errorf("statement: %q", strings.Join(text, " | "))
+	}
+	inv, err := r.InvoicePDF(ctx, "inv-other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text := readPDFText(t, inv); !showsText(text, "Invoice OTHER-1") || !showsText(text, "Other Ltd") || !showsText(text, "ar@acme-supplies.test") {
+		t.Errorf("invoice: %q", strings.Join(text, " | "))
+	}
+	if _, err := r.InvoicePDF(ctx, "nope"); !errors.Is(err, documents.ErrNotFound) {
+		t.Errorf("unknown invoice: %v", err)
+	}
+}
