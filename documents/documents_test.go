@@ -47,7 +47,7 @@ func seed(t *testing.T, s *db.Store, now time.Time, open int) {
 	day := 24 * time.Hour
 	for _, c := range []db.Customer{
 		{ID: "cus-1", Name: "Müller & Söhne GmbH", Email: "ap@mueller.example", Timezone: "Europe/Berlin"},
-		{ID: "cus-2", Name: "Other Ltd", Email: "ap@other.example", Timezone: "UTC"},
+		{ID: "cus-2", Name: `Other (UK) Ltd \ Co)`, Email: "ap@other.example", Timezone: "UTC"},
 	} {
 		c.CreatedAt, c.UpdatedAt = now, now
 		if _, err := s.InsertCustomer(ctx, &c); err != nil {
@@ -238,7 +238,7 @@ func TestRenderer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if text := readPDFText(t, inv); !showsText(text, "Invoice OTHER-1") || !showsText(text, "Other Ltd") || !showsText(text, "ar@acme-supplies.test") {
+	if text := readPDFText(t, inv); !showsText(text, "Invoice OTHER-1") || !showsText(text, `Other (UK) Ltd \ Co)`) || !showsText(text, "ar@acme-supplies.test") {
 		t.Errorf("invoice: %q", strings.Join(text, " | "))
 	}
 	if _, err := r.InvoicePDF(ctx, "nope"); !errors.Is(err, documents.ErrNotFound) {
