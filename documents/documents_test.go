@@ -195,7 +195,7 @@ func TestInvoiceDocument(t *testing.T) {
 			}
 			text := readPDFText(t, pdf)
 			for _, want := range []string{"Invoice US-7", "Acme Supplies Ltd", "billing@acme.example", "USD 2,500.00", "USD 500.00",
-				"USD 2,000.00", "https://portal.example/p/abc", "wire (part)", "Open"} {
+				"USD 2,000.00", "Pay online", "https://portal.example/p/abc", "wire (part)", "Open"} {
 				if !showsText(text, want) {
 					t.Errorf("the invoice PDF does not show %q", want)
 				}

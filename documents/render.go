@@ -152,9 +152,17 @@ func (d *doc) table(cols ...column) {
 func (d *doc) tableHead() {
 	p := d.pdf
 	p.SetFont("Helvetica", "B", 9)
-	p.SetFillColor(230, 233, 238)
+	// One band behind the whole row, then the headings over it: a viewer
+	// that stands a wider font in for Helvetica overflows a heading a
+	// little, and the next cell's fill must not paint over it.
+	total := 0.0
 	for _, c := range d.cols {
-		p.CellFormat(c.width, rowH, d.fit(d.tr(c.head), c.width-2), "B", 0, c.align, true, 0, "")
+		total += c.width
+	}
+	p.SetFillColor(230, 233, 238)
+	p.Rect(p.GetX(), p.GetY(), total, rowH, "F")
+	for _, c := range d.cols {
+		p.CellFormat(c.width, rowH, d.fit(d.tr(c.head), c.width-2), "B", 0, c.align, false, 0, "")
 	}
 	p.Ln(-1)
 	p.SetFont("Helvetica", "", 9)
@@ -314,7 +322,7 @@ func (v InvoiceDoc) PDF() ([]byte, error) {
 		d.section("How to pay")
 		p := d.pdf
 		p.SetFont("Helvetica", "", 10)
-		p.Write(5, d.tr("Pay online: "))
+		p.CellFormat(0, lineH, d.tr("Pay online, by card or as your account allows, at:"), "", 1, "L", false, 0, "")
 		p.SetTextColor(0, 70, 160)
 		p.WriteLinkString(5, d.tr(v.PayURL), v.PayURL)
 		p.SetTextColor(0, 0, 0)
