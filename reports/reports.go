@@ -223,11 +223,12 @@ func (q query) aging() ([]string, []map[string]any, error) {
 
 // --- DSO ----------------------------------------------------------------------
 
-// maxMonths bounds DSO's walk back (20 years); monthsPerQuery is how many
-// months of sales one query sums.
+// maxMonths bounds DSO's walk back (20 years); firstMonths is how many
+// months of sales the first query sums (each next one sums twice as many
+// as the one before, as far as some currency's walk goes).
 const (
-	maxMonths      = 240
-	monthsPerQuery = 12
+	maxMonths   = 240
+	firstMonths = 3
 )
 
 func (q query) dso() ([]string, []map[string]any, error) {
@@ -242,13 +243,15 @@ func (q query) dso() ([]string, []map[string]any, error) {
 		return cols, nil, err
 	}
 	// Month k is [end - (k+1) months, end - k months); its sales are read
-	// monthsPerQuery months at a time, for every currency at once, only as
-	// far back as some currency's walk goes.
+	// for every currency at once, a few months per query (firstMonths,
+	// then twice as many each time), only as far back as some currency's
+	// walk goes.
 	sales := map[string][]int64{}
-	fetched := 0
+	fetched, chunk := 0, firstMonths
 	monthSales := func(cur string, k int) (int64, error) {
 		for k >= fetched {
-			bounds := make([]time.Time, monthsPerQuery+1)
+			n := min(chunk, maxMonths-fetched)
+			bounds := make([]time.Time, n+1)
 			for j := range bounds {
 				bounds[j] = end.AddDate(0, -(fetched + j), 0)
 			}
@@ -259,11 +262,11 @@ func (q query) dso() ([]string, []map[string]any, error) {
 			for _, c := range currencies {
 				s := got[c.Currency]
 				if s == nil {
-					s = make([]int64, monthsPerQuery)
+					s = make([]int64, n)
 				}
 				sales[c.Currency] = append(sales[c.Currency], s...)
 			}
-			fetched += monthsPerQuery
+			fetched, chunk = fetched+n, chunk*2
 		}
 		return sales[cur][k], nil
 	}
