@@ -70,10 +70,12 @@ var Definitions = map[string]string{
 		"(null with none resolved). A promise is kept when the workflow recorded it kept or the invoice was paid in full while it stood; " +
 		"broken when its date passed unmet. Promises that ended otherwise (a dispute, a cancellation) count neither way.",
 	Disputes: "Disputes opened in the period, by reason and currency: how many, and the invoices' balances when they were opened.",
-	CollectedByStage: "Payments recorded in the period (refunds not subtracted), by the invoice's stage when each arrived " +
+	CollectedByStage: "Payments recorded in the period (refunds not subtracted; payments the workflow did not apply, to a closed invoice or " +
+		"in another currency, left out), by the invoice's stage when each arrived " +
 		"and currency. The stage is read from the timeline: the stage of the last policy step carried out (issued before any), " +
 		"or disputed, promised or paused while one of those stood, escalated after escalation, agency once placed.",
-	CollectedByChannel: "Payments recorded in the period, by the channel of the last message sent to the customer about that invoice " +
+	CollectedByChannel: "Payments recorded in the period (those not applied left out), by the payment's own channel when it records one, " +
+		"else the channel of the last message sent to the customer about that invoice " +
 		"before the payment (email, sms, agency ...; internal notices to the account manager do not count), or none, and currency.",
 	MessagesByStage: "Messages sent in the period (outcome sent), by stage: a policy step's message counts under the stage the step moves " +
 		"the invoice to (notify → notified, remind → reminded ...); any other message (promise reminders, dispute notices) " +
