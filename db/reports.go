@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 
 	"github.com/collections-engine/collections/invoice"
 )
@@ -24,33 +25,49 @@ type Reports struct{ db bun.IDB }
 func NewReports(db bun.IDB) *Reports { return &Reports{db: db} }
 
 // receivableAt is the FROM and WHERE of the invoices receivable at a
-// moment, each with its balance then: issued before it, not closed before
-// it, not cancelled, and a balance above 0. The balance at a moment is the
-// amount less the payments (refunds negative) received before it, which is
-// balance_minor (the amount less every payment: setBalance keeps it so on
-// every write that moves money) plus the payments received at or after the
-// moment. Summing those few later payments (payments_received_at_idx)
-// instead of every earlier one per invoice keeps a report at today cheap
-// on a large book. Args: the moment three times, then the currency when
-// one is given.
-func receivableAt(currency string) string {
-	q := `FROM (SELECT inv.id, inv.customer_id, inv.currency, inv.due_at, inv.balance_minor + COALESCE(later.amount, 0) AS balance
+// moment, each with its balance then (columns customer_id, currency,
+// due_at, balance of r): issued before it, not closed before it, not
+// cancelled, and a balance above 0; with its args.
+//
+// The balance at a moment is the amount less the payments (refunds
+// negative) received before it. It is computed as balance_minor (the
+// amount less every payment: setBalance keeps it so on every write that
+// moves money) plus the payments received at or after the moment, which at
+// a recent moment are few: a report at today reads no payments per
+// invoice. The two databases get the same sum written the way each plans
+// well: PostgreSQL joins the later payments grouped by invoice (found by
+// payments_received_at_idx) to the invoices not closed before the moment
+// (a bitmap OR over invoices_closed_at_idx); SQLite, which would scan
+// every payment to group them and every invoice for the OR, takes the open
+// and the since-closed invoices as two index searches and probes
+// payments_invoice_received_idx per invoice.
+func (r *Reports) receivableAt(at time.Time, currency string) (string, []any) {
+	cur, args := "", []any{at, at, at}
+	if currency != "" {
+		cur, args = ` AND inv.currency = ?`, append(args, currency)
+	}
+	if r.db.Dialect().Name() == dialect.PG {
+		return `FROM (SELECT inv.customer_id, inv.currency, inv.due_at, inv.balance_minor + COALESCE(later.amount, 0) AS balance
 	FROM invoices AS inv
 	LEFT JOIN (SELECT invoice_id, SUM(amount_minor) AS amount FROM payments WHERE received_at >= ? GROUP BY invoice_id) AS later
 		ON later.invoice_id = inv.id
-	WHERE inv.stage <> 'cancelled' AND inv.issued_at < ? AND (inv.closed_at IS NULL OR inv.closed_at >= ?)`
-	if currency != "" {
-		q += ` AND inv.currency = ?`
+	WHERE inv.stage <> 'cancelled' AND inv.issued_at < ? AND (inv.closed_at IS NULL OR inv.closed_at >= ?)` + cur + `) AS r
+	WHERE r.balance > 0`, args
 	}
-	return q + `) AS r WHERE r.balance > 0`
-}
-
-func momentArgs(at time.Time, currency string) []any {
-	args := []any{at, at, at}
+	branch := func(closed string) string {
+		return `SELECT inv.customer_id, inv.currency, inv.due_at, inv.balance_minor + COALESCE((SELECT SUM(p.amount_minor) FROM payments AS p
+			WHERE p.invoice_id = inv.id AND p.received_at >= ?), 0) AS balance
+		FROM invoices AS inv WHERE ` + closed + ` AND inv.stage <> 'cancelled' AND inv.issued_at < ?` + cur
+	}
+	args = []any{at, at}
 	if currency != "" {
 		args = append(args, currency)
 	}
-	return args
+	args = append(append(args, at), args...)
+	return `FROM (` + branch("inv.closed_at IS NULL") + `
+	UNION ALL
+	` + branch("inv.closed_at >= ?") + `) AS r
+	WHERE r.balance > 0`, args
 }
 
 // AgingRow is the balance receivable of one customer in one currency and
@@ -78,12 +95,13 @@ func (r *Reports) AgingRows(ctx context.Context, at time.Time, cuts []time.Time,
 	fmt.Fprintf(&bucket, " ELSE %d END", len(cuts))
 	// Summed by customer first, then joined to the customers for their
 	// managers: the join sees one row per customer and bucket.
+	from, fromArgs := r.receivableAt(at, currency)
 	q := `SELECT g.customer_id, COALESCE(c.account_manager, '') AS manager, g.currency, g.bucket, g.balance
 	FROM (SELECT r.customer_id, r.currency, ` + bucket.String() + ` AS bucket, SUM(r.balance) AS balance
-		` + receivableAt(currency) + `
+		` + from + `
 		GROUP BY 1, 2, 3) AS g
 	LEFT JOIN customers AS c ON c.id = g.customer_id`
-	args = append(args, momentArgs(at, currency)...)
+	args = append(args, fromArgs...)
 	out := []AgingRow{}
 	err := r.db.NewRaw(q, args...).Scan(ctx, &out)
 	return out, err
@@ -101,12 +119,13 @@ type CurrencyReceivables struct {
 // Current is the part due at or after currentFrom (the start of the day
 // the days past due are counted to).
 func (r *Reports) Receivables(ctx context.Context, at, currentFrom time.Time, currency string) (map[string]CurrencyReceivables, error) {
+	from, args := r.receivableAt(at, currency)
 	q := `SELECT r.currency, SUM(r.balance) AS total,
 		SUM(CASE WHEN r.due_at >= ? THEN r.balance ELSE 0 END) AS current_total
-	` + receivableAt(currency) + `
+	` + from + `
 	GROUP BY r.currency`
 	var rows []CurrencyReceivables
-	if err := r.db.NewRaw(q, append([]any{currentFrom}, momentArgs(at, currency)...)...).Scan(ctx, &rows); err != nil {
+	if err := r.db.NewRaw(q, append([]any{currentFrom}, args...)...).Scan(ctx, &rows); err != nil {
 		return nil, err
 	}
 	out := make(map[string]CurrencyReceivables, len(rows))
