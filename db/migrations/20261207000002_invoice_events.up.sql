@@ -34,7 +34,8 @@ CREATE TABLE invoice_events (
 -- stage, the most numerous, from the index alone on PostgreSQL).
 CREATE INDEX invoice_events_kind_at_idx ON invoice_events (kind, at, currency, stage);
 --bun:split
--- A balance at a moment: the invoice's amount less its payments received before it.
+-- One invoice's payments by when they arrived: its balance at a moment
+-- (a dispute's; the receivables on SQLite).
 CREATE INDEX payments_invoice_received_idx ON payments (invoice_id, received_at, amount_minor);
 --bun:split
 -- Receivables at a moment: invoices not closed before it (open ones have no closed_at).
