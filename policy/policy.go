@@ -205,6 +205,19 @@ func Builtin(name string) (Policy, bool) {
 	return Policy{}, false
 }
 
+// StepStages maps the policy's step ids to the stage each moves the invoice
+// to (steps without a stage are left out): what the reports count a step's
+// message under.
+func (p Policy) StepStages() map[string]invoice.Stage {
+	out := map[string]invoice.Stage{}
+	for _, s := range p.Steps {
+		if s.Stage != "" {
+			out[s.ID] = s.Stage
+		}
+	}
+	return out
+}
+
 // ActionOf returns the step's action, message when unset.
 func (s Step) ActionOf() Action {
 	if s.Action == "" {
