@@ -316,6 +316,12 @@ func (a *Activities) SaveStatus(ctx context.Context, st invoice.Status) error {
 	if err != nil {
 		return nonRetryable(err)
 	}
+	if st.Plan != nil {
+		// The plan's row, for the plan-kept report (idempotent).
+		if err := a.Store.SavePaymentPlan(ctx, st, a.now()); err != nil {
+			return err
+		}
+	}
 	if st.Stage == invoice.StagePaid {
 		// A customer who starts paying later gets a call from their
 		// account manager (idempotent: keyed on this invoice).

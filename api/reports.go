@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,7 +23,7 @@ func (s *Server) reportRoutes(g *echo.Group) {
 // listReports names every report with its definition.
 func (s *Server) listReports(c echo.Context) error {
 	out := make([]map[string]string, 0, len(reports.Names))
-	for _, n := range reports.Names {
+	for _, n := range append(slices.Clone(reports.Names), reports.SQLNames...) {
 		out = append(out, map[string]string{"name": n, "definition": reports.Definitions[n]})
 	}
 	return c.JSON(http.StatusOK, map[string]any{"reports": out})
@@ -72,7 +73,7 @@ func (s *Server) reportParams(c echo.Context) (reports.Params, error) {
 func (s *Server) getReport(c echo.Context) error {
 	name := c.Param("name")
 	if _, ok := reports.Definitions[name]; !ok {
-		return notFound("no report %q; the reports are %s", name, strings.Join(reports.Names, ", "))
+		return notFound("no report %q; the reports are %s", name, strings.Join(append(slices.Clone(reports.Names), reports.SQLNames...), ", "))
 	}
 	format := c.QueryParam("format")
 	switch format {
@@ -88,11 +89,19 @@ func (s *Server) getReport(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	data, err := reports.Load(c.Request().Context(), s.Store, p.Currency)
-	if err != nil {
-		return err
+	var r reports.Report
+	if name == reports.PlanKept {
+		// Aggregated by the database (reports/plans.go).
+		if r, err = reports.RunPlanKept(c.Request().Context(), s.Store, p); err != nil {
+			return err
+		}
+	} else {
+		data, err := reports.Load(c.Request().Context(), s.Store, p.Currency)
+		if err != nil {
+			return err
+		}
+		r, _ = reports.Run(name, data, p)
 	}
-	r, _ := reports.Run(name, data, p)
 	if format != "csv" {
 		return c.JSON(http.StatusOK, r)
 	}
