@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
@@ -462,4 +463,25 @@ func (h *harness) rerun(in workflows.InvoiceInput, after time.Duration) *harness
 	env.RegisterActivity(&acts)
 	env.RegisterWorkflowWithOptions(workflows.Invoice, workflow.RegisterOptions{Name: workflows.InvoiceWorkflowName})
 	return &harness{t: h.t, env: env, db: h.db, store: h.store, acts: &acts, in: in}
+}
+
+// A plan is state like any other: it is carried over a continue-as-new.
+func TestAPlanSurvivesContinueAsNew(t *testing.T) {
+	h := newHarness(t, t0, on(30), amount)
+	h.apply([]act{update(32, workflows.UpdateProposePlan, explicit(40.0, 50000, 50.0, 50000)), pay(34, "tx-1", 20000)})
+	h.env.RegisterDelayedCallback(func() { h.env.SetCurrentHistoryLength(6000) }, days(33))
+	h.env.ExecuteWorkflow(workflows.InvoiceWorkflowName, h.in)
+	var can *workflow.ContinueAsNewError
+	if err := h.env.GetWorkflowError(); !errors.As(err, &can) {
+		t.Fatalf("want continue-as-new, got %v", err)
+	}
+	var next workflows.InvoiceInput
+	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
+		t.Fatal(err)
+	}
+	p := next.State.Plan
+	if next.State.Stage != invoice.StageOnPlan || next.State.Resume != invoice.StageInquired || p == nil || p.State != invoice.PlanActive {
+		t.Fatalf("state carried over: stage %s resume %s plan %+v", next.State.Stage, next.State.Resume, p)
+	}
+	equal(t, "instalments", instalmentStates(p), []string{"upcoming:20000/50000", "upcoming:0/50000"})
 }
