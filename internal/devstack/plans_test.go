@@ -122,9 +122,32 @@ func TestPaymentPlansThroughTheAPI(t *testing.T) {
 				t.Fatalf("messages %v lack %s", sentSteps(c, id), step)
 			}
 		}
+		// The approval task was completed with the decision.
+		tasks := c.must("GET", "/v1/tasks?invoice_id="+id, nil, 200)["tasks"].([]any)
+		approved := false
+		for _, x := range tasks {
+			x := x.(map[string]any)
+			approved = approved || (x["kind"] == "plan_approval" && x["status"] == "done" && x["outcome"] == "approved")
+		}
+		if !approved {
+			t.Fatalf("the approval task is not done: %v", tasks)
+		}
 		c.must("POST", base+"/payments", map[string]string{"amount": "1000.00", "currency": "EUR", "reference": "plan-tx-3"}, 201)
 		waitClosed(t, s, id)
 	})
+
+	// One plan kept, one broken, both today: the database counts them.
+	if !t.Failed() {
+		r := c.must("GET", "/v1/reports/plan-kept", nil, 200)
+		rows := r["rows"].([]any)
+		if len(rows) != 1 {
+			t.Fatalf("plan-kept: %v", r)
+		}
+		row := rows[0].(map[string]any)
+		if row["currency"] != "EUR" || row["kept"] != 1.0 || row["broken"] != 1.0 || row["kept_rate"] != 50.0 {
+			t.Fatalf("plan-kept row: %v", row)
+		}
+	}
 
 	replayer := worker.NewWorkflowReplayer()
 	replayer.RegisterWorkflowWithOptions(workflows.Invoice, workflow.RegisterOptions{Name: workflows.InvoiceWorkflowName})
