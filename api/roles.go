@@ -35,18 +35,20 @@ var Roles = db.Roles
 var routeRoles = map[string]string{
 	"POST /v1/policies": db.RoleAdmin,
 
-	"POST /v1/webhook-subscriptions":              db.RoleAdmin,
-	"GET /v1/webhook-subscriptions":               db.RoleAdmin,
-	"GET /v1/webhook-subscriptions/:id":           db.RoleAdmin,
-	"DELETE /v1/webhook-subscriptions/:id":        db.RoleAdmin,
-	"GET /v1/webhook-deliveries":                  db.RoleAdmin,
-	"GET /v1/keys":                                db.RoleAdmin,
-	"POST /v1/keys":                               db.RoleAdmin,
-	"DELETE /v1/keys/:id":                         db.RoleAdmin,
-	"GET /v1/audit":                               db.RoleAdmin,
-	"POST /v1/invoices/:id/escalation/decision":   RoleManager,
-	"POST /v1/credit-applications/:id/decision":   RoleManager,
-	"POST /v1/invoices/:id/write-off":             RoleManager,
+	"POST /v1/webhook-subscriptions":            db.RoleAdmin,
+	"GET /v1/webhook-subscriptions":             db.RoleAdmin,
+	"GET /v1/webhook-subscriptions/:id":         db.RoleAdmin,
+	"DELETE /v1/webhook-subscriptions/:id":      db.RoleAdmin,
+	"GET /v1/webhook-deliveries":                db.RoleAdmin,
+	"GET /v1/keys":                              db.RoleAdmin,
+	"POST /v1/keys":                             db.RoleAdmin,
+	"DELETE /v1/keys/:id":                       db.RoleAdmin,
+	"GET /v1/audit":                             db.RoleAdmin,
+	"POST /v1/invoices/:id/escalation/decision": RoleManager,
+	"POST /v1/credit-applications/:id/decision": RoleManager,
+	"POST /v1/invoices/:id/write-off":           RoleManager,
+
+	// Payment plans outside the policy's bounds wait for a manager.
 	"POST /v1/invoices/:id/payment-plan/decision": RoleManager,
 }
 

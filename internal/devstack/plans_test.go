@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/collections-engine/collections/db/dbtest"
 	"github.com/collections-engine/collections/workflows"
 )
 
@@ -20,9 +21,14 @@ import (
 // paid, one approved by a manager and broken, chasing resuming at the next
 // firm step. Each history replays against the current code and, with
 // -update, is saved as a replay fixture (workflows/testdata/plan_*.json);
-// the other fixtures are not rewritten.
+// the other fixtures are not rewritten. With TEST_DATABASE_URL set the
+// stack's database is PostgreSQL.
 func TestPaymentPlansThroughTheAPI(t *testing.T) {
-	s := startStack(t, t.TempDir(), "", false)
+	databaseURL := ""
+	if os.Getenv(dbtest.EnvPostgres) != "" {
+		databaseURL = dbtest.Postgres(t).DSN // the same paths against PostgreSQL
+	}
+	s := startStack(t, t.TempDir(), databaseURL, false)
 	defer s.Stop()
 	c := client{t: t, base: s.APIURL, key: s.APIKey}
 	// The standard shape with the invoice at once and every later step ten
