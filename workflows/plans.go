@@ -444,13 +444,23 @@ func (w *run) waitOnPlan(ctx workflow.Context) error {
 		if err != nil || !reached {
 			return err
 		}
-		w.hold()
-		defer w.release()
 		w.missInstalment(ctx, i, end)
 	case !in.Nudged && now.Before(end):
+		// The friendly message goes out in the send window; if the window
+		// opens only after the grace, at once.
+		at := w.in.Policy.Calendar.Next(due, w.loc, w.in.InvoiceID+"/"+key+":missed")
+		if !at.Before(end) {
+			at = now
+		}
+		w.setNext(ctx, key+":missed", "a friendly message: "+of+" was missed", at, []policy.Channel{policy.Email})
+		reached, err := w.sleepUntil(ctx, at, "until the message that "+of+" was missed")
+		if err != nil || !reached {
+			return err
+		}
 		w.hold()
 		defer w.release()
-		w.missInstalment(ctx, i, end)
+		in.Nudged = true
+		w.planSend(ctx, w.planKey(fmt.Sprintf("instalment-%d:missed", i+1)), "instalment_missed", policy.Friendly, i, &end)
 	default:
 		w.setNext(ctx, key+":grace", "break the plan unless "+of+" is paid", end, nil)
 		reached, err := w.sleepUntil(ctx, end, "until the grace of "+of+" ends")
@@ -465,17 +475,16 @@ func (w *run) waitOnPlan(ctx workflow.Context) error {
 	return nil
 }
 
-// missInstalment records an instalment's date passing unpaid and sends the
-// customer a friendly message giving the end of its grace.
+// missInstalment records an instalment's date passing unpaid; the
+// friendly message giving the end of its grace follows (waitOnPlan).
 func (w *run) missInstalment(ctx workflow.Context, i int, end time.Time) {
 	p := w.s.Plan
 	in := &p.Instalments[i]
-	in.State, in.Nudged = invoice.InstalmentMissed, true
+	in.State = invoice.InstalmentMissed
 	due := in.DueAt
 	w.event(ctx, invoice.Event{Kind: invoice.EventInstalmentMissed, Step: w.planKey(fmt.Sprintf("instalment-%d", i+1)),
 		AmountMinor: in.AmountMinor - in.PaidMinor, Until: &due, BalanceMinor: w.balance(),
 		Detail: fmt.Sprintf("instalment %d of %d; grace until %s", i+1, len(p.Instalments), end.In(w.loc).Format("2006-01-02 15:04 MST"))})
-	w.planSend(ctx, w.planKey(fmt.Sprintf("instalment-%d:missed", i+1)), "instalment_missed", policy.Friendly, i, &end)
 }
 
 // breakPlan ends the plan on an instalment unpaid past its grace: the

@@ -485,3 +485,19 @@ func TestAPlanSurvivesContinueAsNew(t *testing.T) {
 	}
 	equal(t, "instalments", instalmentStates(p), []string{"upcoming:20000/50000", "upcoming:0/50000"})
 }
+
+// A plan's reminder and its friendly message keep to the policy's send
+// window in the customer's time zone; the missed date itself is recorded
+// when it passes.
+func TestAPlansMessagesKeepToTheSendWindow(t *testing.T) {
+	h := newHarness(t, t0, on(30), amount)
+	h.in.Policy.Calendar = policy.Calendar{WindowStart: "09:00", WindowEnd: "17:00"} // Berlin: 08:00 to 16:00 UTC
+	midnight := func(d float64) float64 { return d - 9.0/24 }                      // t0 is 09:00 UTC
+	h.apply([]act{update(32, workflows.UpdateProposePlan, explicit(midnight(40), 50000, midnight(50), 50000)),
+		pay(41, "tx-1", 50000), pay(49, "tx-2", 50000)})
+	h.env.ExecuteWorkflow(workflows.InvoiceWorkflowName, h.in)
+	st := h.result()
+	at8 := func(d float64) float64 { return d - 1.0/24 } // 08:00 UTC on day d
+	sameSet(t, "messages", h.sent(), plus(upTo(31), planMsg(1, "reminder", at8(37)), planMsg(1, "missed", at8(40)), planMsg(2, "reminder", at8(47))))
+	equal(t, "missed", h.kinds(st, invoice.EventInstalmentMissed), []string{fmt.Sprintf("instalment_missed@%s", days(midnight(40)))})
+}
