@@ -492,7 +492,7 @@ func TestAPlanSurvivesContinueAsNew(t *testing.T) {
 func TestAPlansMessagesKeepToTheSendWindow(t *testing.T) {
 	h := newHarness(t, t0, on(30), amount)
 	h.in.Policy.Calendar = policy.Calendar{WindowStart: "09:00", WindowEnd: "17:00"} // Berlin: 08:00 to 16:00 UTC
-	midnight := func(d float64) float64 { return d - 9.0/24 }                      // t0 is 09:00 UTC
+	midnight := func(d float64) float64 { return d - 9.0/24 }                        // t0 is 09:00 UTC
 	h.apply([]act{update(32, workflows.UpdateProposePlan, explicit(midnight(40), 50000, midnight(50), 50000)),
 		pay(41, "tx-1", 50000), pay(49, "tx-2", 50000)})
 	h.env.ExecuteWorkflow(workflows.InvoiceWorkflowName, h.in)
