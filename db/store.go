@@ -35,6 +35,7 @@ type Store struct {
 	WebhookEvents
 	CreditApplications
 	Subscriptions
+	PaymentPlans
 	// The read side: the collectors' page, the reports and the metrics.
 	Desk
 	Reports
@@ -58,6 +59,7 @@ func NewStore(db bun.IDB) *Store {
 		WebhookEvents:      WebhookEvents{db: db},
 		CreditApplications: CreditApplications{db: db},
 		Subscriptions:      Subscriptions{db: db},
+		PaymentPlans:       PaymentPlans{db: db},
 		Desk:               Desk{db: db},
 		Reports:            Reports{db: db},
 		Statements:         Statements{db: db},

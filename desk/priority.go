@@ -134,7 +134,8 @@ type Row struct {
 
 // Excluded says why an open invoice is not chased now ("" when it is):
 // closed, not yet overdue, disputed and waiting for the decision, promised
-// for a later date, paused by a person, or with the agency (internal
+// for a later date, paused by a person, on a payment plan with no
+// instalment missed, or with the agency (internal
 // chasing stopped). Their tasks still appear.
 func Excluded(inv db.Invoice, now time.Time) string {
 	st := inv.Stage
@@ -151,10 +152,23 @@ func Excluded(inv db.Invoice, now time.Time) string {
 		return "promised for " + inv.Status.Promise.Date.Format("2006-01-02")
 	case st == invoice.StagePaused:
 		return "paused"
+	case st == invoice.StageOnPlan && inv.Status != nil && inv.Status.Plan.Active() && !planMissed(inv.Status.Plan):
+		return "on a payment plan"
 	case st == invoice.StageAgency:
 		return "with the agency"
 	}
 	return ""
+}
+
+// planMissed reports an instalment of the plan missed (within its grace):
+// worth a call while the plan still stands.
+func planMissed(p *invoice.Plan) bool {
+	for _, in := range p.Instalments {
+		if in.State == invoice.InstalmentMissed {
+			return true
+		}
+	}
+	return false
 }
 
 // brokenPromises counts the broken promises in an invoice's saved

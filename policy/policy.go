@@ -121,6 +121,9 @@ type Policy struct {
 	// ContactCap limits how often a customer is contacted across all of
 	// their invoices; a step due while the cap is reached waits, on the record.
 	ContactCap *ContactCap `json:"contact_cap,omitempty"`
+	// PaymentPlans bounds the payment plans agreed without approval
+	// (absent: DefaultPaymentPlans).
+	PaymentPlans *PaymentPlans `json:"payment_plans,omitempty"`
 }
 
 // ContactCap is at most Max contacts per period Per. The channels of one
@@ -131,7 +134,8 @@ type ContactCap struct {
 }
 
 // Templates lists the message templates a step may name.
-var Templates = []string{"invoice", "reminder", "inquiry", "firm", "final_notice", "promise_reminder", "statement"}
+var Templates = []string{"invoice", "reminder", "inquiry", "firm", "final_notice", "promise_reminder",
+	"instalment_reminder", "instalment_missed", "plan_broken", "statement"}
 
 const day = 24 * time.Hour
 
@@ -315,6 +319,11 @@ func (p Policy) Validate() error {
 	}
 	if c := p.ContactCap; c != nil && (c.Max < 1 || c.Per.Std() <= 0) {
 		return errors.New("contact_cap: max must be at least 1 and per positive")
+	}
+	if pp := p.PaymentPlans; pp != nil {
+		if err := pp.validate(); err != nil {
+			return err
+		}
 	}
 	if err := p.Calendar.Validate(); err != nil {
 		return fmt.Errorf("calendar.%w", err)

@@ -52,10 +52,11 @@ const (
 )
 
 // Names lists the reports in the order the API lists them.
-var Names = []string{Aging, DSO, CEI, Promises, Disputes, CollectedByStage, CollectedByChannel, MessagesByStage}
+var Names = []string{Aging, DSO, CEI, Promises, Disputes, CollectedByStage, CollectedByChannel, MessagesByStage, PlanKept}
 
 // Definitions say what each report computes; the API docs quote them.
 var Definitions = map[string]string{
+	PlanKept: planKeptDefinition,
 	Aging: "Balance of the invoices receivable at the end of as_of, by days past due: current (not yet due), 1-30, 31-60, " +
 		"61-90 and 90+ days, grouped by customer, by account manager and by currency (rows with group customer, manager, currency), one row per key and currency.",
 	DSO: "Days sales outstanding by the countback method, per currency, at the end of as_of: take the receivables then " +
@@ -121,6 +122,7 @@ type Source interface {
 	DisputesOpened(ctx context.Context, from, to time.Time, currency string) ([]db.Group, error)
 	Collected(ctx context.Context, by string, from, to time.Time, currency string) ([]db.Group, error)
 	MessagesByStage(ctx context.Context, from, to time.Time, currency string) ([]db.Group, error)
+	PlanOutcomes(ctx context.Context, from, to time.Time, currency string) ([]db.PlanOutcomes, error)
 }
 
 // Run computes the named report; ok is false for an unknown name.
@@ -145,6 +147,8 @@ func Run(ctx context.Context, src Source, name string, p Params) (r Report, ok b
 		r.Columns, r.Rows, err = q.collected(db.ByChannel, "channel")
 	case MessagesByStage:
 		r.Columns, r.Rows, err = q.messages()
+	case PlanKept:
+		r.Columns, r.Rows, err = q.planKept()
 	default:
 		return r, false, nil
 	}

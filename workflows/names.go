@@ -30,6 +30,10 @@ const (
 	UpdateWriteOff       = "write-off"
 	UpdateChangeDueDate  = "change-due-date"
 	UpdateDecide         = "decide-escalation"
+	// Payment plans (workflows/plans.go).
+	UpdateProposePlan = "propose-payment-plan"
+	UpdateDecidePlan  = "decide-payment-plan"
+	UpdateCancelPlan  = "cancel-payment-plan"
 	// UpdateDecideCredit is management's decision on a credit application
 	// outside the automatic bounds (a CreditDecision workflow).
 	UpdateDecideCredit = "decide-credit"
