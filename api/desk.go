@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -60,35 +59,37 @@ func worklistRow(r desk.Row) WorklistRow {
 	return v
 }
 
-// worklist answers GET /v1/worklist?manager=&currency=&limit=: open
-// invoices to chase and open tasks, highest priority first (desk.Weights
-// documents the rule).
+// worklist answers GET /v1/worklist?manager=&currency=&stage=&bucket=
+// &min_amount=&has_task=&cursor=&limit=: open invoices to chase and open
+// tasks, highest priority first, ranked over the whole book by the
+// database (desk.Weights documents the rule); next_cursor fetches the
+// next page.
 func (s *Server) worklist(c echo.Context) error {
-	manager := strings.TrimSpace(c.QueryParam("manager"))
-	var currency string
-	if cur := c.QueryParam("currency"); cur != "" {
-		code, err := money.Currency(cur)
-		if err != nil {
-			return invalid("currency", "%v", err)
-		}
-		currency = code
-	}
-	n, err := queryLimit(c)
+	q, err := desk.ParseQuery(c.QueryParam, 100)
 	if err != nil {
-		return err
+		return worklistError(err)
 	}
-	if n == 0 {
-		n = 100
-	}
-	l, err := desk.LoadWorklist(c.Request().Context(), s.Store, desk.Query{Manager: manager, Currency: currency, Limit: n}, s.now())
+	l, err := desk.LoadWorklist(c.Request().Context(), s.Store, q, s.now())
 	if err != nil {
-		return err
+		return worklistError(err)
 	}
 	rows := make([]WorklistRow, 0, len(l.Rows))
 	for _, r := range l.Rows {
 		rows = append(rows, worklistRow(r))
 	}
-	return c.JSON(http.StatusOK, map[string]any{"as_of": l.AsOf, "total": l.Total, "rows": rows, "weights": desk.DefaultWeights})
+	var next *string
+	if l.NextCursor != "" {
+		next = &l.NextCursor
+	}
+	return c.JSON(http.StatusOK, map[string]any{"as_of": l.AsOf, "total": l.Total, "rows": rows, "next_cursor": next,
+		"weights": desk.DefaultWeights})
+}
+
+func worklistError(err error) error {
+	if fe, ok := desk.AsFieldError(err); ok {
+		return invalid(fe.Field, "%s", fe.Message)
+	}
+	return err
 }
 
 // TaskReassignment is the body of POST /v1/tasks/{id}/reassign.

@@ -31,6 +31,7 @@ type Store interface {
 	TaskClaimer
 	GetInvoice(ctx context.Context, id string) (*db.Invoice, error)
 	GetCustomer(ctx context.Context, id string) (*db.Customer, error)
+	SetPaymentTrend(ctx context.Context, customerID, trend string) error
 }
 
 // Task keys of the tasks this package creates; with the invoice they make
@@ -87,6 +88,10 @@ func AfterPaid(ctx context.Context, s Store, invoiceID string, rule TrendRule, n
 		return nil, false, err
 	}
 	before, after := BehaviourOf(others, payments, rule), BehaviourOf(paid, payments, rule)
+	// The worklist ranks by the stored trend: keep it current.
+	if err := s.SetPaymentTrend(ctx, inv.CustomerID, string(after.Trend)); err != nil {
+		return nil, false, err
+	}
 	if !TurnedWorse(before, after) {
 		return nil, false, nil
 	}

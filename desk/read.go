@@ -3,10 +3,12 @@ package desk
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"slices"
 	"time"
 
 	"github.com/collections-engine/collections/db"
+	"github.com/collections-engine/collections/invoice"
 )
 
 // The desk's read model: the worklist and the account of one customer as
@@ -14,114 +16,148 @@ import (
 // show these; each formats them in its own way.
 
 // Query says which worklist to draw: one account manager's (everyone's when
-// empty), in one currency (all when empty), the first Limit rows.
+// empty), narrowed by currency, stage, overdue bucket (db.Buckets), a
+// minimum balance (minor units of Currency) and whether the invoice has open
+// tasks; Limit rows after the cursor (the whole book is ranked either way).
 type Query struct {
-	Manager  string
-	Currency string
-	Limit    int
+	Manager         string
+	Currency        string
+	Stage           invoice.Stage
+	Bucket          string
+	MinBalanceMinor int64
+	HasTask         *bool
+	// Cursor is the NextCursor of the page before ("" for the first page).
+	Cursor string
+	Limit  int
 }
 
-// List is a ranked worklist.
+// List is one page of the ranked worklist.
 type List struct {
 	AsOf  time.Time
-	Total int // rows before the limit
+	Total int // rows of the whole list, over every page
 	Rows  []Row
+	// NextCursor fetches the next page; "" on the last.
+	NextCursor string
 	// Aging is the open book the list is drawn from (the manager's
 	// customers, the currency asked for), per currency.
 	Aging []Aging
 }
 
-// LoadWorklist ranks the open invoices and open tasks of the query's list
-// (DefaultWeights documents the rule).
+// ErrBadCursor is the error for a cursor the server did not hand out.
+var ErrBadCursor = db.ErrBadCursor
+
+// LoadWorklist ranks the whole book in the database (DefaultWeights
+// documents the rule) and builds the reasons and suggested actions of the
+// page's rows. The page's scores are those the database ranked by.
 func LoadWorklist(ctx context.Context, s *db.Store, q Query, now time.Time) (List, error) {
-	f := db.OpenInvoicesFilter{Manager: q.Manager, Currency: q.Currency}
-	invs, err := s.OpenInvoices(ctx, f)
+	f := db.WorklistFilter{Manager: q.Manager, Currency: q.Currency, Stage: q.Stage, Bucket: q.Bucket,
+		MinBalanceMinor: q.MinBalanceMinor, HasTask: q.HasTask}
+	var after *db.WorklistKey
+	if q.Cursor != "" {
+		k, err := db.DecodeWorklistCursor(q.Cursor)
+		if err != nil {
+			return List{}, err
+		}
+		after = &k
+	}
+	page, err := s.Worklist(ctx, f, DefaultWeights.Rule(), now, after, q.Limit)
 	if err != nil {
 		return List{}, err
 	}
-	aging := AgingSplit(invs, now)
-	tasks, err := s.OpenTasks(ctx, q.Manager)
+	l := List{AsOf: page.AsOf, Total: page.Total, Rows: make([]Row, 0, len(page.Rows))}
+	if page.Next != nil {
+		l.NextCursor = page.Next.Encode()
+	}
+	ag, err := s.Aging(ctx, db.AgingFilter{Manager: q.Manager, Currency: q.Currency}, page.AsOf)
 	if err != nil {
 		return List{}, err
 	}
-	// Tasks may belong to invoices outside the list: closed, or another
-	// manager's customer (a reassigned task).
-	have := map[string]bool{}
+	l.Aging = agingRows(ag)
+	// The page's invoices (for their timelines' broken promises) and tasks.
+	ids := make([]string, len(page.Rows))
+	for i, r := range page.Rows {
+		ids[i] = r.InvoiceID
+	}
+	invs, err := s.InvoicesByID(ctx, ids)
+	if err != nil {
+		return List{}, err
+	}
+	byID := map[string]db.Invoice{}
 	for _, inv := range invs {
-		have[inv.ID] = true
+		byID[inv.ID] = inv
 	}
-	var missing []string
+	tasks, err := s.OpenTasksOf(ctx, ids, q.Manager)
+	if err != nil {
+		return List{}, err
+	}
 	byInvoice := map[string][]db.Task{}
 	for _, t := range tasks {
-		if !have[t.InvoiceID] && len(byInvoice[t.InvoiceID]) == 0 {
-			missing = append(missing, t.InvoiceID)
-		}
 		byInvoice[t.InvoiceID] = append(byInvoice[t.InvoiceID], t)
 	}
-	more, err := s.InvoicesByID(ctx, missing)
-	if err != nil {
-		return List{}, err
-	}
-	for _, inv := range more {
-		if f.Currency == "" || inv.Currency == f.Currency {
-			invs = append(invs, inv)
+	for _, r := range page.Rows {
+		inv, ok := byID[r.InvoiceID]
+		if !ok { // deleted between the two reads: show what was ranked
+			inv = db.Invoice{ID: r.InvoiceID, CustomerID: r.CustomerID}
 		}
-	}
-	var custIDs []string
-	seen := map[string]bool{}
-	for _, inv := range invs {
-		if !seen[inv.CustomerID] {
-			seen[inv.CustomerID] = true
-			custIDs = append(custIDs, inv.CustomerID)
+		// What was ranked is what is shown, whatever a write since changed.
+		inv.Number, inv.Currency, inv.BalanceMinor, inv.DueAt, inv.Stage = r.Number, r.Currency, r.BalanceMinor, r.DueAt, r.Stage
+		fa := Facts{Invoice: inv, Customer: db.Customer{ID: r.CustomerID, Name: r.CustomerName, AccountManager: r.AccountManager},
+			Trend: Trend(r.PaymentTrend), Tasks: byInvoice[r.InvoiceID], Chase: r.Chase, Days: int(r.DaysOverdue),
+			AmountLog: r.AmountLog, BrokenPromises: r.BrokenPromises, TaskTenths: &r.TaskTenths}
+		_, fa.LastBroken = brokenPromises(inv)
+		row := ScoreFacts(fa, page.AsOf, DefaultWeights)
+		if row.ScoreTenths != r.ScoreTenths {
+			return List{}, fmt.Errorf("worklist: invoice %s scored %d tenths in the database and %d here", r.InvoiceID, r.ScoreTenths, row.ScoreTenths)
 		}
+		l.Rows = append(l.Rows, row)
 	}
-	custs, err := s.CustomersByID(ctx, custIDs)
-	if err != nil {
-		return List{}, err
-	}
-	customers := map[string]db.Customer{}
-	for _, c := range custs {
-		customers[c.ID] = c
-	}
-	trends, err := Trends(ctx, s, custIDs)
-	if err != nil {
-		return List{}, err
-	}
-	items := make([]Item, 0, len(invs))
-	for _, inv := range invs {
-		cust := customers[inv.CustomerID]
-		items = append(items, Item{Invoice: inv, Customer: cust, Trend: trends[inv.CustomerID], Tasks: byInvoice[inv.ID],
-			Chase: q.Manager == "" || cust.AccountManager == q.Manager})
-	}
-	rows := Worklist(items, now, DefaultWeights)
-	total := len(rows)
-	if len(rows) > q.Limit {
-		rows = rows[:q.Limit]
-	}
-	return List{AsOf: now.UTC(), Total: total, Rows: rows, Aging: aging}, nil
+	return l, nil
 }
 
-// Trends is the payment trend of each customer.
+// agingRows converts the database's aging split.
+func agingRows(rows []db.AgingRow) []Aging {
+	out := make([]Aging, 0, len(rows))
+	for _, a := range rows {
+		out = append(out, Aging{Currency: a.Currency, OpenMinor: a.OpenMinor, Current: a.Current, Days1To30: a.Days1To30,
+			Days31To60: a.Days31To60, Days61To90: a.Days61To90, Over90: a.Over90})
+	}
+	return out
+}
+
+// Trends is the stored payment trend of each customer.
 func Trends(ctx context.Context, s *db.Store, customerIDs []string) (map[string]Trend, error) {
-	paid, err := s.PaidInvoices(ctx, customerIDs)
-	if err != nil {
-		return nil, err
-	}
-	ids := make([]string, len(paid))
-	byCustomer := map[string][]db.Invoice{}
-	for i, inv := range paid {
-		ids[i] = inv.ID
-		byCustomer[inv.CustomerID] = append(byCustomer[inv.CustomerID], inv)
-	}
-	payments, err := s.PaymentsFor(ctx, ids)
+	stored, err := s.PaymentTrends(ctx, customerIDs)
 	if err != nil {
 		return nil, err
 	}
 	out := map[string]Trend{}
 	for _, id := range customerIDs {
-		out[id] = BehaviourOf(byCustomer[id], payments, DefaultTrendRule).Trend
+		out[id] = Trend(cmp.Or(stored[id], string(TrendInsufficient)))
 	}
 	return out, nil
+}
+
+// BackfillTrends stores the payment trend of every customer with paid
+// invoices and none stored yet (customers from before the column). It is
+// idempotent; the composition root runs it after migrating.
+func BackfillTrends(ctx context.Context, s *db.Store) error {
+	after := ""
+	for {
+		ids, err := s.CustomersWithoutTrend(ctx, after, 200)
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		for _, id := range ids {
+			b, err := CustomerBehaviour(ctx, s, id, DefaultTrendRule)
+			if err != nil {
+				return err
+			}
+			if err := s.SetPaymentTrend(ctx, id, string(b.Trend)); err != nil {
+				return err
+			}
+		}
+		after = ids[len(ids)-1]
+	}
 }
 
 // AccountItems is how many communications and notes an account shows.
