@@ -204,28 +204,38 @@ type AccountView struct {
 	Communications []CommunicationView  `json:"communications"`
 	Notes          []NoteView           `json:"notes"`
 	AsOf           time.Time            `json:"as_of"`
+	// Counts are the lists' sizes over the whole account; NextCursors
+	// fetch the next page of each (pass as <list>_cursor).
+	Counts      db.AccountCounts `json:"counts"`
+	NextCursors desk.AccountNext `json:"next_cursors"`
 }
 
-// account answers GET /v1/customers/{id}/account.
+// account answers GET /v1/customers/{id}/account?limit=&invoices_cursor=
+// &payments_cursor=&messages_cursor=&notes_cursor=&tasks_cursor=: each
+// list a page at a time, aging, credit and counts over the whole account.
 func (s *Server) account(c echo.Context) error {
+	q, err := desk.ParseAccountQuery(c.QueryParam)
+	if err != nil {
+		return worklistError(err)
+	}
 	cust, err := s.pathCustomer(c)
 	if err != nil {
 		return err
 	}
-	v, err := s.buildAccount(c.Request().Context(), cust)
+	v, err := s.buildAccountPage(c.Request().Context(), cust, q)
 	if err != nil {
-		return err
+		return worklistError(err)
 	}
 	return c.JSON(http.StatusOK, v)
 }
 
-// buildAccount is the account view of a customer (desk.LoadAccount).
-func (s *Server) buildAccount(ctx context.Context, cust *db.Customer) (AccountView, error) {
-	a, err := desk.LoadAccount(ctx, s.Store, cust, s.now())
+// buildAccountPage is a page of the account view of a customer (desk.LoadAccountPage).
+func (s *Server) buildAccountPage(ctx context.Context, cust *db.Customer, q desk.AccountQuery) (AccountView, error) {
+	a, err := desk.LoadAccountPage(ctx, s.Store, cust, q, s.now())
 	if err != nil {
 		return AccountView{}, err
 	}
-	v := AccountView{Customer: customerView(cust), AccountManager: cust.AccountManager, AsOf: a.AsOf,
+	v := AccountView{Customer: customerView(cust), AccountManager: cust.AccountManager, AsOf: a.AsOf, Counts: a.Counts, NextCursors: a.Next,
 		Balances: []AgingView{}, OpenInvoices: []AccountInvoice{}, Promises: []PromiseView{}, Payments: []AccountPayment{},
 		OpenTasks: []TaskView{}, Communications: []CommunicationView{}, Notes: []NoteView{}, Disputes: a.Disputes}
 	for _, ag := range a.Aging {

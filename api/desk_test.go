@@ -349,4 +349,38 @@ func testDesk(t *testing.T, d dbtest.Database) {
 		t.Fatalf("open tasks: %v", ot)
 	}
 	env.do("GET", "/v1/customers/nobody/account", nil, 404)
+
+	// The account's lists page: two at a time, the payments come in four
+	// pages, the same eight as above, once each; counts cover the account.
+	var pagedPays []string
+	for path := "/v1/customers/beta/account?limit=2"; ; {
+		a := env.do("GET", path, nil, 200)
+		for _, p := range list(a["payments"]) {
+			pagedPays = append(pagedPays, p["reference"].(string))
+		}
+		if n := len(list(a["open_invoices"])); path == "/v1/customers/beta/account?limit=2" && n != 2 {
+			t.Fatalf("open invoices on the first page of 2: %d", n)
+		}
+		if c := a["counts"].(map[string]any); c["payments"] != float64(8) || c["invoices"] != float64(9) || c["open_invoices"] != float64(3) {
+			t.Fatalf("counts: %v", c)
+		}
+		next, _ := a["next_cursors"].(map[string]any)["payments"].(string)
+		if next == "" {
+			break
+		}
+		path = "/v1/customers/beta/account?limit=2&payments_cursor=" + next
+	}
+	var all []string
+	for _, p := range pays {
+		all = append(all, p["reference"].(string))
+	}
+	if strings.Join(pagedPays, " ") != strings.Join(all, " ") {
+		t.Fatalf("pagedPays payments %v, want %v", pagedPays, all)
+	}
+	for q, field := range map[string]string{"payments_cursor=zzz": "payments_cursor", "invoices_cursor=e30": "invoices_cursor", "limit=101": "limit"} {
+		raw, _ := json.Marshal(env.do("GET", "/v1/customers/beta/account?"+q, nil, 400))
+		if !strings.Contains(string(raw), `"field":"`+field+`"`) {
+			t.Errorf("%s: %s, want the field %s named", q, raw, field)
+		}
+	}
 }

@@ -120,3 +120,27 @@ func AsFieldError(err error) (*FieldError, bool) {
 	}
 	return nil, false
 }
+
+// ParseAccountQuery reads an account page's query: limit (rows per list,
+// 1 to MaxAccountItems) and a cursor per list (invoices_cursor,
+// payments_cursor, messages_cursor, notes_cursor, tasks_cursor). A bad
+// value is a *FieldError naming the parameter.
+func ParseAccountQuery(get func(string) string) (AccountQuery, error) {
+	q := AccountQuery{Invoices: strings.TrimSpace(get("invoices_cursor")), Payments: strings.TrimSpace(get("payments_cursor")),
+		Messages: strings.TrimSpace(get("messages_cursor")), Notes: strings.TrimSpace(get("notes_cursor")),
+		Tasks: strings.TrimSpace(get("tasks_cursor"))}
+	for field, c := range map[string]string{"invoices_cursor": q.Invoices, "payments_cursor": q.Payments,
+		"messages_cursor": q.Messages, "notes_cursor": q.Notes, "tasks_cursor": q.Tasks} {
+		if _, err := db.DecodePageKey(c); err != nil {
+			return AccountQuery{}, &FieldError{Field: field, Message: err.Error()}
+		}
+	}
+	if l := strings.TrimSpace(get("limit")); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > MaxAccountItems {
+			return AccountQuery{}, &FieldError{Field: "limit", Message: fmt.Sprintf("must be a whole number from 1 to %d", MaxAccountItems)}
+		}
+		q.Limit = n
+	}
+	return q, nil
+}

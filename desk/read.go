@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/collections-engine/collections/db"
@@ -160,27 +159,57 @@ func BackfillTrends(ctx context.Context, s *db.Store) error {
 	}
 }
 
-// AccountItems is how many communications and notes an account shows.
+// AccountItems is how many rows of each list an account page shows unless
+// asked for another number (AccountQuery.Limit, up to MaxAccountItems).
 const AccountItems = 20
 
-// Account is everything about one customer's account.
+// MaxAccountItems is the most rows of one list an account page shows.
+const MaxAccountItems = 100
+
+// PaidShown is how many of the latest paid invoices the payment behaviour
+// is drawn from (the trend needs DefaultTrendRule.Recent + Prior of them).
+const PaidShown = 50
+
+// AccountQuery asks for one page of each of the account's lists: the
+// cursors are the Next ones of the page before ("" for the first page).
+type AccountQuery struct {
+	Limit                                      int
+	Invoices, Payments, Messages, Notes, Tasks string
+}
+
+// AccountNext are the cursors of the next page of each list ("" at the end).
+type AccountNext struct {
+	Invoices string `json:"invoices,omitempty"`
+	Payments string `json:"payments,omitempty"`
+	Messages string `json:"messages,omitempty"`
+	Notes    string `json:"notes,omitempty"`
+	Tasks    string `json:"tasks,omitempty"`
+}
+
+// Account is one customer's account, its lists a page at a time. Aging,
+// credit and the counts are over the whole account (SQL aggregates).
 type Account struct {
 	Customer db.Customer
 	AsOf     time.Time
-	// Invoices are all the customer's invoices, open and closed, with their
-	// saved statuses (the collectors' page shows their timelines).
+	// Invoices are a page of the customer's invoices with their saved
+	// statuses (the collectors' page shows their timelines): the open ones
+	// first, oldest due first, then the closed ones, latest due first.
 	Invoices []db.Invoice
 	Aging    []Aging
 	Credit   *Credit      // nil when the customer has no credit limit
-	Open     []db.Invoice // the open invoices, oldest due first
+	Open     []db.Invoice // the open invoices of the page, oldest due first
+	// Promises and Disputes are those of the page's invoices.
 	Promises []PromiseRecord
 	Disputes []DisputeRecord
-	Payments []PaymentRecord // newest first
-	// Behaviour is how the customer pays, by DefaultTrendRule.
+	Payments []PaymentRecord // a page, newest first
+	// Behaviour is how the customer pays, by DefaultTrendRule, over the
+	// latest PaidShown paid invoices.
 	Behaviour Behaviour
-	OpenTasks []db.Task
-	Messages  []db.Message // the latest AccountItems
-	Notes     []db.Note    // the latest AccountItems
+	OpenTasks []db.Task    // a page, soonest due first
+	Messages  []db.Message // a page, newest first
+	Notes     []db.Note    // a page, newest first
+	Counts    db.AccountCounts
+	Next      AccountNext
 }
 
 // PaymentRecord is a payment or refund on one of the customer's invoices.
@@ -194,50 +223,103 @@ type PaymentRecord struct {
 	ReceivedAt  time.Time
 }
 
-// LoadAccount reads a customer's account.
+// LoadAccount reads the first page of a customer's account.
 func LoadAccount(ctx context.Context, s *db.Store, cust *db.Customer, now time.Time) (Account, error) {
-	invs, err := s.CustomerInvoices(ctx, cust.ID)
+	return LoadAccountPage(ctx, s, cust, AccountQuery{}, now)
+}
+
+// LoadAccountPage reads one page of each of a customer's lists, and the
+// aging, credit and counts of the whole account. A bad cursor is a
+// *FieldError naming it.
+func LoadAccountPage(ctx context.Context, s *db.Store, cust *db.Customer, q AccountQuery, now time.Time) (Account, error) {
+	lim := q.Limit
+	if lim <= 0 {
+		lim = AccountItems
+	}
+	if lim > MaxAccountItems {
+		return Account{}, &FieldError{Field: "limit", Message: fmt.Sprintf("must be a whole number from 1 to %d", MaxAccountItems)}
+	}
+	var keys [5]*db.PageKey
+	for i, c := range []struct{ field, cursor string }{{"invoices_cursor", q.Invoices}, {"payments_cursor", q.Payments},
+		{"messages_cursor", q.Messages}, {"notes_cursor", q.Notes}, {"tasks_cursor", q.Tasks}} {
+		k, err := db.DecodePageKey(c.cursor)
+		if err != nil {
+			return Account{}, &FieldError{Field: c.field, Message: err.Error()}
+		}
+		keys[i] = k
+	}
+	enc := func(k *db.PageKey) string {
+		if k == nil {
+			return ""
+		}
+		return k.Encode()
+	}
+	a := Account{Customer: *cust, AsOf: now.UTC().Truncate(time.Second)}
+	var next *db.PageKey
+	var err error
+	if a.Invoices, next, err = s.AccountInvoices(ctx, cust.ID, keys[0], lim); err != nil {
+		return Account{}, err
+	}
+	a.Next.Invoices = enc(next)
+	a.Open, a.Promises, a.Disputes = OpenInvoices(a.Invoices), Promises(a.Invoices), Disputes(a.Invoices)
+	ag, err := s.Aging(ctx, db.AgingFilter{CustomerID: cust.ID}, a.AsOf)
 	if err != nil {
 		return Account{}, err
 	}
-	ids := make([]string, len(invs))
-	number := map[string]string{}
-	for i, inv := range invs {
-		ids[i] = inv.ID
-		number[inv.ID] = inv.Number
-	}
-	payments, err := s.PaymentsFor(ctx, ids)
-	if err != nil {
-		return Account{}, err
-	}
-	a := Account{Customer: *cust, AsOf: now.UTC(), Invoices: invs, Aging: AgingSplit(invs, now), Open: OpenInvoices(invs),
-		Promises: Promises(invs), Disputes: Disputes(invs), Behaviour: BehaviourOf(invs, payments, DefaultTrendRule)}
-	if cr, ok := CreditUsage(*cust, invs); ok {
+	a.Aging = agingRows(ag)
+	if cust.CreditLimitMinor != nil {
+		cr := Credit{LimitMinor: *cust.CreditLimitMinor, Currency: cust.CreditCurrency, OtherCurrencies: []string{}}
+		for _, g := range a.Aging {
+			if g.Currency == cust.CreditCurrency {
+				cr.UsedMinor = g.OpenMinor
+			} else {
+				cr.OtherCurrencies = append(cr.OtherCurrencies, g.Currency)
+			}
+		}
+		cr.AvailableMinor = cr.LimitMinor - cr.UsedMinor
+		cr.OverLimit = cr.UsedMinor > cr.LimitMinor
 		a.Credit = &cr
 	}
-	for _, inv := range invs {
-		for _, p := range payments[inv.ID] {
-			kind := db.PaymentKindPayment
-			if p.AmountMinor < 0 {
-				kind = db.PaymentKindRefund
-			}
-			a.Payments = append(a.Payments, PaymentRecord{InvoiceID: p.InvoiceID, Number: number[p.InvoiceID], Kind: kind,
-				AmountMinor: p.AmountMinor, Currency: p.Currency, Reference: p.Reference, ReceivedAt: p.ReceivedAt})
-		}
-	}
-	slices.SortStableFunc(a.Payments, func(a, b PaymentRecord) int {
-		return cmp.Or(b.ReceivedAt.Compare(a.ReceivedAt), cmp.Compare(a.Number, b.Number), cmp.Compare(a.Reference, b.Reference))
-	})
-	if a.OpenTasks, err = s.CustomerTasks(ctx, cust.ID, db.TaskOpen); err != nil {
-		return Account{}, err
-	}
-	if a.Messages, err = s.CustomerMessages(ctx, cust.ID, AccountItems); err != nil {
-		return Account{}, err
-	}
-	notes, err := s.ListNotes(ctx, cust.ID, "")
+	pays, next, err := s.AccountPayments(ctx, cust.ID, keys[1], lim)
 	if err != nil {
 		return Account{}, err
 	}
-	a.Notes = notes[:min(len(notes), AccountItems)]
+	a.Next.Payments = enc(next)
+	for _, p := range pays {
+		kind := db.PaymentKindPayment
+		if p.AmountMinor < 0 {
+			kind = db.PaymentKindRefund
+		}
+		a.Payments = append(a.Payments, PaymentRecord{InvoiceID: p.InvoiceID, Number: p.Number, Kind: kind,
+			AmountMinor: p.AmountMinor, Currency: p.Currency, Reference: p.Reference, ReceivedAt: p.ReceivedAt})
+	}
+	paid, err := s.RecentPaidInvoices(ctx, cust.ID, PaidShown)
+	if err != nil {
+		return Account{}, err
+	}
+	ids := make([]string, len(paid))
+	for i := range paid {
+		ids[i] = paid[i].ID
+	}
+	paidPayments, err := s.PaymentsFor(ctx, ids)
+	if err != nil {
+		return Account{}, err
+	}
+	a.Behaviour = BehaviourOf(paid, paidPayments, DefaultTrendRule)
+	if a.OpenTasks, next, err = s.AccountTasks(ctx, cust.ID, keys[4], lim); err != nil {
+		return Account{}, err
+	}
+	a.Next.Tasks = enc(next)
+	if a.Messages, next, err = s.AccountMessages(ctx, cust.ID, keys[2], lim); err != nil {
+		return Account{}, err
+	}
+	a.Next.Messages = enc(next)
+	if a.Notes, next, err = s.AccountNotes(ctx, cust.ID, keys[3], lim); err != nil {
+		return Account{}, err
+	}
+	a.Next.Notes = enc(next)
+	if a.Counts, err = s.CountAccount(ctx, cust.ID); err != nil {
+		return Account{}, err
+	}
 	return a, nil
 }

@@ -380,6 +380,11 @@ type accountPage struct {
 	A        desk.Account
 	Charts   []agingChart
 	Invoices []pageInvoice
+	// More is the link to the next page of each list (invoices, payments,
+	// messages, notes, tasks), absent at its end; First goes back to the
+	// first page of every list.
+	More  map[string]string
+	First string
 }
 
 // pageInvoice is one of the customer's invoices with its timeline.
@@ -423,12 +428,45 @@ func (pg *Page) accountPage(c echo.Context) error {
 	if err != nil {
 		return pg.failure(c, err)
 	}
+	q, err := desk.ParseAccountQuery(c.QueryParam)
+	if err != nil {
+		return pg.render(c, http.StatusBadRequest, "error", errorPage{Title: "Bad request", Message: err.Error()})
+	}
 	now := pg.now()
-	a, err := desk.LoadAccount(ctx, pg.store, cust, now)
+	a, err := desk.LoadAccountPage(ctx, pg.store, cust, q, now)
+	if fe, ok := desk.AsFieldError(err); ok {
+		return pg.render(c, http.StatusBadRequest, "error", errorPage{Title: "Bad request", Message: fe.Error()})
+	}
 	if err != nil {
 		return pg.failure(c, err)
 	}
-	p := accountPage{Title: cust.Name, KeyName: keyName(c), A: a, Charts: agingCharts(a.Aging)}
+	p := accountPage{Title: cust.Name, KeyName: keyName(c), A: a, Charts: agingCharts(a.Aging), More: map[string]string{}}
+	// Each list pages on its own: its "more" link moves its cursor and keeps the others'.
+	here := url.Values{}
+	for _, l := range [][2]string{{"invoices", q.Invoices}, {"payments", q.Payments}, {"messages", q.Messages}, {"notes", q.Notes}, {"tasks", q.Tasks}} {
+		if l[1] != "" {
+			here.Set(l[0]+"_cursor", l[1])
+		}
+	}
+	if c.QueryParam("limit") != "" {
+		here.Set("limit", strconv.Itoa(q.Limit))
+	}
+	base := Prefix + "/customers/" + url.PathEscape(cust.ID)
+	if len(here) > 0 {
+		p.First = base
+	}
+	for _, l := range [][2]string{{"invoices", a.Next.Invoices}, {"payments", a.Next.Payments}, {"messages", a.Next.Messages},
+		{"notes", a.Next.Notes}, {"tasks", a.Next.Tasks}} {
+		if l[1] == "" {
+			continue
+		}
+		v := url.Values{}
+		for k, vs := range here {
+			v[k] = vs
+		}
+		v.Set(l[0]+"_cursor", l[1])
+		p.More[l[0]] = base + "?" + v.Encode()
+	}
 	for _, inv := range a.Invoices {
 		pi := pageInvoice{ID: inv.ID, Number: inv.Number, Currency: inv.Currency, Amount: money.FormatAmount(inv.AmountMinor, inv.Currency),
 			Balance: money.FormatAmount(inv.BalanceMinor, inv.Currency), DueAt: inv.DueAt,
