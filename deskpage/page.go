@@ -452,7 +452,7 @@ func (pg *Page) accountPage(c echo.Context) error {
 		here.Set("limit", strconv.Itoa(q.Limit))
 	}
 	base := Prefix + "/customers/" + url.PathEscape(cust.ID)
-	if len(here) > 0 {
+	if q.Invoices != "" || q.Payments != "" || q.Messages != "" || q.Notes != "" || q.Tasks != "" {
 		p.First = base
 	}
 	for _, l := range [][2]string{{"invoices", a.Next.Invoices}, {"payments", a.Next.Payments}, {"messages", a.Next.Messages},
