@@ -184,6 +184,9 @@ type WorklistKey struct {
 	OverdueMinor int64     `json:"o"`
 	Number       string    `json:"u"`
 	InvoiceID    string    `json:"i"`
+	// Total is the first page's count, which later pages repeat rather
+	// than count the book again.
+	Total int `json:"c2,omitempty"`
 }
 
 // ErrBadCursor is returned for a cursor this server did not hand out.
@@ -243,7 +246,9 @@ func (r WorklistRow) HasNextTask() bool { return r.Tasks > 0 }
 // WorklistPage is one page of the ranked worklist.
 type WorklistPage struct {
 	AsOf  time.Time
-	Total int // rows of the whole list (every page), filters applied
+	// Total is the rows of the whole list (every page), filters applied,
+	// counted with the first page (later pages carry it in the cursor).
+	Total int
 	Rows  []WorklistRow
 	Next  *WorklistKey // the cursor's key for the next page; nil on the last
 }
@@ -387,7 +392,9 @@ func (r *Desk) Worklist(ctx context.Context, f WorklistFilter, rule WorklistRule
 		return WorklistPage{}, err
 	}
 	page := WorklistPage{AsOf: now}
-	if err := r.db.NewRaw(with+"SELECT COUNT(*) FROM scored", args...).Scan(ctx, &page.Total); err != nil {
+	if after != nil && after.Total > 0 {
+		page.Total = after.Total // counted on the first page, at the same moment
+	} else if err := r.db.NewRaw(with+"SELECT COUNT(*) FROM scored", args...).Scan(ctx, &page.Total); err != nil {
 		return WorklistPage{}, fmt.Errorf("worklist count: %w", err)
 	}
 	q := with + "SELECT " + worklistColumns + " FROM scored"
@@ -406,6 +413,7 @@ func (r *Desk) Worklist(ctx context.Context, f WorklistFilter, rule WorklistRule
 	if len(page.Rows) > lim {
 		page.Rows = page.Rows[:lim]
 		k := page.Rows[lim-1].Key(now.Unix())
+		k.Total = page.Total
 		page.Next = &k
 	}
 	return page, nil
