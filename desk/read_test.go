@@ -154,3 +154,84 @@ func TestLoadAccount(t *testing.T) {
 		})
 	}
 }
+
+// The score the database ranks by is the score the rule gives the loaded
+// invoice (Score), for every kind of row: amounts across currencies and
+// scales, days past the cap, broken promises, a worsening trend, stages,
+// tasks overdue and due soon; and the order is the rule's order.
+func TestDatabaseRanksByTheRule(t *testing.T) {
+	if r := DefaultWeights.Rule(); r.AmountPerTenfold != 200 || r.PerDay != 10 || r.MaxDays != 180 || r.PerBrokenPromise != 150 ||
+		r.WorseningTrend != 150 || r.Stage[invoice.StageEscalated] != 100 || r.TaskOverdue != 250 || r.TaskDue != 100 {
+		t.Fatalf("rule in tenths: %+v", r)
+	}
+	for _, d := range dbtest.All(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			env := newReadEnv(t, d)
+			ctx := context.Background()
+			amounts := []int64{1, 999, 10000, 123456, 99999999, 100000000}
+			currencies := []string{"EUR", "JPY", "KWD", "USD"}
+			stages := []invoice.Stage{invoice.StageInquired, invoice.StagePressing, invoice.StageEscalated, invoice.StagePromised}
+			for i := range 40 {
+				id := fmt.Sprintf("i%02d", i)
+				cust := []string{"acme", "beta"}[i%2]
+				env.invoice(id, cust, amounts[i%len(amounts)], currencies[i%len(currencies)], []int{3, 45, 200, 31, 1}[i%5])
+				st := invoice.Status{InvoiceID: id, Stage: stages[i%len(stages)]}
+				for range i % 5 {
+					st.Timeline = append(st.Timeline, invoice.Event{Kind: invoice.EventPromiseBroken, At: env.now.AddDate(0, 0, -i)})
+				}
+				if st.Stage == invoice.StagePromised && i%3 == 0 {
+					st.Promise = &invoice.Promise{Date: env.now.AddDate(0, 0, 2)}
+				}
+				if err := env.store.SaveStatus(ctx, st, env.now); err != nil {
+					t.Fatal(err)
+				}
+				if i%6 == 0 {
+					due := env.now.Add(time.Duration(i-20) * time.Hour)
+					if _, _, err := env.store.ClaimTask(ctx, &db.Task{ID: "t" + id, InvoiceID: id, CustomerID: cust, Key: "k", Kind: "call",
+						Assignee: "mia", Title: "Call", Status: db.TaskOpen, DueAt: due, CreatedAt: env.now}); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if err := env.store.SetPaymentTrend(ctx, "beta", string(TrendWorsening)); err != nil {
+				t.Fatal(err)
+			}
+			l, err := LoadWorklist(ctx, env.store, Query{Limit: 500}, env.now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The same book through the rule in Go.
+			var items []Item
+			for i := range 40 {
+				inv, err := env.store.GetInvoice(ctx, fmt.Sprintf("i%02d", i))
+				if err != nil {
+					t.Fatal(err)
+				}
+				cust, err := env.store.GetCustomer(ctx, inv.CustomerID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tasks, err := env.store.OpenTasksOf(ctx, []string{inv.ID}, "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				trend := TrendInsufficient
+				if cust.ID == "beta" {
+					trend = TrendWorsening
+				}
+				items = append(items, Item{Invoice: *inv, Customer: *cust, Trend: trend, Tasks: tasks, Chase: true})
+			}
+			want := Worklist(items, env.now, DefaultWeights)
+			if len(l.Rows) != len(want) || l.Total != len(want) {
+				t.Fatalf("%d rows (total %d), the rule in Go gives %d", len(l.Rows), l.Total, len(want))
+			}
+			for i := range want {
+				g, w := l.Rows[i], want[i]
+				if g.InvoiceID != w.InvoiceID || g.Score != w.Score || fmt.Sprint(g.Parts) != fmt.Sprint(w.Parts) || g.Reason != w.Reason ||
+					g.Action != w.Action || g.DaysOverdue != w.DaysOverdue || g.Chase != w.Chase {
+					t.Fatalf("row %d: database %+v\nrule %+v", i, g, w)
+				}
+			}
+		})
+	}
+}
