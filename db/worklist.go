@@ -245,7 +245,7 @@ func (r WorklistRow) HasNextTask() bool { return r.Tasks > 0 }
 
 // WorklistPage is one page of the ranked worklist.
 type WorklistPage struct {
-	AsOf  time.Time
+	AsOf time.Time
 	// Total is the rows of the whole list (every page), filters applied,
 	// counted with the first page (later pages carry it in the cursor).
 	Total int
