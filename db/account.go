@@ -51,33 +51,46 @@ func pageLimit(n int) int {
 	return n
 }
 
-// openRank is 0 for an open invoice, 1 for a closed one.
-const openRank = "(CASE WHEN inv.closed_at IS NULL AND inv.stage NOT IN (?) THEN 0 ELSE 1 END)"
-
-// dueKey orders open invoices oldest due first and closed ones latest due first.
-const dueKey = "(CASE WHEN inv.closed_at IS NULL AND inv.stage NOT IN (?) THEN inv.due_unix ELSE -inv.due_unix END)"
-
 func invoiceKey(inv Invoice) PageKey {
 	if inv.ClosedAt == nil && !inv.Stage.Closed() {
 		return PageKey{R: 0, N: inv.DueUnix, S: inv.Number, ID: inv.ID}
 	}
-	return PageKey{R: 1, N: -inv.DueUnix, S: inv.Number, ID: inv.ID}
+	return PageKey{R: 1, N: inv.DueUnix, S: inv.Number, ID: inv.ID}
 }
 
 // AccountInvoices is a page of a customer's invoices with their saved
 // statuses: the open ones first, oldest due first, then the closed ones,
-// latest due first. next is nil on the last page.
+// latest due first (ties by number, then id). Each part is read in the
+// order of an index on (customer_id, due_unix), so a page sorts no more
+// than the invoices due at the same moment. next is nil on the last page.
 func (r *Desk) AccountInvoices(ctx context.Context, customerID string, after *PageKey, lim int) (out []Invoice, next *PageKey, err error) {
 	lim = pageLimit(lim)
 	closed := bun.In(closedStages)
-	q := r.db.NewSelect().Model(&out).Where("inv.customer_id = ?", customerID).
-		OrderExpr(openRank+", "+dueKey+", inv.number, inv.id", closed, closed).Limit(int64(lim + 1))
-	if after != nil {
-		q = q.Where(openRank+" > ? OR ("+openRank+" = ? AND ("+dueKey+" > ? OR ("+dueKey+" = ? AND (inv.number > ? OR (inv.number = ? AND inv.id > ?)))))",
-			closed, after.R, closed, after.R, closed, after.N, closed, after.N, after.S, after.S, after.ID)
+	if after == nil || after.R == 0 {
+		q := r.db.NewSelect().Model(&out).Where("inv.customer_id = ?", customerID).
+			Where("inv.closed_at IS NULL AND inv.stage NOT IN (?)", closed).
+			OrderExpr("inv.due_unix ASC, inv.number ASC, inv.id ASC").Limit(int64(lim + 1))
+		if after != nil {
+			q = q.Where("inv.due_unix > ? OR (inv.due_unix = ? AND (inv.number > ? OR (inv.number = ? AND inv.id > ?)))",
+				after.N, after.N, after.S, after.S, after.ID)
+		}
+		if err := q.Scan(ctx); err != nil {
+			return nil, nil, err
+		}
 	}
-	if err := q.Scan(ctx); err != nil {
-		return nil, nil, err
+	if len(out) <= lim { // the open ones are done: the closed ones follow
+		var more []Invoice
+		q := r.db.NewSelect().Model(&more).Where("inv.customer_id = ?", customerID).
+			Where("NOT (inv.closed_at IS NULL AND inv.stage NOT IN (?))", closed).
+			OrderExpr("inv.due_unix DESC, inv.number ASC, inv.id ASC").Limit(int64(lim + 1 - len(out)))
+		if after != nil && after.R == 1 {
+			q = q.Where("inv.due_unix < ? OR (inv.due_unix = ? AND (inv.number > ? OR (inv.number = ? AND inv.id > ?)))",
+				after.N, after.N, after.S, after.S, after.ID)
+		}
+		if err := q.Scan(ctx); err != nil {
+			return nil, nil, err
+		}
+		out = append(out, more...)
 	}
 	if len(out) > lim {
 		out = out[:lim]

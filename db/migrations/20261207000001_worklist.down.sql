@@ -6,6 +6,8 @@ DROP INDEX tasks_open_invoice_idx;
 --bun:split
 DROP INDEX invoices_customer_due_idx;
 --bun:split
+DROP INDEX invoices_customer_open_idx;
+--bun:split
 DROP INDEX invoices_open_due_idx;
 --bun:split
 ALTER TABLE customers DROP COLUMN payment_trend;

@@ -24,8 +24,11 @@ ALTER TABLE customers ADD COLUMN payment_trend VARCHAR(16);
 -- The worklist reads open invoices only.
 CREATE INDEX invoices_open_due_idx ON invoices (due_unix, id) WHERE closed_at IS NULL;
 --bun:split
--- The account view pages a customer's invoices by due date.
-CREATE INDEX invoices_customer_due_idx ON invoices (customer_id, due_unix, id);
+-- The account view pages a customer's invoices by due date: the open ones,
+-- then the closed ones (latest due first, the same index read backwards).
+CREATE INDEX invoices_customer_open_idx ON invoices (customer_id, due_unix) WHERE closed_at IS NULL;
+--bun:split
+CREATE INDEX invoices_customer_due_idx ON invoices (customer_id, due_unix);
 --bun:split
 -- The worklist sums each invoice's open tasks.
 CREATE INDEX tasks_open_invoice_idx ON tasks (invoice_id, due_at) WHERE status = 'open';
