@@ -473,29 +473,6 @@ func (r *Desk) SetPaymentTrend(ctx context.Context, customerID, trend string) er
 	return err
 }
 
-// PaymentTrends returns the stored payment trends of customers ("" where
-// none was computed yet).
-func (r *Desk) PaymentTrends(ctx context.Context, customerIDs []string) (map[string]string, error) {
-	out := map[string]string{}
-	if len(customerIDs) == 0 {
-		return out, nil
-	}
-	var rows []struct {
-		ID    string  `bun:"id"`
-		Trend *string `bun:"payment_trend"`
-	}
-	if err := r.db.NewSelect().Model((*Customer)(nil)).Column("id", "payment_trend").Where("id IN (?)", bun.In(customerIDs)).
-		Scan(ctx, &rows); err != nil {
-		return nil, err
-	}
-	for _, c := range rows {
-		if c.Trend != nil {
-			out[c.ID] = *c.Trend
-		}
-	}
-	return out, nil
-}
-
 // CustomersWithoutTrend lists up to n customers, after the id after, that
 // have paid invoices and no stored payment trend (to backfill).
 func (r *Desk) CustomersWithoutTrend(ctx context.Context, after string, n int) ([]string, error) {

@@ -1,7 +1,6 @@
 package desk
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -121,19 +120,6 @@ func agingRows(rows []db.AgingRow) []Aging {
 			Days31To60: a.Days31To60, Days61To90: a.Days61To90, Over90: a.Over90})
 	}
 	return out
-}
-
-// Trends is the stored payment trend of each customer.
-func Trends(ctx context.Context, s *db.Store, customerIDs []string) (map[string]Trend, error) {
-	stored, err := s.PaymentTrends(ctx, customerIDs)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]Trend{}
-	for _, id := range customerIDs {
-		out[id] = Trend(cmp.Or(stored[id], string(TrendInsufficient)))
-	}
-	return out, nil
 }
 
 // BackfillTrends stores the payment trend of every customer with paid

@@ -3,6 +3,7 @@ package desk
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -231,6 +232,56 @@ func TestDatabaseRanksByTheRule(t *testing.T) {
 					g.Action != w.Action || g.DaysOverdue != w.DaysOverdue || g.Chase != w.Chase {
 					t.Fatalf("row %d: database %+v\nrule %+v", i, g, w)
 				}
+			}
+		})
+	}
+}
+
+// Customers from before the stored trend get it at start; the worklist
+// ranks by it.
+func TestBackfillTrends(t *testing.T) {
+	for _, d := range dbtest.All(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			env := newReadEnv(t, d)
+			ctx := context.Background()
+			// Beta paid on time, then later and later: worsening.
+			for i, late := range []int{0, 1, 0, 9, 14, 20} {
+				id := fmt.Sprintf("p%d", i)
+				env.invoice(id, "beta", 10000, "EUR", 400-30*i)
+				inv, err := env.store.GetInvoice(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				paid := inv.DueAt.AddDate(0, 0, late)
+				if _, _, err := env.store.RecordPayment(ctx, &db.Payment{ID: "pay-" + id, InvoiceID: id, Reference: id, AmountMinor: 10000,
+					Currency: "EUR", ReceivedAt: paid}, paid); err != nil {
+					t.Fatal(err)
+				}
+				if err := env.store.SaveStatus(ctx, invoice.Status{InvoiceID: id, Stage: invoice.StagePaid, ClosedAt: &paid}, paid); err != nil {
+					t.Fatal(err)
+				}
+			}
+			env.invoice("b1", "beta", 10000, "EUR", 10)
+			l, err := LoadWorklist(ctx, env.store, Query{Limit: 5}, env.now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(l.Rows) != 1 || l.Rows[0].Trend != TrendInsufficient {
+				t.Fatalf("before the backfill: %+v", l.Rows)
+			}
+			if err := BackfillTrends(ctx, env.store); err != nil {
+				t.Fatal(err)
+			}
+			l, err = LoadWorklist(ctx, env.store, Query{Limit: 5}, env.now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(l.Rows) != 1 || l.Rows[0].Trend != TrendWorsening || !strings.Contains(l.Rows[0].Reason, "later and later") {
+				t.Fatalf("after the backfill: %+v", l.Rows)
+			}
+			// Acme has no paid invoice: nothing to compute, nothing stored.
+			if ids, err := env.store.CustomersWithoutTrend(ctx, "", 10); err != nil || len(ids) != 0 {
+				t.Fatalf("left to backfill: %v %v", ids, err)
 			}
 		})
 	}
