@@ -289,23 +289,25 @@ func worklistSQL(f WorklistFilter, rule WorklistRule, now time.Time) (string, []
 		args = append(args, f.Manager)
 	}
 	b.WriteString(" GROUP BY invoice_id),\n")
-	// Each open invoice: is it chased now, and its facts.
-	b.WriteString(`base AS (SELECT inv.id, inv.customer_id, c.name AS customer_name, c.account_manager, inv.number, inv.currency,
+	// Each open invoice: is it chased now, and its facts. Customers are
+	// not joined here (only the page's rows are, below): the manager and a
+	// worsening trend are semi-joins on the few customers that match.
+	b.WriteString(`base AS (SELECT inv.id, inv.customer_id, inv.number, inv.currency,
   inv.balance_minor, inv.due_at, inv.due_unix, inv.stage, COALESCE(inv.amount_log, 0) AS amount_log, inv.broken_promises,
-  COALESCE(c.payment_trend, 'insufficient') AS payment_trend,
+  CASE WHEN inv.customer_id IN (SELECT id FROM customers WHERE payment_trend = 'worsening') THEN 1 ELSE 0 END AS worsening,
   CASE WHEN `)
 	if f.Manager != "" {
-		b.WriteString("c.account_manager = ? AND ")
+		b.WriteString("inv.customer_id IN (SELECT id FROM customers WHERE account_manager = ?) AND ")
 		args = append(args, f.Manager)
 	}
 	b.WriteString(`inv.balance_minor > 0 AND inv.due_unix < ? AND inv.stage NOT IN (?)
     AND NOT (inv.stage = ? AND inv.promise_until IS NOT NULL AND inv.promise_until > ?) THEN 1 ELSE 0 END AS chase,
   COALESCE(tk.n, 0) AS ntasks, COALESCE(tk.pts, 0) AS task_pts, COALESCE(tk.next_due, ?) AS next_due
-  FROM invoices AS inv JOIN customers AS c ON c.id = inv.customer_id LEFT JOIN tk ON tk.invoice_id = inv.id
+  FROM invoices AS inv LEFT JOIN tk ON tk.invoice_id = inv.id
   WHERE inv.closed_at IS NULL AND inv.stage NOT IN (?)`)
 	args = append(args, n, bun.In(unchasedStages), invoice.StagePromised, n, noTaskDue, bun.In(closedStages))
 	if f.Manager != "" {
-		b.WriteString(" AND (c.account_manager = ? OR tk.n IS NOT NULL)")
+		b.WriteString(" AND (inv.customer_id IN (SELECT id FROM customers WHERE account_manager = ?) OR tk.n IS NOT NULL)")
 		args = append(args, f.Manager)
 	}
 	if f.Currency != "" {
@@ -352,7 +354,7 @@ func worklistSQL(f WorklistFilter, rule WorklistRule, now time.Time) (string, []
     (? * amount_log + 5000) / 10000
     + ? * (CASE WHEN days < ? THEN days ELSE ? END)
     + ? * (CASE WHEN broken_promises < ? THEN broken_promises ELSE ? END)
-    + CASE WHEN payment_trend = 'worsening' THEN ? ELSE 0 END
+    + CASE WHEN worsening = 1 THEN ? ELSE 0 END
     + CASE stage`)
 	args = append(args, rule.AmountPerTenfold, rule.PerDay, rule.MaxDays, rule.MaxDays,
 		rule.PerBrokenPromise, rule.MaxBrokenPromises, rule.MaxBrokenPromises, rule.WorseningTrend)
@@ -369,8 +371,8 @@ func worklistSQL(f WorklistFilter, rule WorklistRule, now time.Time) (string, []
 	return b.String(), args, nil
 }
 
-const worklistColumns = "id, customer_id, customer_name, account_manager, number, currency, balance_minor, due_at, stage, " +
-	"amount_log, broken_promises, payment_trend, chase, ntasks, task_pts, next_due, days, overdue_minor, score"
+const worklistColumns = "id, customer_id, number, currency, balance_minor, due_at, stage, " +
+	"amount_log, broken_promises, chase, ntasks, task_pts, next_due, days, overdue_minor, score"
 
 // worklistOrder is the ranking: highest score first, then the longest
 // overdue, the earliest task due, currency, the largest overdue balance,
@@ -407,6 +409,9 @@ func (r *Desk) Worklist(ctx context.Context, f WorklistFilter, rule WorklistRule
 	}
 	q += " ORDER BY " + worklistOrder + " LIMIT ?"
 	args = append(args, lim+1)
+	// The page's rows, with their customers.
+	q = with + "SELECT page.*, c.name AS customer_name, c.account_manager, COALESCE(c.payment_trend, 'insufficient') AS payment_trend " +
+		"FROM (" + strings.TrimPrefix(q, with) + ") AS page JOIN customers AS c ON c.id = page.customer_id ORDER BY " + worklistOrder
 	if err := r.db.NewRaw(q, args...).Scan(ctx, &page.Rows); err != nil {
 		return WorklistPage{}, fmt.Errorf("worklist: %w", err)
 	}
