@@ -4,8 +4,6 @@ import (
 	"context"
 
 	"github.com/uptrace/bun"
-
-	"github.com/collections-engine/collections/invoice"
 )
 
 // Desk is the read side of the collectors' page: the worklist ranked over
@@ -16,10 +14,10 @@ type Desk struct{ db bun.IDB }
 // NewDesk wraps a database or a transaction.
 func NewDesk(db bun.IDB) *Desk { return &Desk{db: db} }
 
-// maxDeskRows bounds the per-customer sets still read whole (a customer's
-// invoices for the credit scorer, its paid invoices for the payment trend,
-// the latest kept when the bound is reached). The worklist and the account
-// view never read whole sets: see worklist.go and account.go.
+// maxDeskRows bounds the one per-customer set still read whole (a
+// customer's invoices for the credit scorer). The worklist, the account
+// view and the payment trend never read whole sets: see worklist.go and
+// account.go.
 const maxDeskRows = 10000
 
 // InvoicesByID loads the invoices with the given ids.
@@ -37,18 +35,6 @@ func (r *Desk) CustomerInvoices(ctx context.Context, customerID string) ([]Invoi
 	var out []Invoice
 	err := r.db.NewSelect().Model(&out).Where("inv.customer_id = ?", customerID).Order("inv.issued_at", "inv.id").
 		Limit(maxDeskRows).Scan(ctx)
-	return out, err
-}
-
-// PaidInvoices returns the paid invoices of the given customers, the
-// latest closed first.
-func (r *Desk) PaidInvoices(ctx context.Context, customerIDs []string) ([]Invoice, error) {
-	var out []Invoice
-	if len(customerIDs) == 0 {
-		return out, nil
-	}
-	err := r.db.NewSelect().Model(&out).Where("inv.customer_id IN (?)", bun.In(customerIDs)).
-		Where("inv.stage = ?", invoice.StagePaid).OrderExpr("inv.closed_at DESC, inv.id DESC").Limit(maxDeskRows).Scan(ctx)
 	return out, err
 }
 
