@@ -10,6 +10,8 @@ DROP INDEX invoices_customer_open_idx;
 --bun:split
 DROP INDEX invoices_open_due_idx;
 --bun:split
+DROP INDEX invoices_unfilled_idx;
+--bun:split
 ALTER TABLE customers DROP COLUMN payment_trend;
 --bun:split
 ALTER TABLE invoices DROP COLUMN promise_until;
