@@ -166,7 +166,7 @@ type WorklistFilter struct {
 	Currency string
 	Stage    invoice.Stage
 	Bucket   string // one of Buckets
-	// MinOverdueMinor keeps rows whose balance is at least this (minor
+	// MinBalanceMinor keeps rows whose balance is at least this (minor
 	// units of Currency, which must then be set).
 	MinBalanceMinor int64
 	HasTask         *bool // rows with (true) or without (false) open tasks
@@ -240,9 +240,6 @@ func (r WorklistRow) Key(asOf int64) WorklistKey {
 		Currency: r.Currency, OverdueMinor: r.OverdueMinor, Number: r.Number, InvoiceID: r.InvoiceID}
 }
 
-// HasNextTask says whether the row has an open task.
-func (r WorklistRow) HasNextTask() bool { return r.Tasks > 0 }
-
 // WorklistPage is one page of the ranked worklist.
 type WorklistPage struct {
 	AsOf time.Time
@@ -272,9 +269,9 @@ func bucketRange(bucket string, now int64) (lo, hi int64, err error) {
 	return 0, 0, fmt.Errorf("bucket %q: not one of %s", bucket, strings.Join(Buckets, ", "))
 }
 
-// worklistSQL is the scored book: every open invoice with its customer,
-// its open tasks (for the filter's manager) and its score. The arguments
-// are built by worklistArgs in the order of the placeholders.
+// worklistSQL is the scored book: every open invoice with its open tasks
+// (for the filter's manager) and its score. The arguments
+// are returned beside it, in the order of the placeholders.
 func worklistSQL(f WorklistFilter, rule WorklistRule, now time.Time) (string, []any, error) {
 	n := now.Unix()
 	var args []any
