@@ -361,7 +361,8 @@ func testDesk(t *testing.T, d dbtest.Database) {
 		if n := len(list(a["open_invoices"])); path == "/v1/customers/beta/account?limit=2" && n != 2 {
 			t.Fatalf("open invoices on the first page of 2: %d", n)
 		}
-		if c := a["counts"].(map[string]any); c["payments"] != float64(8) || c["invoices"] != float64(9) || c["open_invoices"] != float64(3) {
+		if c := a["counts"].(map[string]any); c["payments"] != float64(8) || c["invoices"] != float64(9) || c["open_invoices"] != float64(3) ||
+			c["paid_invoices"] != float64(6) {
 			t.Fatalf("counts: %v", c)
 		}
 		next, _ := a["next_cursors"].(map[string]any)["payments"].(string)

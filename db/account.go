@@ -187,6 +187,9 @@ type AccountCounts struct {
 	Messages     int `bun:"messages" json:"messages"`
 	Notes        int `bun:"notes" json:"notes"`
 	OpenTasks    int `bun:"open_tasks" json:"open_tasks"`
+	// PaidInvoices counts every paid invoice; the payment behaviour shows
+	// the latest of them only (desk.PaidShown).
+	PaidInvoices int `bun:"paid_invoices" json:"paid_invoices"`
 }
 
 // CountAccount counts the lists of a customer's account, in one query.
@@ -198,8 +201,10 @@ func (r *Desk) CountAccount(ctx context.Context, customerID string) (AccountCoun
   (SELECT COUNT(*) FROM payments AS p JOIN invoices AS inv ON inv.id = p.invoice_id WHERE inv.customer_id = ?) AS payments,
   (SELECT COUNT(*) FROM messages WHERE customer_id = ?) AS messages,
   (SELECT COUNT(*) FROM notes WHERE customer_id = ?) AS notes,
-  (SELECT COUNT(*) FROM tasks WHERE customer_id = ? AND status = ?) AS open_tasks`,
-		customerID, customerID, bun.In(closedStages), customerID, customerID, customerID, customerID, TaskOpen).Scan(ctx, &c)
+  (SELECT COUNT(*) FROM tasks WHERE customer_id = ? AND status = ?) AS open_tasks,
+  (SELECT COUNT(*) FROM invoices WHERE customer_id = ? AND stage = ?) AS paid_invoices`,
+		customerID, customerID, bun.In(closedStages), customerID, customerID, customerID, customerID, TaskOpen,
+		customerID, invoice.StagePaid).Scan(ctx, &c)
 	return c, err
 }
 

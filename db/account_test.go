@@ -130,7 +130,7 @@ func TestAccountPages(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if cnt != (db.AccountCounts{Invoices: 6, OpenInvoices: 4, Payments: 4, Messages: 0, Notes: 5, OpenTasks: 5}) {
+			if cnt != (db.AccountCounts{Invoices: 6, OpenInvoices: 4, Payments: 4, Messages: 0, Notes: 5, OpenTasks: 5, PaidInvoices: 1}) {
 				t.Fatalf("counts: %+v", cnt)
 			}
 			ag, err := s.Aging(ctx, db.AgingFilter{CustomerID: "acme"}, wlNow)
