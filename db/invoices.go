@@ -124,7 +124,7 @@ func (r *Invoices) AdjustAmount(ctx context.Context, invoiceID string, newAmount
 
 // ChangeDueDate moves an invoice's due date.
 func (r *Invoices) ChangeDueDate(ctx context.Context, invoiceID string, due, now time.Time) error {
-	res, err := r.db.NewUpdate().Model((*Invoice)(nil)).Set("due_at = ?", due).Set("updated_at = ?", now).
+	res, err := r.db.NewUpdate().Model((*Invoice)(nil)).Set("due_at = ?", due).Set("due_unix = ?", due.Unix()).Set("updated_at = ?", now).
 		Where("id = ?", invoiceID).Exec(ctx)
 	if err != nil {
 		return err
@@ -172,6 +172,7 @@ func (r *Invoices) SaveStatusWithEvents(ctx context.Context, st invoice.Status, 
 			Set("closed_at = ?", st.ClosedAt).
 			Set("updated_at = ?", now).
 			Where("id = ?", st.InvoiceID)
+		q = setStatusFacts(q, &st) // the worklist's columns (worklist.go)
 		if events == nil {
 			_, err := q.Exec(ctx)
 			if err != nil {
