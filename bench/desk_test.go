@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -208,5 +211,60 @@ func TestSpliceDeskReplacesOnlyItsSection(t *testing.T) {
 	}
 	if got := spliceDesk(nil, sec("only")); !strings.HasPrefix(string(got), deskBegin) {
 		t.Fatalf("into nothing: %q", got)
+	}
+}
+
+// The deep page follows next_cursor when the worklist has one, takes an
+// offset when it honours one, and says so when it does neither.
+func TestDeepPageFollowsTheCursorOrOffset(t *testing.T) {
+	const rows = 1000
+	page := func(from, n int, next string) []byte {
+		var b strings.Builder
+		b.WriteString(`{"rows": [`)
+		for i := from; i < min(from+n, rows); i++ {
+			if i > from {
+				b.WriteString(",")
+			}
+			fmt.Fprintf(&b, `{"invoice_id": "inv-%d"}`, i)
+		}
+		fmt.Fprintf(&b, `], "next_cursor": %q}`, next)
+		return []byte(b.String())
+	}
+	for _, tc := range []struct {
+		name     string
+		handler  http.HandlerFunc
+		wantPath string
+		wantHow  string
+	}{
+		{"cursor", func(w http.ResponseWriter, r *http.Request) {
+			at, _ := strconv.Atoi(strings.TrimPrefix(r.URL.Query().Get("cursor"), "c"))
+			next := ""
+			if at+10 < rows {
+				next = fmt.Sprintf("c%d", at+10)
+			}
+			w.Write(page(at, 10, next))
+		}, "/v1/worklist?limit=10&cursor=c50", "page 6, reached by following `next_cursor`"},
+		{"offset", func(w http.ResponseWriter, r *http.Request) {
+			at, _ := strconv.Atoi(r.URL.Query().Get("offset"))
+			w.Write(page(at, 10, ""))
+		}, "/v1/worklist?limit=10&offset=50", "page 6, by `offset`"},
+		{"neither", func(w http.ResponseWriter, r *http.Request) {
+			w.Write(page(0, 10, ""))
+		}, "", "not measured: this worklist answers neither `next_cursor` nor `offset`, so no page past the first can be asked for"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Header.Get("Authorization") != "Bearer k" || r.URL.Path != "/v1/worklist" || r.URL.Query().Get("limit") != "10" {
+					http.Error(w, "bad request", 400)
+					return
+				}
+				tc.handler(w, r)
+			}))
+			defer srv.Close()
+			path, how, err := deepPath(context.Background(), deskClient{http: srv.Client(), base: srv.URL, key: "k"}, 10, 5)
+			if err != nil || path != tc.wantPath || how != tc.wantHow {
+				t.Fatalf("deepPath = %q, %q, %v; want %q, %q", path, how, err, tc.wantPath, tc.wantHow)
+			}
+		})
 	}
 }
