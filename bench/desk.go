@@ -211,7 +211,9 @@ func (b *bench) deskStore(ctx context.Context, store string) (DeskStore, error) 
 	if out.RSSStart, _, err = procRSS(srv.cmd.Process.Pid); err != nil {
 		return out, err
 	}
-	c := deskClient{http: b.http, base: srv.url, key: secret}
+	// A report over the whole book may take a while on a slow read side:
+	// it is measured, not cut off.
+	c := deskClient{http: &http.Client{Timeout: 10 * time.Minute}, base: srv.url, key: secret}
 	if err := b.measureDesk(ctx, c, book, largest.CustomerID, &out); err != nil {
 		return out, err
 	}

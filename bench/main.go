@@ -12,6 +12,14 @@
 //
 //	go run ./bench -temporal-postgres 'postgres://postgres@127.0.0.1:5432/bench_temporal?sslmode=disable' \
 //	    -db 'postgres://postgres@127.0.0.1:5432/bench_app?sslmode=disable' -capacity 100000 -scenarios capacity
+//
+// The desk scenario runs only when named: it fills a fresh application
+// database on SQLite and on PostgreSQL (-desk-postgres) with -desk-open and
+// -desk-closed invoices and times the collectors' read side through a
+// separate API process (desk.go), writing its own section of the report:
+//
+//	go run ./bench -scenarios desk
+//	go run ./bench -scenarios desk -desk-open 2000 -desk-closed 10000
 package main
 
 import (
