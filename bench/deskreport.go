@@ -72,8 +72,15 @@ func (r *Results) DeskFigures(w io.Writer) {
 		return
 	}
 	fmt.Fprintf(w, "### Desk: %d open and %d closed invoices\n\n", d.Open, d.Closed)
-	if d.Open < 100000 || d.Open+d.Closed < 1000000 {
+	small := d.Open < 100000 || d.Open+d.Closed < 1000000
+	if small {
 		fmt.Fprintf(w, "A smaller book than the targets are set for (100,000 open; 1,000,000 invoices): these figures check the scenario, they do not judge the targets.\n\n")
+	}
+	verdict := func(got, target time.Duration) string {
+		if small {
+			return "not judged on a smaller book"
+		}
+		return verdict(got, target)
 	}
 	// Stores in the order run; PostgreSQL's figures carry the targets.
 	fmt.Fprintf(w, "| request |")
@@ -134,6 +141,8 @@ func (r *Results) DeskFigures(w io.Writer) {
 		}
 	}
 	switch {
+	case small:
+		fmt.Fprintf(w, " < 50 MiB: not judged on a smaller book |\n\n")
 	case pgGrowth < 0:
 		fmt.Fprintf(w, " < 50 MiB (no PostgreSQL run) |\n\n")
 	case pgGrowth < deskTargetRSS:
@@ -183,8 +192,10 @@ const deskHowTo = "Targets, on PostgreSQL on this machine: the worklist's first 
 	"100 ms with 100,000 open invoices; every report under 1 s with 1,000,000\n" +
 	"invoices; the API process's resident memory growing by less than 50 MiB\n" +
 	"across the scenario. SQLite's figures stand beside them.\n\n" +
-	"Reproduce (PostgreSQL on 127.0.0.1:5432 with trust auth; the full size\n" +
-	"fills 1.1 million invoices into each store, which takes a while):\n\n" +
+	"Reproduce (PostgreSQL on 127.0.0.1:5432 with trust auth). The full size\n" +
+	"fills 1.1 million invoices into each store: at the 1,500 to 1,700\n" +
+	"invoices a second the fill made at 30,000 on this machine, some 12 minutes\n" +
+	"a store, then the requests (100 of each page, 20 of each report):\n\n" +
 	"```\n" +
 	"go run ./bench -scenarios desk                                        # 100,000 open, 1,000,000 closed, SQLite and PostgreSQL\n" +
 	"go run ./bench -scenarios desk -desk-open 2000 -desk-closed 10000     # a quick check of the scenario\n" +
