@@ -413,6 +413,10 @@ func deepPath(ctx context.Context, c deskClient, pageSize, pages int) (path, how
 		return "", "", fmt.Errorf("worklist answer: %w", err)
 	}
 	if p.NextCursor != "" {
+		seen := map[string]bool{}
+		for _, r := range p.Rows {
+			seen[r.InvoiceID] = true
+		}
 		n := 1
 		for ; n <= pages && p.NextCursor != ""; n++ {
 			path = first + "&cursor=" + url.QueryEscape(p.NextCursor)
@@ -422,6 +426,14 @@ func deepPath(ctx context.Context, c deskClient, pageSize, pages int) (path, how
 			}
 			if err := json.Unmarshal(raw, &next); err != nil {
 				return "", "", fmt.Errorf("worklist answer: %w", err)
+			}
+			// A page that repeats a row already seen is not the next
+			// one: the API did not take the cursor back as `cursor`.
+			for _, r := range next.Rows {
+				if seen[r.InvoiceID] {
+					return "", "", fmt.Errorf("GET %s repeats invoice %s of an earlier page: does the worklist take its next_cursor back as `cursor`?", path, r.InvoiceID)
+				}
+				seen[r.InvoiceID] = true
 			}
 			p = next
 		}
@@ -450,6 +462,9 @@ func (b *bench) measureDesk(ctx context.Context, c deskClient, book deskBook, la
 	}
 	// The filtered page: the largest customer's manager, in its currency.
 	filter := fmt.Sprintf("/v1/worklist?limit=%d&manager=%s&currency=%s", dc.pageSize, url.QueryEscape(largestCust.AccountManager), largestCust.currency)
+	if err := checkFiltered(ctx, c, filter, largestCust.AccountManager, largestCust.currency); err != nil {
+		return err
+	}
 	deep, how, err := deepPath(ctx, c, dc.pageSize, dc.deepPages)
 	if err != nil {
 		return fmt.Errorf("deep page: %w", err)
@@ -507,5 +522,33 @@ func (b *bench) measureDesk(ctx context.Context, c deskClient, book deskBook, la
 		fmt.Fprintf(os.Stderr, "bench:   desk %s: %s: p50 %s, p99 %s (%d requests, %d bytes)\n", out.Name, e.Name, ms(s.P50), ms(s.P99), n, e.Bytes)
 	}
 	out.Endpoints = eps
+	return nil
+}
+
+// checkFiltered makes sure the filtered page holds rows, and only rows of
+// that manager in that currency: a filter the API ignored would time the
+// first page twice.
+func checkFiltered(ctx context.Context, c deskClient, path, manager, currency string) error {
+	raw, err := c.get(ctx, path)
+	if err != nil {
+		return err
+	}
+	var p struct {
+		Rows []struct {
+			AccountManager string `json:"account_manager"`
+			Currency       string `json:"currency"`
+		} `json:"rows"`
+	}
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return fmt.Errorf("worklist answer: %w", err)
+	}
+	if len(p.Rows) == 0 {
+		return fmt.Errorf("GET %s: no rows; the book should have some", path)
+	}
+	for _, r := range p.Rows {
+		if r.AccountManager != manager || r.Currency != currency {
+			return fmt.Errorf("GET %s: a row of %s in %s: the filter was not applied", path, r.AccountManager, r.Currency)
+		}
+	}
 	return nil
 }

@@ -248,6 +248,9 @@ func TestDeepPageFollowsTheCursorOrOffset(t *testing.T) {
 			at, _ := strconv.Atoi(r.URL.Query().Get("offset"))
 			w.Write(page(at, 10, ""))
 		}, "/v1/worklist?limit=10&offset=50", "page 6, by `offset`"},
+		{"cursor ignored", func(w http.ResponseWriter, r *http.Request) {
+			w.Write(page(0, 10, "c10"))
+		}, "", "error"},
 		{"neither", func(w http.ResponseWriter, r *http.Request) {
 			w.Write(page(0, 10, ""))
 		}, "", "not measured: this worklist answers neither `next_cursor` nor `offset`, so no page past the first can be asked for"},
@@ -262,6 +265,12 @@ func TestDeepPageFollowsTheCursorOrOffset(t *testing.T) {
 			}))
 			defer srv.Close()
 			path, how, err := deepPath(context.Background(), deskClient{http: srv.Client(), base: srv.URL, key: "k"}, 10, 5)
+			if tc.wantHow == "error" {
+				if err == nil || !strings.Contains(err.Error(), "repeats invoice inv-0") {
+					t.Fatalf("a cursor the API ignores: %q, %q, %v", path, how, err)
+				}
+				return
+			}
 			if err != nil || path != tc.wantPath || how != tc.wantHow {
 				t.Fatalf("deepPath = %q, %q, %v; want %q, %q", path, how, err, tc.wantPath, tc.wantHow)
 			}

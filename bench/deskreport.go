@@ -240,9 +240,10 @@ const deskMethod = `How the desk figures are taken:
   the requests cost.)
 - **The requests**, over HTTP with an admin key, one at a time, each first
   asked once untimed: the worklist's first page; the page filtered by the
-  largest customer's account manager and currency; a deep page (the page
-  ` + "`-desk-deep`" + ` pages down, reached by following ` + "`next_cursor`" + `, or by ` + "`offset`" + ` if the API
-  takes one; if it takes neither the table says so); the account view of the
+  largest customer's account manager and currency (checked to hold only
+  their rows); a deep page (the page ` + "`-desk-deep`" + ` pages down, reached by
+  following ` + "`next_cursor`" + ` as ` + "`cursor`" + `, checked never to repeat a row, or by
+  ` + "`offset`" + ` if the API takes one; if it takes neither the table says so); the account view of the
   largest customer; and every report ` + "`GET /v1/reports`" + ` lists, over the last three
   months. PostgreSQL runs beside the bench on the same two cores.
 
