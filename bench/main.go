@@ -90,7 +90,7 @@ func main() {
 func run() error {
 	var cfg config
 	var scen, punct, deskStores string
-	flag.StringVar(&scen, "scenarios", strings.Join(allScenarios, ","), "scenarios to run, comma-separated")
+	flag.StringVar(&scen, "scenarios", strings.Join(allScenarios, ","), "scenarios to run, comma-separated; desk (the collectors' read side on a filled book) runs only when named")
 	flag.IntVar(&cfg.concurrency, "concurrency", 8, "concurrent starts (ingest, capacity)")
 	flag.IntVar(&cfg.ingestN, "ingest", 200, "starts per side per ingest round")
 	flag.IntVar(&cfg.rounds, "rounds", 3, "ingest rounds (bare and ours alternate in each)")
@@ -181,6 +181,9 @@ func run() error {
 	flag.VisitAll(func(f *flag.Flag) {
 		if f.Name == "out" || f.Name == "svg" || f.Name == "data-dir" || f.Name == "cpuprofile" {
 			return
+		}
+		if strings.HasPrefix(f.Name, "desk-") && !cfg.scenarios["desk"] {
+			return // the desk's settings, in a run without it
 		}
 		res.Settings = append(res.Settings, [2]string{"-" + f.Name, redact(f.Value.String())})
 	})
