@@ -113,7 +113,7 @@ func run() error {
 	flag.IntVar(&cfg.desk.requests, "desk-requests", 100, "desk: timed requests of each worklist page and of the account view")
 	flag.IntVar(&cfg.desk.reportRequests, "desk-report-requests", 20, "desk: timed requests of each report")
 	flag.IntVar(&cfg.desk.pageSize, "desk-page", 50, "desk: worklist rows a page")
-	flag.IntVar(&cfg.desk.deepPages, "desk-deep", 20, "desk: pages followed for the deep page")
+	flag.IntVar(&cfg.desk.deepPages, "desk-deep", 100, "desk: next_cursor links followed to reach the deep page (or its offset in pages)")
 	flag.Uint64Var(&cfg.desk.seed, "desk-seed", 1, "desk: seed of the generated book")
 	cfg.tuning.flags(flag.CommandLine)
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the scenarios to this file (go tool pprof)")
