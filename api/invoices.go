@@ -65,6 +65,7 @@ type EventView struct {
 	Balance   string    `json:"balance,omitempty"`
 	Reference string    `json:"reference,omitempty"`
 	MessageID string    `json:"message_id,omitempty"`
+	Actor     string    `json:"actor,omitempty"` // who did it, when a person or a key did
 }
 
 // invoiceCommand is the use case's command for a request.
@@ -124,7 +125,7 @@ func (s *Server) view(ctx context.Context, inv *db.Invoice) InvoiceView {
 		}
 		for _, e := range st.Timeline {
 			ev := EventView{At: e.At, Kind: e.Kind, Step: e.Step, Channel: e.Channel, Outcome: e.Outcome,
-				Detail: e.Detail, Reference: e.Reference, MessageID: e.MessageID}
+				Detail: e.Detail, Reference: e.Reference, MessageID: e.MessageID, Actor: e.Actor}
 			if e.AmountMinor != 0 {
 				ev.Amount = money.FormatAmount(e.AmountMinor, inv.Currency)
 			}

@@ -174,6 +174,10 @@ func TestDeskFillWritesTheBook(t *testing.T) {
 					t.Errorf("%s = %d, want %d", q, got, want)
 				}
 			}
+			// The status-save path fed what the reports aggregate.
+			if n := count("SELECT count(*) FROM invoice_events"); n < 1050 {
+				t.Errorf("%d invoice events for 1050 invoices: the fill bypassed the status-save path", n)
+			}
 			if stats.Customers != 50 || stats.Invoices != 1050 || stats.Messages < 1050 {
 				t.Errorf("stats: %+v", stats)
 			}

@@ -162,6 +162,10 @@ func (r *Invoices) SaveStatusWithEvents(ctx context.Context, st invoice.Status, 
 			Where("id = ?", st.InvoiceID).Scan(ctx); err != nil {
 			return notFound(err, "invoice", st.InvoiceID)
 		}
+		// The rows the timeline reports aggregate (events.go).
+		if err := indexTimeline(ctx, tx, st); err != nil {
+			return err
+		}
 		q := tx.NewUpdate().Model((*Invoice)(nil)).
 			Set("stage = ?", st.Stage).
 			Set("status = ?", &st).

@@ -38,6 +38,7 @@ type Store struct {
 	// The read side: the collectors' page, the reports and the metrics.
 	Desk
 	Reports
+	Statements
 }
 
 // NewStore wraps a database or a transaction.
@@ -59,6 +60,7 @@ func NewStore(db bun.IDB) *Store {
 		Subscriptions:      Subscriptions{db: db},
 		Desk:               Desk{db: db},
 		Reports:            Reports{db: db},
+		Statements:         Statements{db: db},
 	}
 }
 

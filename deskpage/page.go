@@ -1,11 +1,20 @@
 // Package deskpage is the collectors' page: server-rendered HTML at /desk/
 // (the worklist, with an aging chart of the book) and /desk/customers/{id}
 // (the account view, with each invoice's timeline and a link to its
-// workflow in the Temporal Web UI). No JavaScript, no external assets: one
-// inline style block, whose hash is the only style the
-// Content-Security-Policy allows.
+// workflow in the Temporal Web UI, and the forms for the day's work). No
+// JavaScript, no external assets: one inline style block, whose hash is the
+// only style the Content-Security-Policy allows.
 //
-// Sign-in is with an API key (any role: the pages only read). The key is
+// The forms (actions.go) log a call, add a note, record a payment, open and
+// resolve a dispute, pause and resume, complete and reassign a task, and
+// for management decide on an escalation or record the agency's outcome.
+// Each calls the same business action (package collect) as the API, with
+// the signed-in key as the actor; each carries a per-session anti-forgery
+// token, is shown only to a key whose role may use it and refused (403) to
+// any other, and answers with a redirect that says what happened, or with
+// the form again and the error beside its field.
+//
+// Sign-in is with an API key (any role; a read-only key sees no forms). The key is
 // checked against the key store once; the browser then holds a session
 // cookie (HttpOnly, SameSite=Strict, Secure over HTTPS) naming the key's id
 // and an expiry, signed with HMAC-SHA256 — never the key itself. Every page
@@ -38,6 +47,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/collections-engine/collections/collect"
 	"github.com/collections-engine/collections/db"
 	"github.com/collections-engine/collections/desk"
 	"github.com/collections-engine/collections/invoice"
@@ -70,8 +80,11 @@ type Config struct {
 	// Namespace is the Temporal namespace the workflows run in, for those
 	// links ("default" if empty).
 	Namespace string
-	Clock     func() time.Time // time.Now if nil
-	Log       *slog.Logger     // slog.Default() if nil
+	// Cases are the business actions the forms call, the same the API
+	// calls (package collect). Nil: the page only reads.
+	Cases *collect.Service
+	Clock func() time.Time // time.Now if nil
+	Log   *slog.Logger     // slog.Default() if nil
 }
 
 // Page serves the collectors' page.
@@ -205,6 +218,9 @@ func (pg *Page) Routes(e *echo.Echo) {
 	in := g.Group("", pg.session)
 	in.GET("/", pg.worklistPage)
 	in.GET("/customers/:id", pg.accountPage)
+	if pg.cfg.Cases != nil {
+		pg.actionRoutes(in) // actions.go
+	}
 }
 
 // pageHeaders: no caching of customer data, no framing, no scripts, and
@@ -366,6 +382,7 @@ type accountPage struct {
 	A        desk.Account
 	Charts   []agingChart
 	Invoices []pageInvoice
+	Act      *accountActions // the forms the key may use (actions.go)
 }
 
 // pageInvoice is one of the customer's invoices with its timeline.
@@ -397,6 +414,7 @@ type pageEvent struct {
 	Amount    string
 	Balance   string
 	Reference string
+	Actor     string
 }
 
 // accountPage is GET /desk/customers/{id}.
@@ -416,6 +434,11 @@ func (pg *Page) accountPage(c echo.Context) error {
 		return pg.failure(c, err)
 	}
 	p := accountPage{Title: cust.Name, KeyName: keyName(c), A: a, Charts: agingCharts(a.Aging)}
+	if pg.cfg.Cases != nil {
+		p.Act = pg.actions(c, a)
+	} else {
+		p.Act = &accountActions{}
+	}
 	for _, inv := range a.Invoices {
 		pi := pageInvoice{ID: inv.ID, Number: inv.Number, Currency: inv.Currency, Amount: money.FormatAmount(inv.AmountMinor, inv.Currency),
 			Balance: money.FormatAmount(inv.BalanceMinor, inv.Currency), DueAt: inv.DueAt,
@@ -428,7 +451,7 @@ func (pg *Page) accountPage(c echo.Context) error {
 			pi.NextAction = st.NextAction
 			for _, e := range st.Timeline {
 				ev := pageEvent{At: e.At, Kind: e.Kind, Step: e.Step, Channel: e.Channel, Outcome: e.Outcome, Detail: e.Detail,
-					Reference: e.Reference}
+					Reference: e.Reference, Actor: e.Actor}
 				if e.AmountMinor != 0 {
 					ev.Amount = money.FormatAmount(e.AmountMinor, inv.Currency)
 				}

@@ -70,6 +70,7 @@ const (
 	EventWrittenOff        = "written_off"
 	EventContinuedAsNew    = "continued_as_new"
 	EventCustomerChanged   = "customer_changed" // the customer's time zone or account manager changed
+	EventNote              = "note"             // a person kept a note (outcome: its kind, e.g. call)
 	EventPolicyRefused     = "policy_refused"   // the policy exceeds the engine's bounds: nothing is scheduled
 )
 

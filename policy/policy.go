@@ -131,7 +131,7 @@ type ContactCap struct {
 }
 
 // Templates lists the message templates a step may name.
-var Templates = []string{"invoice", "reminder", "inquiry", "firm", "final_notice", "promise_reminder"}
+var Templates = []string{"invoice", "reminder", "inquiry", "firm", "final_notice", "promise_reminder", "statement"}
 
 const day = 24 * time.Hour
 
@@ -203,6 +203,19 @@ func Builtin(name string) (Policy, bool) {
 		return Demo(), true
 	}
 	return Policy{}, false
+}
+
+// StepStages maps the policy's step ids to the stage each moves the invoice
+// to (steps without a stage are left out): what the reports count a step's
+// message under.
+func (p Policy) StepStages() map[string]invoice.Stage {
+	out := map[string]invoice.Stage{}
+	for _, s := range p.Steps {
+		if s.Stage != "" {
+			out[s.ID] = s.Stage
+		}
+	}
+	return out
 }
 
 // ActionOf returns the step's action, message when unset.

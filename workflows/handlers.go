@@ -408,6 +408,7 @@ func (w *run) listenForSignals(ctx workflow.Context) {
 	payments := workflow.GetSignalChannel(ctx, SignalPayment)
 	refunds := workflow.GetSignalChannel(ctx, SignalRefund)
 	customer := workflow.GetSignalChannel(ctx, SignalCustomerChanged)
+	notes := workflow.GetSignalChannel(ctx, SignalNoted)
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
 			sel := workflow.NewSelector(ctx)
@@ -439,10 +440,15 @@ func (w *run) listenForSignals(ctx workflow.Context) {
 				c.Receive(ctx, &ch)
 				w.customerChanged(ctx, ch)
 			})
+			sel.AddReceive(notes, func(c workflow.ReceiveChannel, _ bool) {
+				var n Noted
+				c.Receive(ctx, &n)
+				w.noted(ctx, n)
+			})
 			sel.Select(ctx)
 		}
 	})
-	w.signals = []workflow.ReceiveChannel{agency, tasks, delivery, payments, refunds, customer}
+	w.signals = []workflow.ReceiveChannel{agency, tasks, delivery, payments, refunds, customer, notes}
 }
 
 // changeCustomerFollows is the workflow.GetVersion change id of runs that
@@ -482,6 +488,21 @@ func (w *run) customerChanged(ctx workflow.Context, ch CustomerChanged) {
 	}
 	w.event(ctx, invoice.Event{Kind: invoice.EventCustomerChanged, Actor: ch.Actor, Detail: strings.Join(changes, "; ")})
 	w.changed()
+	w.publish(ctx)
+}
+
+// changeNotesOnTimeline is the workflow.GetVersion change id of runs that
+// put the notes people keep on the invoice (SignalNoted) on its timeline.
+// Histories recorded before it never hold that signal.
+const changeNotesOnTimeline = "notes-on-timeline"
+
+// noted puts a note on the timeline: the record of who said what, beside
+// what the workflow did.
+func (w *run) noted(ctx workflow.Context, n Noted) {
+	if workflow.GetVersion(ctx, changeNotesOnTimeline, workflow.DefaultVersion, 1) < 1 {
+		return
+	}
+	w.event(ctx, invoice.Event{Kind: invoice.EventNote, Outcome: n.Kind, Reference: n.NoteID, Detail: n.Summary, Actor: n.Actor})
 	w.publish(ctx)
 }
 

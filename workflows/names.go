@@ -43,6 +43,10 @@ const (
 	// SignalCustomerChanged: details of the customer that a running invoice
 	// copied at its start (time zone, account manager) changed.
 	SignalCustomerChanged = "customer-changed"
+	// SignalNoted: a person kept a note on the invoice (a call logged, a
+	// letter, the customer's question from the portal), shown on its
+	// timeline.
+	SignalNoted = "noted"
 )
 
 // WorkflowID is the id of an invoice's workflow, derived from the invoice so
