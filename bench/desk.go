@@ -546,6 +546,9 @@ func checkFiltered(ctx context.Context, c deskClient, path, manager, currency st
 		return fmt.Errorf("GET %s: no rows; the book should have some", path)
 	}
 	for _, r := range p.Rows {
+		if r.AccountManager == "" || r.Currency == "" {
+			return fmt.Errorf("GET %s: rows without account_manager or currency: the bench cannot check the filter", path)
+		}
 		if r.AccountManager != manager || r.Currency != currency {
 			return fmt.Errorf("GET %s: a row of %s in %s: the filter was not applied", path, r.AccountManager, r.Currency)
 		}
