@@ -52,6 +52,7 @@ import (
 	"github.com/collections-engine/collections/desk"
 	"github.com/collections-engine/collections/invoice"
 	"github.com/collections-engine/collections/money"
+	"github.com/collections-engine/collections/workflows"
 )
 
 // Prefix is where the collectors' page is served.
@@ -312,6 +313,17 @@ func (pg *Page) workflowURL(workflowID string) string {
 		"/workflows/" + url.PathEscape(workflowID)
 }
 
+// numberSearchURL is the Temporal Web UI's list of workflows filtered by
+// the InvoiceNumber search attribute: every run of the invoice (a refund
+// reopens a paid one in a new run); empty when no UI is configured.
+func (pg *Page) numberSearchURL(number string) string {
+	if pg.cfg.TemporalUIURL == "" || number == "" {
+		return ""
+	}
+	return strings.TrimRight(pg.cfg.TemporalUIURL, "/") + "/namespaces/" + url.PathEscape(cmp.Or(pg.cfg.Namespace, "default")) +
+		"/workflows?query=" + url.QueryEscape(workflows.SAInvoiceNumber.GetName()+` = "`+number+`"`)
+}
+
 type worklistPage struct {
 	Title     string
 	KeyName   string
@@ -417,6 +429,7 @@ type pageInvoice struct {
 	Open        bool
 	WorkflowID  string
 	WorkflowURL string
+	SearchURL   string // the Web UI's list filtered by InvoiceNumber
 	NextAction  *invoice.NextAction
 	Timeline    []pageEvent
 }
@@ -494,7 +507,7 @@ func (pg *Page) accountPage(c echo.Context) error {
 		pi := pageInvoice{ID: inv.ID, Number: inv.Number, Currency: inv.Currency, Amount: money.FormatAmount(inv.AmountMinor, inv.Currency),
 			Balance: money.FormatAmount(inv.BalanceMinor, inv.Currency), DueAt: inv.DueAt,
 			Stage: inv.Stage, Open: inv.ClosedAt == nil && !inv.Stage.Closed(), WorkflowID: inv.WorkflowID,
-			WorkflowURL: pg.workflowURL(inv.WorkflowID)}
+			WorkflowURL: pg.workflowURL(inv.WorkflowID), SearchURL: pg.numberSearchURL(inv.Number)}
 		if pi.Open {
 			pi.DaysOverdue = desk.DaysOverdue(inv.DueAt, now)
 		}

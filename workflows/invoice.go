@@ -529,9 +529,11 @@ func stateSearchAttributes(hideAmounts bool, stage invoice.Stage, balance int64,
 // StartSearchAttributes are an invoice workflow's search attributes as a
 // run starts (a new invoice, or a closed one reopened): those fixed for the
 // invoice and those that follow its state, as the workflow itself keeps
-// them.
+// them. Continue-as-new carries them into the next run: the SDK copies the
+// run's search attributes into the command when the error sets none.
 func StartSearchAttributes(in InvoiceInput, stage invoice.Stage, balance int64, due time.Time) temporal.SearchAttributes {
 	return temporal.NewSearchAttributes(append([]temporal.SearchAttributeUpdate{
+		SAInvoiceNumber.ValueSet(in.Number),
 		SACustomerID.ValueSet(in.CustomerID),
 		SACurrency.ValueSet(in.Currency),
 		SAPolicyName.ValueSet(in.Policy.Name),
