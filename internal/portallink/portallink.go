@@ -1,0 +1,238 @@
+// Package portallink makes and checks the links customers reach the portal
+// with: signed, expiring capabilities scoped to one customer (and
+// optionally one invoice), or, for the credit application form, to no
+// customer at all. No password: whoever holds the link may act for the
+// customer until it expires or is revoked, so a link carries only ids and
+// times, never a name or an amount.
+//
+// A token is "<key id>.<payload>.<mac>": the payload is base64url JSON, the
+// MAC is HMAC-SHA256 over the key id and the payload with the key's secret.
+// Keys rotate: the first key signs, every key verifies, so a link signed
+// with a retired key keeps working while that key is still listed.
+// Revocation is the database's (package db, portal_revocations): this
+// package answers only "is it genuine and unexpired".
+package portallink
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// DefaultTTL is how long a link lasts when the setting is not given
+// (PORTAL_LINK_TTL).
+const DefaultTTL = 30 * 24 * time.Hour
+
+// MinSecret is the shortest secret a key may have, in bytes.
+const MinSecret = 32
+
+// Kinds of link.
+const (
+	KindCustomer = "c" // a customer's portal (optionally one invoice)
+	KindCredit   = "a" // the credit application form, for a prospective customer
+)
+
+// Key is one signing key: an id (carried in every token, so that the
+// right key verifies it) and its secret.
+type Key struct {
+	ID     string
+	Secret []byte
+}
+
+// Claims are what a link grants.
+type Claims struct {
+	Kind       string    `json:"k"`
+	ID         string    `json:"i"`           // the link's id, for revoking this one link
+	CustomerID string    `json:"c,omitempty"` // KindCustomer: whose portal
+	InvoiceID  string    `json:"v,omitempty"` // optional: the invoice the link was sent about
+	IssuedAt   time.Time `json:"t"`
+	ExpiresAt  time.Time `json:"e"`
+}
+
+// ErrInvalid is every reason a token is refused: malformed, unknown key,
+// bad signature, or expired. Callers must not tell them apart to the
+// holder (no enumeration).
+var ErrInvalid = errors.New("portal link is not valid")
+
+// Signer signs with its first key and verifies with any of them.
+type Signer struct {
+	keys []Key
+	TTL  time.Duration // how long a link lasts (DefaultTTL when zero)
+}
+
+// NewSigner checks the keys: at least one, ids unique and without a dot,
+// secrets at least MinSecret bytes.
+func NewSigner(keys []Key, ttl time.Duration) (*Signer, error) {
+	if len(keys) == 0 {
+		return nil, errors.New("no portal link keys")
+	}
+	seen := map[string]bool{}
+	for i, k := range keys {
+		switch {
+		case k.ID == "" || strings.ContainsAny(k.ID, ".:, ") || len(k.ID) > 32:
+			return nil, fmt.Errorf("key %d: id %q must be 1 to 32 characters without '.', ':', ',' or spaces", i+1, k.ID)
+		case seen[k.ID]:
+			return nil, fmt.Errorf("key %d: id %q is listed twice", i+1, k.ID)
+		case len(k.Secret) < MinSecret:
+			return nil, fmt.Errorf("key %q: secret is %d bytes, at least %d are needed", k.ID, len(k.Secret), MinSecret)
+		}
+		seen[k.ID] = true
+	}
+	if ttl < 0 {
+		return nil, fmt.Errorf("link lifetime %s is negative", ttl)
+	}
+	return &Signer{keys: keys, TTL: ttl}, nil
+}
+
+// ParseKeys reads "kid:secret,kid2:secret2" (PORTAL_LINK_KEYS): the first
+// signs, all verify.
+func ParseKeys(s string) ([]Key, error) {
+	var keys []Key
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		id, secret, ok := strings.Cut(part, ":")
+		if !ok {
+			return nil, fmt.Errorf("%q is not kid:secret", redact(part))
+		}
+		keys = append(keys, Key{ID: strings.TrimSpace(id), Secret: []byte(strings.TrimSpace(secret))})
+	}
+	if len(keys) == 0 {
+		return nil, errors.New("no keys: give kid:secret, comma-separated")
+	}
+	return keys, nil
+}
+
+func redact(s string) string {
+	if id, _, ok := strings.Cut(s, ":"); ok {
+		return id + ":…"
+	}
+	if len(s) > 4 {
+		return s[:4] + "…"
+	}
+	return s
+}
+
+// NewKey makes a random key with id (for dev, which keeps it on disk).
+func NewKey(id string) (Key, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return Key{}, err
+	}
+	return Key{ID: id, Secret: []byte(hex.EncodeToString(b))}, nil
+}
+
+// String writes a key as ParseKeys reads it.
+func (k Key) String() string { return k.ID + ":" + string(k.Secret) }
+
+func (s *Signer) ttl() time.Duration {
+	if s.TTL > 0 {
+		return s.TTL
+	}
+	return DefaultTTL
+}
+
+// Lifetime is how long a link lasts.
+func (s *Signer) Lifetime() time.Duration { return s.ttl() }
+
+// KeyIDs lists the keys' ids, the signing key first.
+func (s *Signer) KeyIDs() []string {
+	ids := make([]string, len(s.keys))
+	for i, k := range s.keys {
+		ids[i] = k.ID
+	}
+	return ids
+}
+
+// Sign makes the token for c; a zero ExpiresAt becomes IssuedAt plus the
+// lifetime. The same claims and keys always make the same token, so a
+// retried activity renders the same link.
+func (s *Signer) Sign(c Claims) string {
+	if c.ExpiresAt.IsZero() {
+		c.ExpiresAt = c.IssuedAt.Add(s.ttl())
+	}
+	c.IssuedAt, c.ExpiresAt = c.IssuedAt.UTC().Truncate(time.Second), c.ExpiresAt.UTC().Truncate(time.Second)
+	raw, err := json.Marshal(c)
+	if err != nil {
+		panic(err) // strings and times only
+	}
+	k := s.keys[0]
+	payload := base64.RawURLEncoding.EncodeToString(raw)
+	return k.ID + "." + payload + "." + base64.RawURLEncoding.EncodeToString(mac(k, payload))
+}
+
+func mac(k Key, payload string) []byte {
+	m := hmac.New(sha256.New, k.Secret)
+	m.Write([]byte("collections portal link\x00" + k.ID + "\x00" + payload))
+	return m.Sum(nil)
+}
+
+// Verify checks the signature (in constant time) and the expiry, and
+// returns the claims; any failure is ErrInvalid.
+func (s *Signer) Verify(token string, now time.Time) (Claims, error) {
+	if len(token) > 2048 {
+		return Claims{}, ErrInvalid
+	}
+	kid, rest, ok1 := strings.Cut(token, ".")
+	payload, sig64, ok2 := strings.Cut(rest, ".")
+	if !ok1 || !ok2 {
+		return Claims{}, ErrInvalid
+	}
+	sig, err := base64.RawURLEncoding.DecodeString(sig64)
+	if err != nil {
+		return Claims{}, ErrInvalid
+	}
+	var key *Key
+	for i := range s.keys {
+		if hmac.Equal([]byte(s.keys[i].ID), []byte(kid)) {
+			key = &s.keys[i]
+		}
+	}
+	if key == nil || !hmac.Equal(sig, mac(*key, payload)) {
+		return Claims{}, ErrInvalid
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(payload)
+	if err != nil {
+		return Claims{}, ErrInvalid
+	}
+	var c Claims
+	if err := json.Unmarshal(raw, &c); err != nil || c.ID == "" || c.ExpiresAt.IsZero() {
+		return Claims{}, ErrInvalid
+	}
+	switch {
+	case c.Kind == KindCustomer && c.CustomerID != "":
+	case c.Kind == KindCredit:
+	default:
+		return Claims{}, ErrInvalid
+	}
+	if !now.Before(c.ExpiresAt) {
+		return Claims{}, ErrInvalid
+	}
+	return c, nil
+}
+
+// LinkID derives a link's id from what makes it unique (for a message: the
+// invoice, the step and the channel), so that the same message always
+// carries the same link.
+func LinkID(parts ...string) string {
+	h := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
+	return hex.EncodeToString(h[:12])
+}
+
+// RandomID is a fresh link id (links the team creates by hand).
+func RandomID() string {
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}
