@@ -35,6 +35,8 @@ type Store struct {
 	WebhookEvents
 	CreditApplications
 	Subscriptions
+	// Portal is the customer portal's revoked links and reads.
+	Portal
 	// The read side: the collectors' page, the reports and the metrics.
 	Desk
 	Reports
@@ -57,6 +59,7 @@ func NewStore(db bun.IDB) *Store {
 		WebhookEvents:      WebhookEvents{db: db},
 		CreditApplications: CreditApplications{db: db},
 		Subscriptions:      Subscriptions{db: db},
+		Portal:             Portal{db: db},
 		Desk:               Desk{db: db},
 		Reports:            Reports{db: db},
 	}
