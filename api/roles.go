@@ -47,6 +47,7 @@ var routeRoles = map[string]string{
 	"POST /v1/invoices/:id/escalation/decision": RoleManager,
 	"POST /v1/credit-applications/:id/decision": RoleManager,
 	"POST /v1/invoices/:id/write-off":           RoleManager,
+	"POST /v1/portal/revocations":               RoleManager,
 }
 
 // requiredRole is the role a request needs: route is the pattern Echo

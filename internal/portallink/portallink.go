@@ -48,12 +48,15 @@ type Key struct {
 
 // Claims are what a link grants.
 type Claims struct {
-	Kind       string    `json:"k"`
-	ID         string    `json:"i"`           // the link's id, for revoking this one link
-	CustomerID string    `json:"c,omitempty"` // KindCustomer: whose portal
-	InvoiceID  string    `json:"v,omitempty"` // optional: the invoice the link was sent about
-	IssuedAt   time.Time `json:"t"`
-	ExpiresAt  time.Time `json:"e"`
+	Kind       string `json:"k"`
+	ID         string `json:"i"`           // the link's id, for revoking this one link
+	CustomerID string `json:"c,omitempty"` // KindCustomer: whose portal
+	InvoiceID  string `json:"v,omitempty"` // optional: the invoice the link was sent about
+	// Channel is the channel of the message that carried the link (email,
+	// sms); empty for a link the team issued by hand.
+	Channel   string    `json:"h,omitempty"`
+	IssuedAt  time.Time `json:"t"`
+	ExpiresAt time.Time `json:"e"`
 }
 
 // ErrInvalid is every reason a token is refused: malformed, unknown key,
@@ -235,4 +238,39 @@ func RandomID() string {
 		panic(err)
 	}
 	return hex.EncodeToString(b)
+}
+
+// Links signs links and knows where the portal is served.
+type Links struct {
+	Signer *Signer
+	// BaseURL is the portal's public address (PORTAL_BASE_URL), e.g.
+	// https://pay.example.com/portal.
+	BaseURL string
+}
+
+// URL is the address of the customer portal page a token opens.
+func (l *Links) URL(token string) string {
+	return strings.TrimRight(l.BaseURL, "/") + "/" + token
+}
+
+// CreditURL is the address of the credit application form a token opens.
+func (l *Links) CreditURL(token string) string {
+	return strings.TrimRight(l.BaseURL, "/") + "/apply/" + token
+}
+
+// ForMessage is the link a message carries: the customer's portal, about
+// the message's invoice, identified by (invoice, step, channel) and issued
+// at the message's scheduled time, so that every attempt to send the same
+// message renders the same link.
+func (l *Links) ForMessage(customerID, invoiceID, step, channel string, scheduledAt time.Time) string {
+	return l.URL(l.Signer.Sign(Claims{Kind: KindCustomer, ID: LinkID(invoiceID, step, channel), CustomerID: customerID,
+		InvoiceID: invoiceID, Channel: channel, IssuedAt: scheduledAt}))
+}
+
+// Tag is a MAC of data for purpose under the signing key (anti-forgery
+// tokens of the portal's forms).
+func (s *Signer) Tag(purpose, data string) string {
+	m := hmac.New(sha256.New, s.keys[0].Secret)
+	m.Write([]byte("collections portal " + purpose + "\x00" + data))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
