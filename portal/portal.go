@@ -90,7 +90,8 @@ type Config struct {
 	// Metrics counts visits and actions by the channel the link came by.
 	Metrics *metrics.Metrics
 	// RateLimit is the requests a second one link may make (default 2,
-	// burst 30); one client address may make 3 times as many.
+	// in bursts of up to 30, or 15 seconds' worth when more); one client
+	// address may make 3 times as many.
 	RateLimit float64
 	Clock     func() time.Time
 	Log       *slog.Logger
@@ -196,10 +197,11 @@ func (pg *Page) limit() echo.MiddlewareFunc {
 		return pg.render(c, http.StatusTooManyRequests, "error", errorPage{Title: "Too many requests",
 			Message: "Please wait a few seconds and try again."})
 	}
+	burst := max(30, int(15*r))
 	byLink := middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
-		Rate: rate.Limit(r), Burst: 30, ExpiresIn: 10 * time.Minute})
+		Rate: rate.Limit(r), Burst: burst, ExpiresIn: 10 * time.Minute})
 	byAddr := middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
-		Rate: rate.Limit(3 * r), Burst: 90, ExpiresIn: 10 * time.Minute})
+		Rate: rate.Limit(3 * r), Burst: 3 * burst, ExpiresIn: 10 * time.Minute})
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if ok, _ := byAddr.Allow("addr:" + c.RealIP()); !ok {
