@@ -84,6 +84,9 @@ func (pg *Page) row(c echo.Context, inv *db.Invoice, loc *time.Location, now tim
 			r.Promised = day(st.Promise.Date, loc)
 		}
 	}
+	if inv.BalanceMinor <= 0 {
+		r.Open = false // paid: its workflow is ending, whatever was last saved
+	}
 	switch {
 	case !r.Open && inv.BalanceMinor <= 0:
 		r.State = "Paid"
