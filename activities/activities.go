@@ -20,6 +20,7 @@ import (
 	"github.com/collections-engine/collections/credit"
 	"github.com/collections-engine/collections/db"
 	"github.com/collections-engine/collections/desk"
+	"github.com/collections-engine/collections/documents"
 	"github.com/collections-engine/collections/internal/logging"
 	"github.com/collections-engine/collections/internal/portallink"
 	"github.com/collections-engine/collections/invoice"
@@ -161,6 +162,7 @@ func (a *Activities) SendStepMessage(ctx context.Context, in SendInput) (SendRes
 		msg.Recipient = cust.Phone
 	}
 	optedOut := false
+	var attach []channels.Attachment
 	if msg.Recipient != "" {
 		if optedOut, err = a.Store.OptedOut(ctx, string(in.Channel), msg.Recipient); err != nil {
 			return SendResult{}, err
@@ -180,6 +182,11 @@ func (a *Activities) SendStepMessage(ctx context.Context, in SendInput) (SendRes
 			return SendResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalid, err)
 		}
 		msg.Subject, msg.Body, msg.HTML = r.Subject, r.Body, r.HTML
+		if in.Template == StatementTemplate && in.Channel == policy.Email {
+			if attach, err = a.statementPDF(ctx, cust, now); err != nil {
+				return SendResult{}, err
+			}
+		}
 	}
 
 	var sender channels.Sender
@@ -203,17 +210,48 @@ func (a *Activities) SendStepMessage(ctx context.Context, in SendInput) (SendRes
 			return SendResult{Status: StatusDeferred, RetryAt: &retry,
 				Detail: fmt.Sprintf("contact cap: %d contact(s) with this customer in the last %s", res.Contacts, in.Cap.Per)}, nil
 		}
-		stored, err := a.settle(ctx, msg, res.Stored, res.Claimed, sender)
+		stored, err := a.settle(ctx, msg, res.Stored, res.Claimed, sender, attach...)
 		if err != nil {
 			return SendResult{}, fmt.Errorf("send %s: %w", in.Channel, err)
 		}
 		return SendResult{MessageID: stored.ID, Status: stored.Status, Detail: stored.Detail}, nil
 	}
-	stored, err := a.deliver(ctx, msg, sender)
+	stored, err := a.deliver(ctx, msg, sender, attach...)
 	if err != nil {
 		return SendResult{}, fmt.Errorf("send %s: %w", in.Channel, err)
 	}
 	return SendResult{MessageID: stored.ID, Status: stored.Status, Detail: stored.Detail}, nil
+}
+
+// StatementTemplate is the statement of account: its email carries the
+// customer's statement as a PDF (documents.Statement), as of the send.
+// A policy step that sends it every 30 days is seed 000's "re-bill
+// monthly" (docs/policies.md).
+const StatementTemplate = "statement"
+
+// statementPDF is the customer's statement of account at now, from the
+// business named by Sender, as an email attachment.
+func (a *Activities) statementPDF(ctx context.Context, cust *db.Customer, now time.Time) ([]channels.Attachment, error) {
+	st, err := documents.LoadStatement(ctx, a.Store, cust.ID, now)
+	if err != nil {
+		return nil, nonRetryable(err)
+	}
+	if strings.TrimSpace(a.Sender) != "" {
+		st.Seller = a.Sender
+	}
+	pdf, err := st.PDF()
+	if err != nil {
+		return nil, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalid, err)
+	}
+	name := "statement-" + now.In(location(cust.Timezone)).Format("2006-01-02") + ".pdf"
+	return []channels.Attachment{{Filename: name, ContentType: "application/pdf", Content: pdf}}, nil
+}
+
+func location(zone string) *time.Location {
+	if loc, err := time.LoadLocation(zone); err == nil {
+		return loc
+	}
+	return time.UTC
 }
 
 // link is the link a message about inv carries: PaymentLink filled in,

@@ -7,6 +7,7 @@ import (
 	"github.com/collections-engine/collections/credit"
 	"github.com/collections-engine/collections/db"
 	"github.com/collections-engine/collections/desk"
+	"github.com/collections-engine/collections/documents"
 	"github.com/collections-engine/collections/invoice"
 )
 
@@ -36,6 +37,9 @@ type Store interface {
 
 	// Tasks, and what the desk's payment-trend rule reads (desk.AfterPaid).
 	desk.Store
+
+	// The statement of account a statement email attaches.
+	documents.StatementStore
 
 	// Outbound webhooks.
 	MarkDispatched(ctx context.Context, ids []string, now time.Time) error

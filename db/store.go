@@ -40,6 +40,7 @@ type Store struct {
 	// The read side: the collectors' page, the reports and the metrics.
 	Desk
 	Reports
+	Statements
 }
 
 // NewStore wraps a database or a transaction.
@@ -62,6 +63,7 @@ func NewStore(db bun.IDB) *Store {
 		Portal:             Portal{db: db},
 		Desk:               Desk{db: db},
 		Reports:            Reports{db: db},
+		Statements:         Statements{db: db},
 	}
 }
 

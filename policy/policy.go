@@ -131,7 +131,7 @@ type ContactCap struct {
 }
 
 // Templates lists the message templates a step may name.
-var Templates = []string{"invoice", "reminder", "inquiry", "firm", "final_notice", "promise_reminder"}
+var Templates = []string{"invoice", "reminder", "inquiry", "firm", "final_notice", "promise_reminder", "statement"}
 
 const day = 24 * time.Hour
 

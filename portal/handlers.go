@@ -12,8 +12,10 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/collections-engine/collections/checkout"
 	"github.com/collections-engine/collections/collect"
 	"github.com/collections-engine/collections/db"
+	"github.com/collections-engine/collections/documents"
 	"github.com/collections-engine/collections/internal/portallink"
 	"github.com/collections-engine/collections/invoice"
 	"github.com/collections-engine/collections/money"
@@ -207,9 +209,7 @@ func (pg *Page) home(c echo.Context) error {
 	}
 	now := pg.now()
 	p := homePage{base: pg.base(c, cust, "Your account"), Statement: pg.homeURL(c) + "/statement"}
-	if pg.cfg.Documents != nil {
-		p.PDF = pg.homeURL(c) + "/statement.pdf"
-	}
+	p.PDF = pg.homeURL(c) + "/statement.pdf"
 	invs, more, err := pg.cfg.Store.PortalOpenInvoices(ctx, cust.ID, after, PageSize)
 	if err != nil {
 		return pg.failure(c, err)
@@ -266,9 +266,7 @@ func (pg *Page) statement(c echo.Context) error {
 	}
 	now := pg.now()
 	p := statementPage{base: pg.base(c, cust, "Statement of account"), AsOf: day(now, loc)}
-	if pg.cfg.Documents != nil {
-		p.PDF = pg.homeURL(c) + "/statement.pdf"
-	}
+	p.PDF = pg.homeURL(c) + "/statement.pdf"
 	aging, err := pg.cfg.Store.PortalAging(ctx, cust.ID, now)
 	if err != nil {
 		return pg.failure(c, err)
@@ -364,9 +362,7 @@ func (pg *Page) showInvoice(c echo.Context, status int, errs, form map[string]st
 	default:
 		p.PayNote = "Online payment is not available. Please pay by bank transfer, quoting invoice " + inv.Number + "."
 	}
-	if pg.cfg.Documents != nil {
-		p.PDF = pg.invoiceURL(c, inv.ID) + "/invoice.pdf"
-	}
+	p.PDF = pg.invoiceURL(c, inv.ID) + "/invoice.pdf"
 	if c.QueryParam("done") == "" && status == http.StatusOK {
 		pg.count(c, "invoice_view")
 	}
@@ -583,10 +579,11 @@ func (pg *Page) pay(c echo.Context) error {
 	switch {
 	case pg.cfg.Checkout != nil:
 		back := absolute(c, pg.invoiceURL(c, inv.ID))
-		dest, err := pg.cfg.Checkout.Start(ctx, CheckoutRequest{InvoiceID: inv.ID, InvoiceNumber: inv.Number, CustomerID: cust.ID,
-			AmountMinor: n, Currency: inv.Currency, SuccessURL: back + "?done=started", CancelURL: back})
+		dest, err := pg.cfg.Checkout.Start(ctx, checkout.Session{InvoiceID: inv.ID, Number: inv.Number, CustomerID: cust.ID,
+			CustomerEmail: cust.Email, AmountMinor: n, Currency: inv.Currency, SuccessURL: back + "?done=started", CancelURL: back})
 		if err != nil {
-			return pg.caseError(c, err, form)
+			pg.log().Warn("checkout not started", "invoice_id", inv.ID, "error", err)
+			return pg.showInvoice(c, http.StatusBadGateway, map[string]string{"form": "The payment could not be started. Please try again, or pay by bank transfer quoting invoice " + inv.Number + "."}, form)
 		}
 		pg.count(c, "payment_started")
 		return c.Redirect(http.StatusSeeOther, dest)
@@ -638,27 +635,38 @@ func absolute(c echo.Context, path string) string {
 }
 
 func (pg *Page) statementPDF(c echo.Context) error {
-	b, err := pg.cfg.Documents.StatementPDF(c.Request().Context(), claimsOf(c).CustomerID, pg.now())
+	st, err := documents.LoadStatement(c.Request().Context(), pg.cfg.Store, claimsOf(c).CustomerID, pg.now())
 	if err != nil {
 		return pg.failure(c, err)
 	}
+	if pg.cfg.Seller != "" {
+		st.Seller = pg.cfg.Seller
+	}
+	b, err := st.PDF()
+	if err != nil {
+		return pg.failure(c, err)
+	}
+	pg.count(c, "statement_pdf")
 	c.Response().Header().Set("Content-Disposition", `attachment; filename="statement.pdf"`)
 	return c.Blob(http.StatusOK, "application/pdf", b)
 }
 
 func (pg *Page) invoicePDF(c echo.Context) error {
-	inv, err := pg.cfg.Store.PortalInvoice(c.Request().Context(), claimsOf(c).CustomerID, c.Param("id"))
-	if errors.Is(err, db.ErrNotFound) {
+	d, err := documents.LoadInvoice(c.Request().Context(), pg.cfg.Store, claimsOf(c).CustomerID, c.Param("id"), pg.now())
+	if errors.Is(err, documents.ErrNotFound) || errors.Is(err, db.ErrNotFound) {
 		return pg.notFound(c)
 	}
 	if err != nil {
 		return pg.failure(c, err)
 	}
-	b, err := pg.cfg.Documents.InvoicePDF(c.Request().Context(), inv.ID)
+	if pg.cfg.Seller != "" {
+		d.Seller = pg.cfg.Seller
+	}
+	b, err := d.PDF()
 	if err != nil {
 		return pg.failure(c, err)
 	}
-	c.Response().Header().Set("Content-Disposition", `attachment; filename="invoice-`+safeName(inv.Number)+`.pdf"`)
+	c.Response().Header().Set("Content-Disposition", `attachment; filename="invoice-`+safeName(d.Number)+`.pdf"`)
 	return c.Blob(http.StatusOK, "application/pdf", b)
 }
 

@@ -5,6 +5,8 @@
 // payments and a statement of account with aging, and can pay, dispute,
 // promise a date or ask a question — each through the same use case in
 // package collect the API calls, as the actor "<customer> via portal".
+// The statement and each invoice download as PDF (package documents), and
+// "Pay" goes to Stripe Checkout when configured (package checkout).
 // A second kind of link opens the credit application form
 // (/portal/apply/<token>) for a prospective customer.
 //
@@ -19,7 +21,6 @@ package portal
 
 import (
 	"bytes"
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"embed"
@@ -35,6 +36,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"golang.org/x/time/rate"
 
+	"github.com/collections-engine/collections/checkout"
 	"github.com/collections-engine/collections/collect"
 	"github.com/collections-engine/collections/db"
 	"github.com/collections-engine/collections/internal/portallink"
@@ -50,43 +52,22 @@ func Serves(path string) bool {
 	return path == Prefix || strings.HasPrefix(path, Prefix+"/")
 }
 
-// Checkout starts a hosted payment (Stripe Checkout, package checkout on
-// the pdfpay branch) and returns the address to send the customer to; the
-// payment comes back through the processor's verified webhook. A seam:
-// nil in Config means no online checkout.
-type Checkout interface {
-	Start(ctx context.Context, r CheckoutRequest) (redirectURL string, err error)
-}
-
-// CheckoutRequest is one payment to start.
-type CheckoutRequest struct {
-	InvoiceID, InvoiceNumber, CustomerID string
-	AmountMinor                          int64
-	Currency                             string
-	SuccessURL, CancelURL                string
-}
-
-// Documents renders the PDFs the portal offers (package documents on the
-// pdfpay branch). A seam: nil in Config means no downloads.
-type Documents interface {
-	StatementPDF(ctx context.Context, customerID string, now time.Time) ([]byte, error)
-	InvoicePDF(ctx context.Context, invoiceID string) ([]byte, error)
-}
-
 // Config is what the portal needs from the server that mounts it.
 type Config struct {
 	// Cases are the business actions; Cases.Portal signs and checks links.
 	Cases *collect.Service
 	// Store is the database the portal reads (db.Portal's scoped reads).
 	Store *db.Store
-	// Checkout, when set, is where "Pay" goes.
-	Checkout Checkout
+	// Checkout, when set, is where "Pay" goes (Stripe Checkout); the
+	// payment comes back through the verified Stripe webhook.
+	Checkout checkout.Checkout
 	// TestPayments, without a Checkout, offers a clearly marked TEST
 	// payment page that records the payment through collect.RecordPayment
 	// (dev only: never set it where real customers pay).
 	TestPayments bool
-	// Documents, when set, serves the statement and invoices as PDF.
-	Documents Documents
+	// Seller names the business on the PDFs (MESSAGE_SENDER; empty:
+	// documents.DefaultSeller).
+	Seller string
 	// Metrics counts visits and actions by the channel the link came by.
 	Metrics *metrics.Metrics
 	// RateLimit is the requests a second one link may make (default 2,
@@ -160,10 +141,8 @@ func (pg *Page) Routes(e *echo.Echo) {
 	c.POST("/invoices/:id/question", pg.question)
 	c.POST("/invoices/:id/pay", pg.pay)
 	c.POST("/invoices/:id/pay/test", pg.testPay)
-	if pg.cfg.Documents != nil {
-		c.GET("/statement.pdf", pg.statementPDF)
-		c.GET("/invoices/:id/invoice.pdf", pg.invoicePDF)
-	}
+	c.GET("/statement.pdf", pg.statementPDF)
+	c.GET("/invoices/:id/invoice.pdf", pg.invoicePDF)
 }
 
 // headers: no caching, no framing, no scripts, no referrer (the link is a

@@ -14,6 +14,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/collections-engine/collections/checkout"
 	"github.com/collections-engine/collections/collect"
 	"github.com/collections-engine/collections/db"
 	"github.com/collections-engine/collections/db/dbtest"
@@ -74,6 +75,13 @@ func setup(t *testing.T, d dbtest.Database, rateLimit float64) *env {
 	e := echo.New()
 	portal.New(portal.Config{Cases: cases, Store: store, TestPayments: true, Metrics: m, RateLimit: rateLimit, Log: slog.New(slog.DiscardHandler)}).Routes(e)
 	return &env{t: t, e: e, store: store, cases: cases, signer: signer, metrics: m, now: now}
+}
+
+type fakeCheckout struct{ got checkout.Session }
+
+func (f *fakeCheckout) Start(_ context.Context, s checkout.Session) (string, error) {
+	f.got = s
+	return "https://checkout.test/s/1", nil
 }
 
 func (v *env) token(c portallink.Claims) string {
@@ -339,6 +347,40 @@ func TestPortal(t *testing.T) {
 				bad.Del("csrf")
 				if r := v.do("POST", "/portal/apply/"+credit, bad); r.status != http.StatusForbidden {
 					t.Errorf("no csrf: %d", r.status)
+				}
+			})
+
+			t.Run("the statement and the customer's invoices download as PDF, another's does not", func(t *testing.T) {
+				r := v.do("GET", "/portal/"+acme+"/statement.pdf", nil)
+				if r.status != 200 || r.header.Get("Content-Type") != "application/pdf" || !strings.HasPrefix(r.body, "%PDF") {
+					t.Errorf("statement: %d %s", r.status, r.header.Get("Content-Type"))
+				}
+				r = v.do("GET", "/portal/"+acme+"/invoices/inv-a1/invoice.pdf", nil)
+				if r.status != 200 || !strings.HasPrefix(r.body, "%PDF") || !strings.Contains(r.header.Get("Content-Disposition"), "invoice-A-1001.pdf") {
+					t.Errorf("invoice: %d %s", r.status, r.header.Get("Content-Disposition"))
+				}
+				if r := v.do("GET", "/portal/"+acme+"/invoices/inv-b1/invoice.pdf", nil); r.status != http.StatusNotFound || strings.HasPrefix(r.body, "%PDF") {
+					t.Errorf("another customer's invoice PDF: %d", r.status)
+				}
+			})
+
+			t.Run("with a checkout, Pay redirects to it for the amount chosen", func(t *testing.T) {
+				fake := &fakeCheckout{}
+				e := echo.New()
+				portal.New(portal.Config{Cases: v.cases, Store: v.store, Checkout: fake, RateLimit: 1000}).Routes(e)
+				w := *v
+				w.e = e
+				r := w.do("POST", "/portal/"+acme+"/invoices/inv-a1/pay", url.Values{"csrf": {w.csrf(acme)}, "amount": {"250.00"}})
+				if r.status != http.StatusSeeOther || r.header.Get("Location") != "https://checkout.test/s/1" {
+					t.Fatalf("status %d, location %q", r.status, r.header.Get("Location"))
+				}
+				if fake.got.InvoiceID != "inv-a1" || fake.got.AmountMinor != 25000 || fake.got.Currency != "EUR" ||
+					!strings.HasSuffix(fake.got.SuccessURL, "/invoices/inv-a1?done=started") {
+					t.Errorf("session: %+v", fake.got)
+				}
+				if r := w.do("POST", "/portal/"+acme+"/invoices/inv-a1/pay/test", url.Values{"csrf": {w.csrf(acme)}, "minor": {"100"},
+					"nonce": {portallink.RandomID()}}); r.status != http.StatusNotFound {
+					t.Errorf("the test payment page with a checkout: %d", r.status)
 				}
 			})
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/collections-engine/collections/api"
 	"github.com/collections-engine/collections/channels"
+	"github.com/collections-engine/collections/checkout"
 	"github.com/collections-engine/collections/codec"
 	"github.com/collections-engine/collections/credit"
 	"github.com/collections-engine/collections/internal/app"
@@ -116,6 +117,7 @@ func loadConfig(cmd *cli.Command, p process, log *slog.Logger) (app.Config, erro
 		PaymentsSecret:    os.Getenv("PAYMENTS_WEBHOOK_SECRET"),
 		StripeSecret:      os.Getenv("STRIPE_WEBHOOK_SECRET"),
 	}
+	cfg.Checkout = checkout.New(os.Getenv("STRIPE_SECRET_KEY"), os.Getenv("STRIPE_API_URL"))
 	bounds, err := credit.BoundsFromEnv(os.Getenv)
 	if err != nil {
 		return cfg, err

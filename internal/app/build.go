@@ -101,10 +101,10 @@ func Build(ctx context.Context, cfg Config) (_ *App, err error) {
 		TemporalUIURL: cfg.TemporalUIURL, Namespace: cfg.Temporal.Namespace, SessionSecret: cfg.SessionSecret,
 	}
 	if links != nil {
-		a.API.Portal = &portal.Config{Checkout: cfg.Portal.Checkout, Documents: cfg.Portal.Documents,
-			TestPayments: cfg.Portal.TestPayments, RateLimit: cfg.Portal.RateLimit}
+		a.API.Portal = &portal.Config{Checkout: cfg.Checkout, TestPayments: cfg.Portal.TestPayments,
+			RateLimit: cfg.Portal.RateLimit, Seller: cfg.Messages.Sender}
 		log.Info("customer portal", "base_url", links.BaseURL, "keys", strings.Join(links.Signer.KeyIDs(), ","),
-			"link_ttl", links.Signer.Lifetime(), "test_payments", cfg.Portal.Checkout == nil && cfg.Portal.TestPayments,
+			"link_ttl", links.Signer.Lifetime(), "checkout", cfg.Checkout != nil, "test_payments", cfg.Checkout == nil && cfg.Portal.TestPayments,
 			"payment_link_override", cfg.Messages.PaymentLink != "")
 	}
 	return a, nil

@@ -10,9 +10,9 @@ import (
 
 	"github.com/collections-engine/collections/api"
 	"github.com/collections-engine/collections/channels"
+	"github.com/collections-engine/collections/checkout"
 	"github.com/collections-engine/collections/credit"
 	"github.com/collections-engine/collections/internal/portallink"
-	"github.com/collections-engine/collections/portal"
 	"github.com/collections-engine/collections/workflows"
 )
 
@@ -74,6 +74,10 @@ type Config struct {
 	// Portal is the customer portal (docs/portal.md). Without keys there is
 	// no portal, and messages link to Messages.PaymentLink.
 	Portal PortalConfig
+	// Checkout starts card payments from the customer's portal (Stripe
+	// Checkout with STRIPE_SECRET_KEY, see checkout.New); nil: none, the
+	// portal offers its dev test payment page instead.
+	Checkout checkout.Checkout
 
 	// WorkerPollers is the worker's workflow task pollers and activity task
 	// pollers each (WORKER_POLLERS; DefaultPollers when zero). Pollers set
@@ -115,12 +119,8 @@ type PortalConfig struct {
 	// zero).
 	PromiseHorizon time.Duration
 	// TestPayments offers the clearly marked test payment page when no
-	// Checkout is configured: dev only.
+	// Checkout (Config.Checkout) is configured: dev only.
 	TestPayments bool
-	// Checkout, when set, is where "Pay" goes (Stripe Checkout).
-	Checkout portal.Checkout
-	// Documents, when set, serves statement and invoice PDFs.
-	Documents portal.Documents
 	// RateLimit is the requests a second one link may make (0: the
 	// portal's default).
 	RateLimit float64

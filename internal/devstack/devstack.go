@@ -122,7 +122,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		s.UIURL = "http://" + o.UIAddr
 	}
 	cfg := o.config()
-	if cfg.Portal, err = devPortal(cfg.Portal, o.DataDir, browserURL(o.HTTPAddr)); err != nil {
+	if cfg.Portal, err = devPortal(cfg.Portal, cfg.Checkout != nil, o.DataDir, browserURL(o.HTTPAddr)); err != nil {
 		return nil, err
 	}
 	s.app, err = app.Build(ctx, cfg)
@@ -239,11 +239,11 @@ func (s *Stack) Stop() {
 // given, else the one kept in dataDir/portal-link-key (created on first
 // start, so links in the outbox survive a restart); the API's own address
 // as the portal's base URL; and, without a checkout, the test payment page.
-func devPortal(pc app.PortalConfig, dataDir, apiURL string) (app.PortalConfig, error) {
+func devPortal(pc app.PortalConfig, checkout bool, dataDir, apiURL string) (app.PortalConfig, error) {
 	if pc.BaseURL == "" {
 		pc.BaseURL = apiURL + "/portal"
 	}
-	pc.TestPayments = pc.Checkout == nil
+	pc.TestPayments = !checkout
 	if len(pc.Keys) > 0 {
 		return pc, nil
 	}
