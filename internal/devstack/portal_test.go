@@ -1,7 +1,10 @@
 package devstack_test
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -138,6 +141,19 @@ func TestPortalInChromium(t *testing.T) {
 		t.Errorf("the statement does not show the invoice and its payment:\n%s", body)
 	}
 	wide("portal-statement")
+	// The statement downloads as a PDF (its contents are documents/'s tests).
+	res, err := http.Get(acmeLink + "/statement.pdf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pdf, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "application/pdf" || !bytes.HasPrefix(pdf, []byte("%PDF")) {
+		t.Errorf("statement.pdf: %d %s, %d bytes", res.StatusCode, res.Header.Get("Content-Type"), len(pdf))
+	}
+	if a := artifactDir(t); a != "" {
+		_ = os.WriteFile(filepath.Join(a, "portal-statement.pdf"), pdf, 0o644)
+	}
 
 	// Beta disputes one invoice and promises to pay the other.
 	b.do("open beta's link", chromedp.Navigate(betaLink), chromedp.WaitVisible(chromedp.CSS("#open")))
