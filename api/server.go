@@ -211,7 +211,7 @@ func (s *Server) requestLog() echo.MiddlewareFunc {
 				level = slog.LevelError
 			}
 			s.log().LogAttrs(c.Request().Context(), level, "http", append([]slog.Attr{
-				slog.String("method", v.Method), slog.String("uri", v.URI),
+				slog.String("method", v.Method), slog.String("uri", portal.RedactPath(v.URI)),
 				slog.Int("status", v.Status), slog.Duration("latency", v.Latency)}, invoiceAttrs(c)...)...)
 			return nil
 		},

@@ -198,6 +198,28 @@ func (pg *Page) limit() echo.MiddlewareFunc {
 	}
 }
 
+// RedactPath hides the link in a portal path ("/portal/<token>/statement"
+// becomes "/portal/…/statement"), for logs and traces: a link is a
+// credential. Other paths come back as they are.
+func RedactPath(path string) string {
+	rest, ok := strings.CutPrefix(path, Prefix+"/")
+	if !ok {
+		return path
+	}
+	head := ""
+	if r, ok := strings.CutPrefix(rest, "apply/"); ok {
+		head, rest = "apply/", r
+	}
+	if rest == "" {
+		return path
+	}
+	_, tail, _ := strings.Cut(rest, "/")
+	if tail != "" {
+		tail = "/" + tail
+	}
+	return Prefix + "/" + head + "…" + tail
+}
+
 func linkToken(path string) string {
 	rest, ok := strings.CutPrefix(path, Prefix+"/")
 	if !ok {

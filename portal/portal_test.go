@@ -410,3 +410,19 @@ func TestPortal(t *testing.T) {
 		})
 	}
 }
+
+func TestRedactPath(t *testing.T) {
+	for in, want := range map[string]string{
+		"/portal/k1.abc.def":                "/portal/…",
+		"/portal/k1.abc.def/invoices/x/pay": "/portal/…/invoices/x/pay",
+		"/portal/k1.abc.def?after=zz":       "/portal/…",
+		"/portal/apply/k1.abc.def":          "/portal/apply/…",
+		"/portal/":                          "/portal/",
+		"/v1/invoices/abc":                  "/v1/invoices/abc",
+		"/desk/customers/acme":              "/desk/customers/acme",
+	} {
+		if got := portal.RedactPath(in); got != want {
+			t.Errorf("%s: %s, want %s", in, got, want)
+		}
+	}
+}
