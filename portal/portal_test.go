@@ -2,6 +2,7 @@ package portal_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -424,5 +425,56 @@ func TestRedactPath(t *testing.T) {
 		if got := portal.RedactPath(in); got != want {
 			t.Errorf("%s: %s, want %s", in, got, want)
 		}
+	}
+}
+
+// Links the team issues: scoped to the customer (and one of its invoices),
+// or to the credit form; what is wrong names the field.
+func TestIssuedLinks(t *testing.T) {
+	v := setup(t, dbtest.SQLite(t), 1000)
+	ctx := context.Background()
+	admin := collect.Actor{Kind: collect.ActorKey, Name: "admin"}
+	l, err := v.cases.IssuePortalLink(ctx, collect.IssuePortalLink{Actor: admin, CustomerID: "acme", InvoiceID: "inv-a2"})
+	if err != nil || !strings.HasPrefix(l.URL, "http://portal.test/portal/") || l.ExpiresAt.Sub(v.now) < 29*24*time.Hour {
+		t.Fatalf("link: %+v %v", l, err)
+	}
+	path := strings.TrimPrefix(l.URL, "http://portal.test")
+	if r := v.do("GET", path, nil); r.status != 200 || !strings.Contains(r.body, `id="about"`) || !strings.Contains(r.body, "A-1002") {
+		t.Errorf("the issued link: %d", r.status)
+	}
+	for _, c := range []struct {
+		cmd  collect.IssuePortalLink
+		kind collect.Kind
+		fld  string
+	}{
+		{collect.IssuePortalLink{CustomerID: ""}, collect.Invalid, "customer_id"},
+		{collect.IssuePortalLink{CustomerID: "nobody"}, collect.NotFound, ""},
+		{collect.IssuePortalLink{CustomerID: "acme", InvoiceID: "inv-b1"}, collect.Invalid, "invoice_id"},
+		{collect.IssuePortalLink{CreditApplication: true, CustomerID: "acme"}, collect.Invalid, "customer_id"},
+	} {
+		_, err := v.cases.IssuePortalLink(ctx, c.cmd)
+		var ce *collect.Error
+		if !errors.As(err, &ce) || ce.Kind != c.kind || ce.Field != c.fld {
+			t.Errorf("%+v: %v", c.cmd, err)
+		}
+	}
+	cl, err := v.cases.IssuePortalLink(ctx, collect.IssuePortalLink{Actor: admin, CreditApplication: true})
+	if err != nil || !strings.Contains(cl.URL, "/portal/apply/") {
+		t.Fatalf("credit link: %+v %v", cl, err)
+	}
+	if r := v.do("GET", strings.TrimPrefix(cl.URL, "http://portal.test"), nil); r.status != 200 {
+		t.Errorf("the credit link: %d", r.status)
+	}
+	// Revoking asks for exactly one of link_id and customer_id.
+	for _, bad := range []collect.RevokePortalLinks{{}, {LinkID: "a", CustomerID: "acme"}, {CustomerID: "nobody"}} {
+		if _, err := v.cases.RevokePortalLinks(ctx, bad); err == nil {
+			t.Errorf("%+v accepted", bad)
+		}
+	}
+	if _, err := v.cases.RevokePortalLinks(ctx, collect.RevokePortalLinks{Actor: admin, LinkID: l.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if r := v.do("GET", path, nil); r.status != http.StatusNotFound {
+		t.Errorf("the revoked link: %d", r.status)
 	}
 }
