@@ -210,3 +210,27 @@ func mustLoc(t *testing.T, name string) *time.Location {
 	}
 	return loc
 }
+
+// dev keeps its portal link key in the data dir: a link from before a
+// restart still opens the portal after it.
+func TestPortalLinksSurviveARestart(t *testing.T) {
+	dir := t.TempDir()
+	s := startStack(t, dir, "", false)
+	c := client{t: t, base: s.APIURL, key: s.APIKey}
+	c.must("POST", "/v1/customers", map[string]string{"id": "acme", "name": "Acme GmbH", "email": "ap@acme.test", "timezone": "UTC"}, 201)
+	link := c.must("POST", "/v1/portal/links", map[string]string{"customer_id": "acme"}, 201)["url"].(string)
+	s.Stop()
+
+	s = startStack(t, dir, "", false)
+	defer s.Stop()
+	path := link[strings.Index(link, "/portal/"):]
+	res, err := http.Get(s.APIURL + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(body), "Acme GmbH") {
+		t.Fatalf("the link after a restart: %d\n%s", res.StatusCode, body)
+	}
+}
