@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/collections-engine/collections/db"
 	"github.com/collections-engine/collections/db/dbtest"
+	"github.com/collections-engine/collections/internal/portallink"
 )
 
 // The customer portal in a real browser, from the link in a real outbox
@@ -232,5 +234,47 @@ func TestPortalLinksSurviveARestart(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != 200 || !strings.Contains(string(body), "Acme GmbH") {
 		t.Fatalf("the link after a restart: %d\n%s", res.StatusCode, body)
+	}
+}
+
+// The credit application form, from a link the team issues: a new
+// applicant fills it in and sees the decision workflow's outcome.
+func TestPortalCreditApplication(t *testing.T) {
+	s := startStack(t, t.TempDir(), "", false)
+	defer s.Stop()
+	c := client{t: t, base: s.APIURL, key: s.APIKey}
+	link := c.must("POST", "/v1/portal/links", map[string]string{"kind": "credit_application"}, 201)["url"].(string)
+	res, err := http.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(page)
+	if res.StatusCode != 200 || m == nil {
+		t.Fatalf("the form: %d\n%s", res.StatusCode, page)
+	}
+	apply := func(limit string) (int, string) {
+		form := url.Values{"csrf": {string(m[1])}, "company": {"Nova Trading Ltd"}, "email": {"ap@nova.test"}, "timezone": {"Europe/London"},
+			"limit": {limit}, "currency": {"EUR"}, "terms": {"30"}, "nonce": {portallink.RandomID()}}
+		res, err := http.PostForm(link, form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		return res.StatusCode, string(body)
+	}
+	status, body := apply("2000.00")
+	if status != 200 || !(strings.Contains(body, "Approved") || strings.Contains(body, "Under review") || strings.Contains(body, "Not approved")) {
+		t.Fatalf("the outcome: %d\n%s", status, body)
+	}
+	apps := c.must("GET", "/v1/credit-applications", nil, 200)["credit_applications"].([]any)
+	if len(apps) != 1 || apps[0].(map[string]any)["company"].(map[string]any)["name"] != "Nova Trading Ltd" {
+		t.Fatalf("applications: %v", apps)
+	}
+	t.Logf("outcome page says: %s", regexp.MustCompile(`<h2>([^<]+)</h2>`).FindStringSubmatch(body)[1])
+	if status, _ := apply("-5"); status != http.StatusUnprocessableEntity {
+		t.Errorf("a negative limit: %d", status)
 	}
 }
