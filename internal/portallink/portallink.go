@@ -48,16 +48,31 @@ type Key struct {
 
 // Claims are what a link grants.
 type Claims struct {
-	Kind       string `json:"k"`
-	ID         string `json:"i"`           // the link's id, for revoking this one link
-	CustomerID string `json:"c,omitempty"` // KindCustomer: whose portal
-	InvoiceID  string `json:"v,omitempty"` // optional: the invoice the link was sent about
+	Kind       string
+	ID         string // the link's id, for revoking this one link
+	CustomerID string // KindCustomer: whose portal
+	InvoiceID  string // optional: the invoice the link was sent about
 	// Channel is the channel of the message that carried the link (email,
 	// sms); empty for a link the team issued by hand.
-	Channel   string    `json:"h,omitempty"`
-	IssuedAt  time.Time `json:"t"`
-	ExpiresAt time.Time `json:"e"`
+	Channel   string
+	IssuedAt  time.Time // to the second
+	ExpiresAt time.Time // to the second
 }
+
+// wire is the claims as the token carries them: short keys and Unix
+// seconds, so that a link stays short enough for an SMS.
+type wire struct {
+	Kind       string `json:"k"`
+	ID         string `json:"i"`
+	CustomerID string `json:"c,omitempty"`
+	InvoiceID  string `json:"v,omitempty"`
+	Channel    string `json:"h,omitempty"`
+	IssuedAt   int64  `json:"t"`
+	ExpiresAt  int64  `json:"e"`
+}
+
+// macLen is how much of the HMAC-SHA256 a token carries: 128 bits.
+const macLen = 16
 
 // ErrInvalid is every reason a token is refused: malformed, unknown key,
 // bad signature, or expired. Callers must not tell them apart to the
@@ -163,8 +178,8 @@ func (s *Signer) Sign(c Claims) string {
 	if c.ExpiresAt.IsZero() {
 		c.ExpiresAt = c.IssuedAt.Add(s.ttl())
 	}
-	c.IssuedAt, c.ExpiresAt = c.IssuedAt.UTC().Truncate(time.Second), c.ExpiresAt.UTC().Truncate(time.Second)
-	raw, err := json.Marshal(c)
+	raw, err := json.Marshal(wire{Kind: c.Kind, ID: c.ID, CustomerID: c.CustomerID, InvoiceID: c.InvoiceID, Channel: c.Channel,
+		IssuedAt: c.IssuedAt.Unix(), ExpiresAt: c.ExpiresAt.Unix()})
 	if err != nil {
 		panic(err) // strings and times only
 	}
@@ -176,7 +191,7 @@ func (s *Signer) Sign(c Claims) string {
 func mac(k Key, payload string) []byte {
 	m := hmac.New(sha256.New, k.Secret)
 	m.Write([]byte("collections portal link\x00" + k.ID + "\x00" + payload))
-	return m.Sum(nil)
+	return m.Sum(nil)[:macLen]
 }
 
 // Verify checks the signature (in constant time) and the expiry, and
@@ -207,10 +222,12 @@ func (s *Signer) Verify(token string, now time.Time) (Claims, error) {
 	if err != nil {
 		return Claims{}, ErrInvalid
 	}
-	var c Claims
-	if err := json.Unmarshal(raw, &c); err != nil || c.ID == "" || c.ExpiresAt.IsZero() {
+	var w wire
+	if err := json.Unmarshal(raw, &w); err != nil || w.ID == "" || w.ExpiresAt == 0 {
 		return Claims{}, ErrInvalid
 	}
+	c := Claims{Kind: w.Kind, ID: w.ID, CustomerID: w.CustomerID, InvoiceID: w.InvoiceID, Channel: w.Channel,
+		IssuedAt: time.Unix(w.IssuedAt, 0).UTC(), ExpiresAt: time.Unix(w.ExpiresAt, 0).UTC()}
 	switch {
 	case c.Kind == KindCustomer && c.CustomerID != "":
 	case c.Kind == KindCredit:
