@@ -336,6 +336,11 @@ func (pg *Page) showInvoice(c echo.Context, status int, errs, form map[string]st
 	if err != nil {
 		return pg.failure(c, err)
 	}
+	// The invoice's stage as its workflow has it now (the saved status
+	// lags an action just taken by a moment), else as last saved.
+	if st, _ := pg.cfg.Cases.Status(ctx, inv); st != nil {
+		inv.Status = st
+	}
 	now := pg.now()
 	horizon := pg.horizon()
 	p := invoicePage{base: pg.base(c, cust, "Invoice "+inv.Number), Inv: pg.row(c, inv, loc, now),
