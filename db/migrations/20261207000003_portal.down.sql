@@ -1,6 +1,4 @@
-DROP INDEX payments_invoice_received_idx;
---bun:split
-DROP INDEX invoices_customer_due_idx;
+DROP INDEX invoices_portal_due_idx;
 --bun:split
 DROP INDEX portal_revocations_customer_idx;
 --bun:split

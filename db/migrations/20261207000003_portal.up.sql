@@ -16,8 +16,6 @@ CREATE INDEX portal_revocations_link_idx ON portal_revocations (link_id);
 --bun:split
 CREATE INDEX portal_revocations_customer_idx ON portal_revocations (customer_id, revoked_before);
 --bun:split
--- The portal lists a customer's open invoices by due date, and its
--- statement walks their payments by date.
-CREATE INDEX invoices_customer_due_idx ON invoices (customer_id, due_at, id);
---bun:split
-CREATE INDEX payments_invoice_received_idx ON payments (invoice_id, received_at);
+-- The portal lists a customer's open invoices by due date (its statement
+-- walks their payments by payments_invoice_received_idx, 20261207000002).
+CREATE INDEX invoices_portal_due_idx ON invoices (customer_id, due_at, id);
