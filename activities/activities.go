@@ -101,6 +101,16 @@ type SendInput struct {
 	Deadline *time.Time
 	// Cap limits how often the customer is contacted (zero: no cap).
 	Cap ContactCap
+	// Instalment is the payment-plan instalment a plan's message is about.
+	Instalment *Instalment `json:",omitempty"`
+}
+
+// Instalment is what a payment plan's message says about one instalment:
+// its amount and date, and what remains to pay under the plan after it.
+type Instalment struct {
+	AmountMinor    int64
+	DueAt          time.Time
+	RemainingMinor int64
 }
 
 // ContactCap is at most Max contacts with a customer Per period, across all
@@ -176,8 +186,13 @@ func (a *Activities) SendStepMessage(ctx context.Context, in SendInput) (SendRes
 	case optedOut:
 		msg.Status, msg.Detail = db.MessageSkipped, fmt.Sprintf("recipient opted out of %s", in.Channel)
 	default:
-		r, err := a.Templates.Render(cust.Locale, string(in.Channel), in.Template, a.templateData(inv, cust, in.Tone, in.Deadline, now,
-			a.link(inv, in.Step, string(in.Channel), in.ScheduledAt)))
+		data := a.templateData(inv, cust, in.Tone, in.Deadline, now, a.link(inv, in.Step, string(in.Channel), in.ScheduledAt))
+		if i := in.Instalment; i != nil {
+			data.Instalment = money.Display(i.AmountMinor, inv.Currency)
+			data.InstalmentDate = i.DueAt.In(customerZone(cust)).Format("Monday, 2 January 2006")
+			data.Remaining = money.Display(i.RemainingMinor, inv.Currency)
+		}
+		r, err := a.Templates.Render(cust.Locale, string(in.Channel), in.Template, data)
 		if err != nil {
 			return SendResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalid, err)
 		}
@@ -243,15 +258,17 @@ func (a *Activities) statementPDF(ctx context.Context, cust *db.Customer, now ti
 	if err != nil {
 		return nil, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalid, err)
 	}
-	name := "statement-" + now.In(location(cust.Timezone)).Format("2006-01-02") + ".pdf"
+	name := "statement-" + now.In(customerZone(cust)).Format("2006-01-02") + ".pdf"
 	return []channels.Attachment{{Filename: name, ContentType: "application/pdf", Content: pdf}}, nil
 }
 
-func location(zone string) *time.Location {
-	if loc, err := time.LoadLocation(zone); err == nil {
-		return loc
+// customerZone is the customer's time zone, UTC when unknown.
+func customerZone(cust *db.Customer) *time.Location {
+	loc, err := time.LoadLocation(cust.Timezone)
+	if err != nil {
+		return time.UTC
 	}
-	return time.UTC
+	return loc
 }
 
 // link is the link a message about inv carries: PaymentLink filled in,
@@ -265,10 +282,7 @@ func (a *Activities) link(inv *db.Invoice, step, channel string, scheduledAt tim
 }
 
 func (a *Activities) templateData(inv *db.Invoice, cust *db.Customer, tone policy.Tone, deadline *time.Time, now time.Time, link string) templates.Data {
-	loc, err := time.LoadLocation(cust.Timezone)
-	if err != nil {
-		loc = time.UTC
-	}
+	loc := customerZone(cust)
 	overdue := 0
 	if now.After(inv.DueAt) {
 		overdue = int(now.Sub(inv.DueAt).Hours() / 24)
@@ -349,6 +363,12 @@ func (a *Activities) SaveStatus(ctx context.Context, st invoice.Status) error {
 	queued, err := a.Store.SaveStatusWithEvents(ctx, st, a.now(), outbound.Events)
 	if err != nil {
 		return nonRetryable(err)
+	}
+	if st.Plan != nil {
+		// The plan's row, for the plan-kept report (idempotent).
+		if err := a.Store.SavePaymentPlan(ctx, st, a.now()); err != nil {
+			return err
+		}
 	}
 	if st.Stage == invoice.StagePaid {
 		// A customer who starts paying later gets a call from their

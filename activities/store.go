@@ -20,6 +20,7 @@ type Store interface {
 	AdjustAmount(ctx context.Context, invoiceID string, newAmount int64, now time.Time) (balance int64, err error)
 	ChangeDueDate(ctx context.Context, invoiceID string, due, now time.Time) error
 	SaveStatusWithEvents(ctx context.Context, st invoice.Status, now time.Time, events db.EventsFunc) ([]db.WebhookDelivery, error)
+	SavePaymentPlan(ctx context.Context, st invoice.Status, now time.Time) error
 
 	// Payments and refunds.
 	RecordPayment(ctx context.Context, p *db.Payment, now time.Time) (balance int64, duplicate bool, err error)

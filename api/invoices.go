@@ -45,6 +45,8 @@ type InvoiceView struct {
 	// OverCreditLimit is true when the invoice took the customer's open
 	// balance over its credit limit at creation.
 	OverCreditLimit bool `json:"over_credit_limit"`
+	// PaymentPlan is the invoice's current (or last) payment plan.
+	PaymentPlan *PlanView `json:"payment_plan,omitempty"`
 }
 
 // PolicyRef names the policy version an invoice runs on.
@@ -65,6 +67,7 @@ type EventView struct {
 	Balance   string    `json:"balance,omitempty"`
 	Reference string    `json:"reference,omitempty"`
 	MessageID string    `json:"message_id,omitempty"`
+	Actor     string    `json:"actor,omitempty"` // who did it, when a person or a key did
 }
 
 // invoiceCommand is the use case's command for a request.
@@ -118,13 +121,14 @@ func (s *Server) view(ctx context.Context, inv *db.Invoice) InvoiceView {
 	v.StatusSource = source
 	if st != nil {
 		v.Stage, v.NextAction = st.Stage, st.NextAction
+		v.PaymentPlan = planView(st.Plan, inv.Currency)
 		v.Balance = money.FormatAmount(st.BalanceMinor, inv.Currency)
 		if st.ClosedAt != nil {
 			v.ClosedAt = st.ClosedAt
 		}
 		for _, e := range st.Timeline {
 			ev := EventView{At: e.At, Kind: e.Kind, Step: e.Step, Channel: e.Channel, Outcome: e.Outcome,
-				Detail: e.Detail, Reference: e.Reference, MessageID: e.MessageID}
+				Detail: e.Detail, Reference: e.Reference, MessageID: e.MessageID, Actor: e.Actor}
 			if e.AmountMinor != 0 {
 				ev.Amount = money.FormatAmount(e.AmountMinor, inv.Currency)
 			}

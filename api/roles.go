@@ -47,7 +47,12 @@ var routeRoles = map[string]string{
 	"POST /v1/invoices/:id/escalation/decision": RoleManager,
 	"POST /v1/credit-applications/:id/decision": RoleManager,
 	"POST /v1/invoices/:id/write-off":           RoleManager,
-	"POST /v1/portal/revocations":               RoleManager,
+
+	// Payment plans outside the policy's bounds wait for a manager.
+	"POST /v1/invoices/:id/payment-plan/decision": RoleManager,
+
+	// Revoking customer portal links.
+	"POST /v1/portal/revocations": RoleManager,
 }
 
 // requiredRole is the role a request needs: route is the pattern Echo

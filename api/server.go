@@ -137,7 +137,7 @@ func (s *Server) Handler() *echo.Echo {
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", echo.WrapHandler(s.Metrics.Handler()))
 	deskpage.New(deskpage.Config{Store: s.Store, SessionSecret: s.SessionSecret, TemporalUIURL: s.TemporalUIURL,
-		Namespace: s.Namespace, Clock: s.Clock, Log: s.Log}).Routes(e)
+		Namespace: s.Namespace, Cases: s.cases(), Clock: s.Clock, Log: s.Log}).Routes(e)
 	if pg := s.portalPage(); pg != nil {
 		pg.Routes(e)
 	}

@@ -234,6 +234,19 @@ func TestNotes(t *testing.T) {
 		if err != nil || len(notes) != 1 || notes[0].Body != "promised Friday" {
 			t.Fatalf("stored notes %+v, %v", notes, err)
 		}
+		// The open invoice's workflow is told, for its timeline; a closed
+		// invoice's is not (its workflow has finished), and neither is
+		// anyone for a note on the customer.
+		closed := seed(t, f.store, "inv-2", true)
+		if _, err := f.svc.AddNote(ctx, collect.AddNote{InvoiceID: closed.ID, Kind: "letter", Body: "receipt sent"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.AddNote(ctx, collect.AddNote{CustomerID: inv.CustomerID, Kind: "meeting", Body: "met AP"}); err != nil {
+			t.Fatal(err)
+		}
+		if want := workflows.SignalNoted + " " + inv.WorkflowID; len(f.tc.signals) != 1 || f.tc.signals[0] != want {
+			t.Fatalf("signals %v, want [%s]", f.tc.signals, want)
+		}
 	})
 }
 

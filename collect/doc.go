@@ -1,12 +1,12 @@
 // Package collect holds the business actions of collecting receivables, one
-// function per action: create an invoice, record a payment, open a dispute,
-// promise, pause, cancel, write off, decide an escalation, take an SMS
-// reply, apply for credit, and the rest. Every front door — the JSON API,
+// function per action: create an invoice, record a payment, log a call,
+// open a dispute, promise, pause, cancel, write off, decide an escalation,
+// take an SMS reply, apply for credit, and the rest. Every front door — the JSON API,
 // the provider webhooks, the CSV import, the collectors' desk and the
 // customers' portal — decodes its input, calls one of these and maps the
 // typed error it gets back; none of them holds a business rule or talks to
-// Temporal itself. (The desk page only reads today, and the portal is not
-// built yet: their actions will be these same functions.)
+// Temporal itself. (The portal is not built yet: its actions will be these
+// same functions.)
 //
 // Each action takes a typed command naming its Actor (who did it: an API
 // key, a person on the desk, a payment processor, the customer) and returns

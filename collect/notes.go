@@ -1,6 +1,7 @@
 package collect
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/collections-engine/collections/db"
+	"github.com/collections-engine/collections/workflows"
 )
 
 // Notes: call logs and correspondence, per invoice or per customer. The
@@ -31,9 +33,10 @@ type AddNote struct {
 // AddNote stores a note on an invoice or a customer.
 func (s *Service) AddNote(ctx context.Context, cmd AddNote) (*db.Note, error) {
 	n := &db.Note{Kind: cmd.Kind, Body: cmd.Body, Author: strings.TrimSpace(cmd.Author)}
+	var inv *db.Invoice
 	if cmd.InvoiceID != "" {
-		inv, err := s.Invoice(ctx, cmd.InvoiceID)
-		if err != nil {
+		var err error
+		if inv, err = s.Invoice(ctx, cmd.InvoiceID); err != nil {
 			return nil, err
 		}
 		n.CustomerID, n.InvoiceID = inv.CustomerID, inv.ID
@@ -60,5 +63,25 @@ func (s *Service) AddNote(ctx context.Context, cmd AddNote) (*db.Note, error) {
 		return nil, err
 	}
 	s.log().Info("note added", "note_id", n.ID, "customer_id", n.CustomerID, "invoice_id", n.InvoiceID, "actor", cmd.Actor.String())
+	if inv != nil && inv.ClosedAt == nil {
+		// The note is kept; the timeline shows it once the workflow takes
+		// the signal. A closed invoice's workflow has finished: the note
+		// stays in the notes list only.
+		if err := s.Workflows.Noted(ctx, inv.WorkflowID, workflows.Noted{
+			NoteID: n.ID, Kind: n.Kind, Summary: noteSummary(n.Body), Actor: cmp.Or(n.Author, cmd.Actor.String()),
+		}); err != nil {
+			s.log().Warn("note not put on the timeline", "note_id", n.ID, "invoice_id", inv.ID, "error", err)
+		}
+	}
 	return n, nil
+}
+
+// noteSummary is what the timeline shows of a note: its first 280
+// characters, cut at a character boundary.
+func noteSummary(body string) string {
+	body = strings.TrimSpace(body)
+	if r := []rune(body); len(r) > 280 {
+		return string(r[:279]) + "…"
+	}
+	return body
 }

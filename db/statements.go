@@ -22,10 +22,10 @@ type StatementPayment struct {
 	InvoiceNumber string `bun:"invoice_number"`
 }
 
-// AgingRow is one currency's open balance, in all and by days past due: a
+// CurrencyAging is one currency's open balance, in all and by days past due: a
 // balance is Current until its due date, then in the bucket of the whole
 // days (rounded up) it is past due: 1-30, 31-60, 61-90, over 90.
-type AgingRow struct {
+type CurrencyAging struct {
 	Currency     string `bun:"currency"`
 	OpenInvoices int    `bun:"open_invoices"`
 	BalanceMinor int64  `bun:"balance_minor"`
@@ -62,11 +62,11 @@ func (r *Statements) StatementPayments(ctx context.Context, customerID string, s
 // StatementAging sums a customer's open balances per currency, in all and
 // by days past due at now, in one grouped query; one row per currency,
 // by currency code.
-func (r *Statements) StatementAging(ctx context.Context, customerID string, now time.Time) ([]AgingRow, error) {
+func (r *Statements) StatementAging(ctx context.Context, customerID string, now time.Time) ([]CurrencyAging, error) {
 	now = now.UTC()
 	day := 24 * time.Hour
 	d30, d60, d90 := now.Add(-30*day), now.Add(-60*day), now.Add(-90*day)
-	var out []AgingRow
+	var out []CurrencyAging
 	err := r.db.NewSelect().TableExpr("invoices").
 		ColumnExpr("currency").
 		ColumnExpr("COUNT(*) AS open_invoices").

@@ -51,7 +51,7 @@ func TestStatementsAgeAndCountInTheDatabase(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := []db.AgingRow{
+			want := []db.CurrencyAging{
 				{Currency: "EUR", OpenInvoices: 6, BalanceMinor: 1413, CurrentMinor: 1000, Days1To30: 230, Days31To60: 31, Days61To90: 61, Over90: 91},
 				{Currency: "USD", OpenInvoices: 1, BalanceMinor: 5000, Days31To60: 5000},
 			}

@@ -35,6 +35,7 @@ type Store struct {
 	WebhookEvents
 	CreditApplications
 	Subscriptions
+	PaymentPlans
 	// Portal is the customer portal's revoked links and reads.
 	Portal
 	// The read side: the collectors' page, the reports and the metrics.
@@ -60,6 +61,7 @@ func NewStore(db bun.IDB) *Store {
 		WebhookEvents:      WebhookEvents{db: db},
 		CreditApplications: CreditApplications{db: db},
 		Subscriptions:      Subscriptions{db: db},
+		PaymentPlans:       PaymentPlans{db: db},
 		Portal:             Portal{db: db},
 		Desk:               Desk{db: db},
 		Reports:            Reports{db: db},

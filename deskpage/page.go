@@ -1,11 +1,20 @@
 // Package deskpage is the collectors' page: server-rendered HTML at /desk/
 // (the worklist, with an aging chart of the book) and /desk/customers/{id}
 // (the account view, with each invoice's timeline and a link to its
-// workflow in the Temporal Web UI). No JavaScript, no external assets: one
-// inline style block, whose hash is the only style the
-// Content-Security-Policy allows.
+// workflow in the Temporal Web UI, and the forms for the day's work). No
+// JavaScript, no external assets: one inline style block, whose hash is the
+// only style the Content-Security-Policy allows.
 //
-// Sign-in is with an API key (any role: the pages only read). The key is
+// The forms (actions.go) log a call, add a note, record a payment, open and
+// resolve a dispute, pause and resume, complete and reassign a task, and
+// for management decide on an escalation or record the agency's outcome.
+// Each calls the same business action (package collect) as the API, with
+// the signed-in key as the actor; each carries a per-session anti-forgery
+// token, is shown only to a key whose role may use it and refused (403) to
+// any other, and answers with a redirect that says what happened, or with
+// the form again and the error beside its field.
+//
+// Sign-in is with an API key (any role; a read-only key sees no forms). The key is
 // checked against the key store once; the browser then holds a session
 // cookie (HttpOnly, SameSite=Strict, Secure over HTTPS) naming the key's id
 // and an expiry, signed with HMAC-SHA256 — never the key itself. Every page
@@ -38,6 +47,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/collections-engine/collections/collect"
 	"github.com/collections-engine/collections/db"
 	"github.com/collections-engine/collections/desk"
 	"github.com/collections-engine/collections/invoice"
@@ -69,8 +79,11 @@ type Config struct {
 	// Namespace is the Temporal namespace the workflows run in, for those
 	// links ("default" if empty).
 	Namespace string
-	Clock     func() time.Time // time.Now if nil
-	Log       *slog.Logger     // slog.Default() if nil
+	// Cases are the business actions the forms call, the same the API
+	// calls (package collect). Nil: the page only reads.
+	Cases *collect.Service
+	Clock func() time.Time // time.Now if nil
+	Log   *slog.Logger     // slog.Default() if nil
 }
 
 // Page serves the collectors' page.
@@ -204,6 +217,9 @@ func (pg *Page) Routes(e *echo.Echo) {
 	in := g.Group("", pg.session)
 	in.GET("/", pg.worklistPage)
 	in.GET("/customers/:id", pg.accountPage)
+	if pg.cfg.Cases != nil {
+		pg.actionRoutes(in) // actions.go
+	}
 }
 
 // pageHeaders: no caching of customer data, no framing, no scripts, and
@@ -297,44 +313,70 @@ func (pg *Page) workflowURL(workflowID string) string {
 }
 
 type worklistPage struct {
-	Title    string
-	KeyName  string
-	Manager  string
-	Currency string
-	Managers []string
-	Limit    int
-	List     desk.List
-	Charts   []agingChart
+	Title     string
+	KeyName   string
+	Manager   string
+	Currency  string
+	Stage     string
+	Bucket    string
+	MinAmount string
+	HasTask   string // "", "true" or "false"
+	Managers  []string
+	Stages    []invoice.Stage
+	Buckets   []string
+	Limit     int
+	First     bool // the first page (no cursor)
+	FirstURL  string
+	NextURL   string // the next page; "" on the last
+	List      desk.List
+	Charts    []agingChart
 }
 
-const maxPageRows = 500
+const maxPageRows = desk.MaxLimit
 
-// worklistPage is GET /desk/?manager=&currency=&limit=.
+// worklistPage is GET /desk/?manager=&currency=&stage=&bucket=&min_amount=
+// &has_task=&cursor=&limit=: the same query as GET /v1/worklist
+// (desk.ParseQuery), a page at a time with a link to the next.
 func (pg *Page) worklistPage(c echo.Context) error {
-	p := worklistPage{Title: "Worklist", KeyName: keyName(c), Manager: strings.TrimSpace(c.QueryParam("manager")), Limit: 100}
-	bad := func(msg string) error {
-		return pg.render(c, http.StatusBadRequest, "error", errorPage{Title: "Bad request", Message: msg})
+	q, err := desk.ParseQuery(c.QueryParam, 100)
+	if err != nil {
+		fe, _ := desk.AsFieldError(err)
+		return pg.render(c, http.StatusBadRequest, "error", errorPage{Title: "Bad request", Message: fe.Error()})
 	}
-	if cur := strings.TrimSpace(c.QueryParam("currency")); cur != "" {
-		code, err := money.Currency(cur)
-		if err != nil {
-			return bad(fmt.Sprintf("currency: %v", err))
-		}
-		p.Currency = code
-	}
-	if l := c.QueryParam("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > maxPageRows {
-			return bad(fmt.Sprintf("limit: must be a whole number from 1 to %d", maxPageRows))
-		}
-		p.Limit = n
+	p := worklistPage{Title: "Worklist", KeyName: keyName(c), Manager: q.Manager, Currency: q.Currency, Stage: string(q.Stage),
+		Bucket: q.Bucket, MinAmount: strings.TrimSpace(c.QueryParam("min_amount")), Limit: q.Limit, First: q.Cursor == "",
+		Stages: desk.OpenStages, Buckets: desk.Buckets}
+	if q.HasTask != nil {
+		p.HasTask = strconv.FormatBool(*q.HasTask)
 	}
 	ctx := c.Request().Context()
-	w, err := desk.LoadWorklist(ctx, pg.store, desk.Query{Manager: p.Manager, Currency: p.Currency, Limit: p.Limit}, pg.now())
+	w, err := desk.LoadWorklist(ctx, pg.store, q, pg.now())
+	if fe, ok := desk.AsFieldError(err); ok {
+		return pg.render(c, http.StatusBadRequest, "error", errorPage{Title: "Bad request", Message: fe.Error()})
+	}
 	if err != nil {
 		return pg.failure(c, err)
 	}
 	p.List, p.Charts = w, agingCharts(w.Aging)
+	// The filters as they were asked, for the next page and the first.
+	v := url.Values{}
+	for _, f := range [][2]string{{"manager", p.Manager}, {"currency", p.Currency}, {"stage", p.Stage}, {"bucket", p.Bucket},
+		{"min_amount", p.MinAmount}, {"has_task", p.HasTask}} {
+		if f[1] != "" {
+			v.Set(f[0], f[1])
+		}
+	}
+	if c.QueryParam("limit") != "" {
+		v.Set("limit", strconv.Itoa(p.Limit))
+	}
+	p.FirstURL = Prefix + "/"
+	if len(v) > 0 {
+		p.FirstURL += "?" + v.Encode()
+	}
+	if w.NextCursor != "" {
+		v.Set("cursor", w.NextCursor)
+		p.NextURL = Prefix + "/?" + v.Encode()
+	}
 	if p.Managers, err = pg.store.AccountManagers(ctx); err != nil {
 		return pg.failure(c, err)
 	}
@@ -354,6 +396,12 @@ type accountPage struct {
 	A        desk.Account
 	Charts   []agingChart
 	Invoices []pageInvoice
+	Act      *accountActions // the forms the key may use (actions.go)
+	// More is the link to the next page of each list (invoices, payments,
+	// messages, notes, tasks), absent at its end; First goes back to the
+	// first page of every list.
+	More  map[string]string
+	First string
 }
 
 // pageInvoice is one of the customer's invoices with its timeline.
@@ -384,6 +432,7 @@ type pageEvent struct {
 	Amount    string
 	Balance   string
 	Reference string
+	Actor     string
 }
 
 // accountPage is GET /desk/customers/{id}.
@@ -397,12 +446,50 @@ func (pg *Page) accountPage(c echo.Context) error {
 	if err != nil {
 		return pg.failure(c, err)
 	}
+	q, err := desk.ParseAccountQuery(c.QueryParam)
+	if err != nil {
+		return pg.render(c, http.StatusBadRequest, "error", errorPage{Title: "Bad request", Message: err.Error()})
+	}
 	now := pg.now()
-	a, err := desk.LoadAccount(ctx, pg.store, cust, now)
+	a, err := desk.LoadAccountPage(ctx, pg.store, cust, q, now)
+	if fe, ok := desk.AsFieldError(err); ok {
+		return pg.render(c, http.StatusBadRequest, "error", errorPage{Title: "Bad request", Message: fe.Error()})
+	}
 	if err != nil {
 		return pg.failure(c, err)
 	}
-	p := accountPage{Title: cust.Name, KeyName: keyName(c), A: a, Charts: agingCharts(a.Aging)}
+	p := accountPage{Title: cust.Name, KeyName: keyName(c), A: a, Charts: agingCharts(a.Aging), More: map[string]string{}}
+	// Each list pages on its own: its "more" link moves its cursor and keeps the others'.
+	here := url.Values{}
+	for _, l := range [][2]string{{"invoices", q.Invoices}, {"payments", q.Payments}, {"messages", q.Messages}, {"notes", q.Notes}, {"tasks", q.Tasks}} {
+		if l[1] != "" {
+			here.Set(l[0]+"_cursor", l[1])
+		}
+	}
+	if c.QueryParam("limit") != "" {
+		here.Set("limit", strconv.Itoa(q.Limit))
+	}
+	base := Prefix + "/customers/" + url.PathEscape(cust.ID)
+	if q.Invoices != "" || q.Payments != "" || q.Messages != "" || q.Notes != "" || q.Tasks != "" {
+		p.First = base
+	}
+	for _, l := range [][2]string{{"invoices", a.Next.Invoices}, {"payments", a.Next.Payments}, {"messages", a.Next.Messages},
+		{"notes", a.Next.Notes}, {"tasks", a.Next.Tasks}} {
+		if l[1] == "" {
+			continue
+		}
+		v := url.Values{}
+		for k, vs := range here {
+			v[k] = vs
+		}
+		v.Set(l[0]+"_cursor", l[1])
+		p.More[l[0]] = base + "?" + v.Encode()
+	}
+	if pg.cfg.Cases != nil {
+		p.Act = pg.actions(c, a)
+	} else {
+		p.Act = &accountActions{}
+	}
 	for _, inv := range a.Invoices {
 		pi := pageInvoice{ID: inv.ID, Number: inv.Number, Currency: inv.Currency, Amount: money.FormatAmount(inv.AmountMinor, inv.Currency),
 			Balance: money.FormatAmount(inv.BalanceMinor, inv.Currency), DueAt: inv.DueAt,
@@ -415,7 +502,7 @@ func (pg *Page) accountPage(c echo.Context) error {
 			pi.NextAction = st.NextAction
 			for _, e := range st.Timeline {
 				ev := pageEvent{At: e.At, Kind: e.Kind, Step: e.Step, Channel: e.Channel, Outcome: e.Outcome, Detail: e.Detail,
-					Reference: e.Reference}
+					Reference: e.Reference, Actor: e.Actor}
 				if e.AmountMinor != 0 {
 					ev.Amount = money.FormatAmount(e.AmountMinor, inv.Currency)
 				}

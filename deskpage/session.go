@@ -79,6 +79,7 @@ func (pg *Page) session(next echo.HandlerFunc) echo.HandlerFunc {
 			key, err := pg.checkSession(c.Request().Context(), ck.Value)
 			if err == nil {
 				c.Set(ctxKey, key)
+				c.Set(ctxSession, ck.Value) // the forms' anti-forgery token derives from it
 				return next(c)
 			}
 			if !errors.Is(err, errSession) {

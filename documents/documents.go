@@ -114,7 +114,7 @@ type StatementStore interface {
 	GetCustomer(ctx context.Context, id string) (*db.Customer, error)
 	StatementInvoices(ctx context.Context, customerID string, limit int) (rows []db.Invoice, total int, err error)
 	StatementPayments(ctx context.Context, customerID string, since time.Time, limit int) (rows []db.StatementPayment, total int, err error)
-	StatementAging(ctx context.Context, customerID string, now time.Time) ([]db.AgingRow, error)
+	StatementAging(ctx context.Context, customerID string, now time.Time) ([]db.CurrencyAging, error)
 }
 
 // LoadStatement reads the statement of one customer at now: a few
@@ -157,7 +157,7 @@ func LoadStatement(ctx context.Context, store StatementStore, customerID string,
 }
 
 // DaysPastDue is the whole days, rounded up, from due to now; 0 when not
-// yet due. It is the measure the aging buckets use (db.AgingRow).
+// yet due. It is the measure the aging buckets use (db.CurrencyAging).
 func DaysPastDue(due, now time.Time) int {
 	if !now.After(due) {
 		return 0

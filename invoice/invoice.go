@@ -70,6 +70,7 @@ const (
 	EventWrittenOff        = "written_off"
 	EventContinuedAsNew    = "continued_as_new"
 	EventCustomerChanged   = "customer_changed" // the customer's time zone or account manager changed
+	EventNote              = "note"             // a person kept a note (outcome: its kind, e.g. call)
 	EventPolicyRefused     = "policy_refused"   // the policy exceeds the engine's bounds: nothing is scheduled
 )
 
@@ -143,6 +144,8 @@ type Status struct {
 	Escalation     *Escalation `json:"escalation,omitempty"`
 	PausedUntil    *time.Time  `json:"paused_until,omitempty"`
 	Paused         bool        `json:"paused"`
-	Timeline       []Event     `json:"timeline"`
-	ClosedAt       *time.Time  `json:"closed_at,omitempty"`
+	// Plan is the invoice's current (or last) payment plan.
+	Plan     *Plan      `json:"plan,omitempty"`
+	Timeline []Event    `json:"timeline"`
+	ClosedAt *time.Time `json:"closed_at,omitempty"`
 }

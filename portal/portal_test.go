@@ -10,10 +10,13 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/collections-engine/collections/checkout"
 	"github.com/collections-engine/collections/collect"
@@ -23,6 +26,7 @@ import (
 	"github.com/collections-engine/collections/invoice"
 	"github.com/collections-engine/collections/metrics"
 	"github.com/collections-engine/collections/portal"
+	"github.com/collections-engine/collections/workflows"
 )
 
 // The portal's handlers against a real database (SQLite, and PostgreSQL
@@ -71,11 +75,32 @@ func setup(t *testing.T, d dbtest.Database, rateLimit float64) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cases := &collect.Service{Store: store, Portal: &portallink.Links{Signer: signer, BaseURL: "http://portal.test/portal"},
+	cases := &collect.Service{Store: store, Workflows: &workflows.Client{Temporal: &fakeTemporal{}}, Portal: &portallink.Links{Signer: signer, BaseURL: "http://portal.test/portal"},
 		Log: slog.New(slog.DiscardHandler)}
 	e := echo.New()
 	portal.New(portal.Config{Cases: cases, Store: store, TestPayments: true, Metrics: m, RateLimit: rateLimit, Log: slog.New(slog.DiscardHandler)}).Routes(e)
 	return &env{t: t, e: e, store: store, cases: cases, signer: signer, metrics: m, now: now}
+}
+
+// fakeTemporal takes the signals a note sends to its invoice's workflow and
+// has no workflow to query (the pages fall back to the saved status).
+// Anything else panics (nil embedded interface): updates need the real
+// stack (internal/devstack's browser test).
+type fakeTemporal struct {
+	client.Client
+	mu      sync.Mutex
+	signals []string
+}
+
+func (f *fakeTemporal) SignalWorkflow(_ context.Context, id, _, name string, _ any) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.signals = append(f.signals, id+" "+name)
+	return nil
+}
+
+func (f *fakeTemporal) QueryWorkflow(context.Context, string, string, string, ...any) (converter.EncodedValue, error) {
+	return nil, errors.New("no workflow here")
 }
 
 type fakeCheckout struct{ got checkout.Session }
@@ -289,6 +314,9 @@ func TestPortal(t *testing.T) {
 				tasks, err := v.store.ListTasks(context.Background(), db.TaskFilter{InvoiceID: "inv-a1"})
 				if err != nil || len(tasks) != 1 || tasks[0].Assignee != "mia@ar.test" || tasks[0].Kind != "question" || tasks[0].Detail != "Can I pay by cheque?" {
 					t.Fatalf("tasks: %+v %v", tasks, err)
+				}
+				if ft := v.cases.Workflows.Temporal.(*fakeTemporal); len(ft.signals) != 1 || ft.signals[0] != "invoice:inv-a1 "+workflows.SignalNoted {
+					t.Errorf("the note's signal to the invoice's timeline: %v", ft.signals)
 				}
 				if r := v.do("GET", r.header.Get("Location"), nil); !strings.Contains(r.body, "sent to your account manager") {
 					t.Errorf("no confirmation after the question")

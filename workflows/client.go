@@ -155,6 +155,11 @@ func (c *Client) CustomerChanged(ctx context.Context, workflowID string, ch Cust
 	return c.Temporal.SignalWorkflow(ctx, workflowID, "", SignalCustomerChanged, ch)
 }
 
+// Noted puts a note kept on the invoice on its workflow's timeline.
+func (c *Client) Noted(ctx context.Context, workflowID string, n Noted) error {
+	return c.Temporal.SignalWorkflow(ctx, workflowID, "", SignalNoted, n)
+}
+
 // RefundReceived hands a refund to the invoice's workflow. A paid invoice's
 // workflow has completed: the refund then starts the next run of the same
 // workflow id with everything the last run knew (its reopen query), and the

@@ -68,3 +68,27 @@ func TestAnUnknownTimeZoneIsRefusedOnTheRecord(t *testing.T) {
 	}
 	t.Fatal("the refused change is not on the record")
 }
+
+// TestANoteGoesOnTheTimelineAndChangesNothingElse: a call logged between
+// the invoice and its reminder is on the record, with its kind and who
+// made it; the schedule is the one the invoice had without it.
+func TestANoteGoesOnTheTimelineAndChangesNothingElse(t *testing.T) {
+	h := newHarness(t, t0, on(30), amount)
+	h.apply([]act{
+		signal(10, workflows.SignalNoted, workflows.Noted{NoteID: "n-1", Kind: "call", Summary: "Spoke to AP, paying Friday", Actor: "mia"}),
+		pay(24, "tx", amount),
+	})
+	h.env.ExecuteWorkflow(workflows.InvoiceWorkflowName, h.in)
+	st := h.result()
+	equal(t, "messages", h.sent(), upTo(23))
+	var notes []invoice.Event
+	for _, e := range st.Timeline {
+		if e.Kind == invoice.EventNote {
+			notes = append(notes, e)
+		}
+	}
+	if len(notes) != 1 || notes[0].Outcome != "call" || notes[0].Reference != "n-1" || notes[0].Actor != "mia" ||
+		notes[0].Detail != "Spoke to AP, paying Friday" || !notes[0].At.Equal(on(10)) {
+		t.Fatalf("want the note on the timeline once, at day 10, with its kind and author: %+v", notes)
+	}
+}

@@ -104,6 +104,16 @@ type TaskCompleted struct {
 	Actor   string
 }
 
+// Noted reports a note kept on the invoice: its id in the database, its
+// kind (call, letter, question ...), a summary (the first lines of its
+// body) and who wrote it.
+type Noted struct {
+	NoteID  string
+	Kind    string
+	Summary string
+	Actor   string
+}
+
 // Delivery reports a provider's delivery event for one of the invoice's messages.
 type Delivery struct {
 	Step    string

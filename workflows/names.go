@@ -30,6 +30,10 @@ const (
 	UpdateWriteOff       = "write-off"
 	UpdateChangeDueDate  = "change-due-date"
 	UpdateDecide         = "decide-escalation"
+	// Payment plans (workflows/plans.go).
+	UpdateProposePlan = "propose-payment-plan"
+	UpdateDecidePlan  = "decide-payment-plan"
+	UpdateCancelPlan  = "cancel-payment-plan"
 	// UpdateDecideCredit is management's decision on a credit application
 	// outside the automatic bounds (a CreditDecision workflow).
 	UpdateDecideCredit = "decide-credit"
@@ -43,6 +47,10 @@ const (
 	// SignalCustomerChanged: details of the customer that a running invoice
 	// copied at its start (time zone, account manager) changed.
 	SignalCustomerChanged = "customer-changed"
+	// SignalNoted: a person kept a note on the invoice (a call logged, a
+	// letter, the customer's question from the portal), shown on its
+	// timeline.
+	SignalNoted = "noted"
 )
 
 // WorkflowID is the id of an invoice's workflow, derived from the invoice so

@@ -299,6 +299,17 @@ func TestLifecycleThroughTheAPI(t *testing.T) {
 		if sent := sentSteps(c, id); len(sent) != 1 {
 			t.Fatalf("only the invoice may have gone out before the new zone's window: %v", sent)
 		}
+		// A call logged on the open invoice is on its timeline, with who made it.
+		c.must("POST", base+"/notes", map[string]string{"kind": "call", "body": "Kenji will pay next week", "author": "kenji"}, 201)
+		eventually(t, 30*time.Second, "the call to be on the timeline", func() bool {
+			for _, e := range c.must("GET", base, nil, 200)["timeline"].([]any) {
+				e := e.(map[string]any)
+				if e["kind"] == "note" && e["outcome"] == "call" && e["detail"] == "Kenji will pay next week" && e["actor"] == "kenji" {
+					return true
+				}
+			}
+			return false
+		})
 		c.must("POST", base+"/payments", map[string]string{"amount": "1000.00", "currency": "EUR", "reference": "p-mover"}, 201)
 		waitClosed(t, s, id)
 	})
