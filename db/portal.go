@@ -16,6 +16,11 @@ type Portal struct{ db bun.IDB }
 // NewPortal wraps a database or a transaction.
 func NewPortal(db bun.IDB) *Portal { return &Portal{db: db} }
 
+// PortalPaymentPrefix starts the reference of every payment made on the
+// customer portal (portal.PaymentReference): reports credit such payments
+// to the channel "portal" (eventChannel).
+const PortalPaymentPrefix = "portal:"
+
 // PortalRevocation voids one portal link (LinkID), or every link of a
 // customer issued before RevokedBefore (CustomerID, LinkID empty).
 type PortalRevocation struct {

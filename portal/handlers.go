@@ -632,7 +632,7 @@ func (pg *Page) testPay(c echo.Context) error {
 // PaymentReference is the reference a payment made on the portal is
 // recorded under: "portal:" and the payment page's nonce. The prefix is how
 // reports tell the portal's payments (channel "portal") from others.
-func PaymentReference(nonce string) string { return "portal:" + nonce }
+func PaymentReference(nonce string) string { return db.PortalPaymentPrefix + nonce }
 
 // absolute is path on the address the request came to.
 func absolute(c echo.Context, path string) string {

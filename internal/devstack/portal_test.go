@@ -138,6 +138,16 @@ func TestPortalInChromium(t *testing.T) {
 		t.Fatalf("the payment recorded: %+v %v", pays, err)
 	}
 
+	// Reports credit the payment to the portal.
+	eventually(t, 30*time.Second, "collected by channel to count the portal's payment", func() bool {
+		for _, r := range c.must("GET", "/v1/reports/collected-by-channel", nil, 200)["rows"].([]any) {
+			if r.(map[string]any)["channel"] == "portal" {
+				return true
+			}
+		}
+		return false
+	})
+
 	b.do("the statement", chromedp.Navigate(acmeLink+"/statement"), chromedp.WaitVisible(chromedp.CSS("#lines")))
 	if body := b.text("body"); !strings.Contains(body, "INV-7001") || !strings.Contains(body, "Payment") || !strings.Contains(body, "portal:") {
 		t.Errorf("the statement does not show the invoice and its payment:\n%s", body)
