@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -69,6 +70,7 @@ type invoiceRow struct {
 	Open            bool
 	Disputed        bool
 	Promised        string // the promised date, when there is a promise
+	OnPlan          string // the plan's state in the customer's words, when one is pending or active
 }
 
 func (pg *Page) row(c echo.Context, inv *db.Invoice, loc *time.Location, now time.Time) invoiceRow {
@@ -85,6 +87,9 @@ func (pg *Page) row(c echo.Context, inv *db.Invoice, loc *time.Location, now tim
 		if st.Promise != nil {
 			r.Promised = day(st.Promise.Date, loc)
 		}
+		if st.Plan.Open() {
+			r.OnPlan = planState(st.Plan, inv.Currency, loc)
+		}
 	}
 	if inv.BalanceMinor <= 0 {
 		r.Open = false // paid: its workflow is ending, whatever was last saved
@@ -96,6 +101,8 @@ func (pg *Page) row(c echo.Context, inv *db.Invoice, loc *time.Location, now tim
 		r.State = "Closed"
 	case stage == invoice.StageDisputed:
 		r.State, r.Disputed = "Disputed: we are looking into it", true
+	case r.OnPlan != "":
+		r.State = r.OnPlan
 	case stage == invoice.StagePromised && r.Promised != "":
 		r.State = "Promised for " + r.Promised
 	case r.DaysOverdue > 0:
@@ -300,6 +307,9 @@ type invoicePage struct {
 	PayNote     string
 	PDF         string
 	Action      string // the forms' base address
+	Everies     []reason
+	PlanCounts  []int
+	PlanOffered bool // no plan pending or active, no dispute
 }
 
 type reason struct{ Value, Label string }
@@ -316,7 +326,26 @@ var doneMessages = map[string]string{
 	"promise":  "Thank you: we have noted your promise and will not send reminders before that date.",
 	"question": "Thank you: your question has been sent to your account manager, who will reply soon.",
 	"started":  "Your payment has been started; it will show here once the payment provider confirms it.",
+	"plan":     "Thank you: your payment plan is agreed. We will remind you before each instalment and send no other reminders while it is kept.",
+	"plan_pending": "Thank you: your request for a payment plan has been sent to your account manager, who will reply soon. " +
+		"Reminders go on until it is agreed.",
 }
+
+// planState says where a pending or active plan stands.
+func planState(p *invoice.Plan, currency string, loc *time.Location) string {
+	if p.State == invoice.PlanPending {
+		return "Payment plan requested: waiting for your account manager"
+	}
+	if i := p.Next(); i >= 0 {
+		in := p.Instalments[i]
+		return fmt.Sprintf("On a payment plan: instalment %d of %d, %s due %s", i+1, len(p.Instalments),
+			money.Display(in.AmountMinor-in.PaidMinor, currency), day(in.DueAt, loc))
+	}
+	return "On a payment plan"
+}
+
+// Everies are the intervals a customer may ask instalments to fall at.
+var everies = []reason{{Value: "1 month", Label: "every month"}, {Value: "2 weeks", Label: "every two weeks"}, {Value: "1 week", Label: "every week"}}
 
 // invoicePage is GET /portal/{token}/invoices/{id}.
 func (pg *Page) invoicePage(c echo.Context) error {
@@ -355,6 +384,14 @@ func (pg *Page) showInvoice(c echo.Context, status int, errs, form map[string]st
 	}
 	if p.Form["promise_amount"] == "" {
 		p.Form["promise_amount"] = money.FormatAmount(inv.BalanceMinor, inv.Currency)
+	}
+	p.Everies = everies
+	for n := 2; n <= maxPortalInstalments; n++ {
+		p.PlanCounts = append(p.PlanCounts, n)
+	}
+	p.PlanOffered = p.Inv.OnPlan == "" && !p.Inv.Disputed
+	if p.Form["plan_first"] == "" {
+		p.Form["plan_first"] = now.In(loc).AddDate(0, 0, 7).Format("2006-01-02")
 	}
 	for _, r := range workflows.DisputeReasons {
 		p.Reasons = append(p.Reasons, reason{Value: r, Label: reasonLabels[r]})
@@ -514,6 +551,53 @@ func (pg *Page) promise(c echo.Context) error {
 		return "promise", err
 	})
 }
+
+// plan is POST /portal/{token}/invoices/{id}/plan: the customer asks to
+// pay the open balance in plan_count instalments, plan_every apart, the
+// first on plan_first (YYYY-MM-DD, in the customer's time zone). The same
+// use case as the API's: agreed at once within the policy's bounds, else
+// pending with a task for the account manager.
+func (pg *Page) plan(c echo.Context) error {
+	return pg.action(c, func(inv *db.Invoice, cust *db.Customer, loc *time.Location) (string, error) {
+		count, err := strconv.Atoi(strings.TrimSpace(c.FormValue("plan_count")))
+		if err != nil || count < 2 || count > maxPortalInstalments {
+			return "", fieldError{"plan_count", fmt.Sprintf("choose between 2 and %d instalments", maxPortalInstalments)}
+		}
+		every := c.FormValue("plan_every")
+		if !slices.ContainsFunc(everies, func(r reason) bool { return r.Value == every }) {
+			return "", fieldError{"plan_every", "choose how often to pay"}
+		}
+		raw := strings.TrimSpace(c.FormValue("plan_first"))
+		first, err := time.ParseInLocation("2006-01-02", raw, loc)
+		if err != nil {
+			return "", fieldError{"plan_first", "is not a date such as 2026-12-31"}
+		}
+		if now := pg.now(); !first.After(now) || first.After(now.Add(pg.horizon())) {
+			return "", fieldError{"plan_first", fmt.Sprintf("must be within the next %d days", int(pg.horizon().Hours()/24))}
+		}
+		res, err := pg.cfg.Cases.ProposePaymentPlan(c.Request().Context(), collect.ProposePlan{Actor: collect.PortalActor(cust.ID),
+			InvoiceID: inv.ID, Count: count, Every: every, FirstDueAt: first.Add(12 * time.Hour).UTC(), Note: "asked for on the customer portal"})
+		if err != nil {
+			var ce *collect.Error
+			if errors.As(err, &ce) && planFields[ce.Field] != "" {
+				return "", fieldError{planFields[ce.Field], strings.TrimPrefix(ce.Message, ce.Field+": ")}
+			}
+			return "", err
+		}
+		pg.count(c, "plan")
+		if res.Pending() {
+			return "plan_pending", nil
+		}
+		return "plan", nil
+	})
+}
+
+// maxPortalInstalments is the most instalments the portal offers; a
+// policy may allow fewer (the plan then waits for the account manager).
+const maxPortalInstalments = 12
+
+// planFields maps the use case's fields to the plan form's.
+var planFields = map[string]string{"count": "plan_count", "every": "plan_every", "first_due_at": "plan_first", "instalments": "plan_count"}
 
 // question is POST /portal/{token}/invoices/{id}/question.
 func (pg *Page) question(c echo.Context) error {

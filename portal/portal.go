@@ -139,6 +139,7 @@ func (pg *Page) Routes(e *echo.Echo) {
 	c.POST("/invoices/:id/dispute", pg.dispute)
 	c.POST("/invoices/:id/promise", pg.promise)
 	c.POST("/invoices/:id/question", pg.question)
+	c.POST("/invoices/:id/plan", pg.plan)
 	c.POST("/invoices/:id/pay", pg.pay)
 	c.POST("/invoices/:id/pay/test", pg.testPay)
 	c.GET("/statement.pdf", pg.statementPDF)

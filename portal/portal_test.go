@@ -281,6 +281,12 @@ func TestPortal(t *testing.T) {
 					{"promise", url.Values{"promise_date": {v.now.AddDate(0, 0, -2).Format("2006-01-02")}, "promise_amount": {"10.00"}}, "in the future"},
 					{"promise", url.Values{"promise_date": {v.now.AddDate(0, 0, 5).Format("2006-01-02")}, "promise_amount": {"ten"}}, "promise_amount"},
 					{"dispute", url.Values{"reason": {""}, "message": {"<script>alert(1)</script>"}}, "reason"},
+					{"plan", url.Values{"plan_count": {"1"}, "plan_every": {"1 month"}, "plan_first": {v.now.AddDate(0, 0, 5).Format("2006-01-02")}}, "between 2 and 12"},
+					{"plan", url.Values{"plan_count": {"x"}, "plan_every": {"1 month"}, "plan_first": {v.now.AddDate(0, 0, 5).Format("2006-01-02")}}, "between 2 and 12"},
+					{"plan", url.Values{"plan_count": {"3"}, "plan_every": {"1 decade"}, "plan_first": {v.now.AddDate(0, 0, 5).Format("2006-01-02")}}, "how often"},
+					{"plan", url.Values{"plan_count": {"3"}, "plan_every": {"1 month"}, "plan_first": {"tomorrow"}}, "not a date"},
+					{"plan", url.Values{"plan_count": {"3"}, "plan_every": {"1 month"}, "plan_first": {v.now.AddDate(0, 0, 45).Format("2006-01-02")}}, "within the next 30 days"},
+					{"plan", url.Values{"plan_count": {"3"}, "plan_every": {"1 month"}, "plan_first": {v.now.AddDate(0, 0, -1).Format("2006-01-02")}}, "within the next 30 days"},
 					{"question", url.Values{"question": {"   "}}, "must not be empty"},
 					{"question", url.Values{"question": {strings.Repeat("x", 5001)}}, "longer than"},
 				} {

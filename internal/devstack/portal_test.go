@@ -71,6 +71,7 @@ func TestPortalInChromium(t *testing.T) {
 	acme1 := invoice("INV-7001", "acme", "1250.00", 20)
 	beta1 := invoice("INV-8001", "beta", "300.00", 10)
 	beta2 := invoice("INV-8002", "beta", "450.00", 25)
+	beta3 := invoice("INV-8003", "beta", "900.00", 30)
 	acmeLink := outboxLink(t, c, acme1)
 	betaLink := outboxLink(t, c, beta1)
 	if !strings.HasPrefix(acmeLink, s.APIURL+"/portal/") {
@@ -198,6 +199,22 @@ func TestPortalInChromium(t *testing.T) {
 	screenshot("portal-promised.png")
 	if st := c.must("GET", "/v1/invoices/"+beta2, nil, 200)["stage"]; st != "promised" {
 		t.Errorf("beta's promised invoice is at %v", st)
+	}
+
+	// Beta asks to pay the third invoice in three monthly instalments: within
+	// the policy's bounds, so the plan is agreed at once and the workflow
+	// carries it.
+	b.do("open INV-8003", chromedp.Navigate(betaLink+"/invoices/"+beta3), chromedp.WaitVisible(chromedp.CSS("#plan_count")))
+	b.do("ask for a plan", chromedp.SetValue(chromedp.CSS("#plan_count"), "3"), chromedp.SetValue(chromedp.CSS("#plan_every"), "1 month"),
+		chromedp.Click(chromedp.CSS(`form[action$="/plan"] button`)), chromedp.WaitVisible(chromedp.CSS(".done")))
+	if state := b.text("#state"); !strings.Contains(state, "instalment 1 of 3") {
+		t.Errorf("after the plan the invoice shows %q", state)
+	}
+	screenshot("portal-plan.png")
+	got := c.must("GET", "/v1/invoices/"+beta3, nil, 200)
+	if plan, _ := got["payment_plan"].(map[string]any); got["stage"] != "on_plan" || plan == nil || plan["state"] != "active" ||
+		len(plan["instalments"].([]any)) != 3 {
+		t.Errorf("beta's invoice on a plan: stage %v, plan %v", got["stage"], got["payment_plan"])
 	}
 
 	// A tampered link, and beta's links once revoked, get the friendly page.
