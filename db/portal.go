@@ -91,40 +91,6 @@ func (r *Portal) PortalInvoice(ctx context.Context, customerID, id string) (*Inv
 	return inv, nil
 }
 
-// PortalAging is one currency of a customer's open balance by how long it
-// is overdue.
-type PortalAging struct {
-	Currency   string `bun:"currency"`
-	OpenMinor  int64  `bun:"open_minor"`
-	Current    int64  `bun:"current_minor"`
-	Days1To30  int64  `bun:"d1_30"`
-	Days31To60 int64  `bun:"d31_60"`
-	Days61To90 int64  `bun:"d61_90"`
-	Over90     int64  `bun:"over_90"`
-	Invoices   int64  `bun:"invoices"`
-}
-
-// PortalAging sums the customer's open invoices into aging buckets as of
-// now, per currency.
-func (r *Portal) PortalAging(ctx context.Context, customerID string, now time.Time) ([]PortalAging, error) {
-	now = now.UTC()
-	d := func(days int) time.Time { return now.Add(-time.Duration(days) * 24 * time.Hour) }
-	var out []PortalAging
-	err := r.db.NewSelect().Model((*Invoice)(nil)).
-		ColumnExpr("inv.currency").
-		ColumnExpr("COALESCE(SUM(inv.balance_minor), 0) AS open_minor").
-		ColumnExpr("COALESCE(SUM(CASE WHEN inv.due_at >= ? THEN inv.balance_minor ELSE 0 END), 0) AS current_minor", now).
-		ColumnExpr("COALESCE(SUM(CASE WHEN inv.due_at < ? AND inv.due_at >= ? THEN inv.balance_minor ELSE 0 END), 0) AS d1_30", now, d(30)).
-		ColumnExpr("COALESCE(SUM(CASE WHEN inv.due_at < ? AND inv.due_at >= ? THEN inv.balance_minor ELSE 0 END), 0) AS d31_60", d(30), d(60)).
-		ColumnExpr("COALESCE(SUM(CASE WHEN inv.due_at < ? AND inv.due_at >= ? THEN inv.balance_minor ELSE 0 END), 0) AS d61_90", d(60), d(90)).
-		ColumnExpr("COALESCE(SUM(CASE WHEN inv.due_at < ? THEN inv.balance_minor ELSE 0 END), 0) AS over_90", d(90)).
-		ColumnExpr("COUNT(*) AS invoices").
-		Where("inv.customer_id = ? AND inv.closed_at IS NULL", customerID).
-		GroupExpr("inv.currency").OrderExpr("inv.currency").
-		Scan(ctx, &out)
-	return out, err
-}
-
 // StatementLine is one line of a customer's statement of account: an
 // invoice issued (a charge) or a payment received (a refund is a negative
 // payment).

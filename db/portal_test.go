@@ -51,11 +51,11 @@ func TestPortalReads(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			aging, err := s.PortalAging(ctx, "acme", now)
+			aging, err := s.Aging(ctx, db.AgingFilter{CustomerID: "acme"}, now)
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := db.PortalAging{Currency: "EUR", OpenMinor: 10000 + 1500 + 3000 + 4000, Current: 10000, Days1To30: 1500, Days31To60: 3000, Over90: 4000, Invoices: 4}
+			want := db.OpenAging{Currency: "EUR", OpenMinor: 10000 + 1500 + 3000 + 4000, Current: 10000, Days1To30: 1500, Days31To60: 3000, Over90: 4000, Invoices: 4}
 			if len(aging) != 1 || aging[0] != want {
 				t.Fatalf("aging: %+v, want %+v", aging, want)
 			}

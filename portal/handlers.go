@@ -131,7 +131,7 @@ type agingRow struct {
 	Invoices                                        int64
 }
 
-func agingRows(as []db.PortalAging) []agingRow {
+func agingRows(as []db.OpenAging) []agingRow {
 	out := make([]agingRow, 0, len(as))
 	for _, a := range as {
 		d := func(n int64) string { return money.Display(n, a.Currency) }
@@ -234,7 +234,7 @@ func (pg *Page) home(c echo.Context) error {
 			p.About = &r
 		}
 	}
-	aging, err := pg.cfg.Store.PortalAging(ctx, cust.ID, now)
+	aging, err := pg.cfg.Store.Aging(ctx, db.AgingFilter{CustomerID: cust.ID}, now)
 	if err != nil {
 		return pg.failure(c, err)
 	}
@@ -274,7 +274,7 @@ func (pg *Page) statement(c echo.Context) error {
 	now := pg.now()
 	p := statementPage{base: pg.base(c, cust, "Statement of account"), AsOf: day(now, loc)}
 	p.PDF = pg.homeURL(c) + "/statement.pdf"
-	aging, err := pg.cfg.Store.PortalAging(ctx, cust.ID, now)
+	aging, err := pg.cfg.Store.Aging(ctx, db.AgingFilter{CustomerID: cust.ID}, now)
 	if err != nil {
 		return pg.failure(c, err)
 	}
