@@ -73,6 +73,8 @@ type State struct {
 	// BeforeClose is the stage the invoice was in when it closed: where a
 	// refund that reopens it takes it back to.
 	BeforeClose invoice.Stage
+	// ReplyHold holds the chase after a customer's reply (replies.go).
+	ReplyHold *ReplyHold `json:",omitempty"`
 }
 
 // historyLimit is the history length past which a run continues as new, well
@@ -229,6 +231,8 @@ func (w *run) chase(ctx workflow.Context) error {
 			err = w.waitOnPromise(ctx)
 		case w.awaitingDecision():
 			err = w.waitForDecision(ctx)
+		case w.s.ReplyHold != nil:
+			err = w.waitOnReply(ctx)
 		default:
 			err = w.nextStep(ctx)
 		}
