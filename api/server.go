@@ -150,6 +150,7 @@ func (s *Server) Handler() *echo.Echo {
 	v1.GET("/payment-events", s.listPaymentEvents)
 	v1.PATCH("/customers/:id", s.updateCustomer)
 	v1.GET("/tasks", s.listTasks)
+	v1.GET("/inbound-emails", s.listInboundEmails)
 	v1.POST("/policies", s.createPolicy)
 	v1.GET("/policies", s.listPolicies)
 	v1.GET("/policies/:name", s.getPolicy)
