@@ -20,6 +20,7 @@ import (
 	"github.com/collections-engine/collections/credit"
 	"github.com/collections-engine/collections/db"
 	"github.com/collections-engine/collections/desk"
+	"github.com/collections-engine/collections/documents"
 	"github.com/collections-engine/collections/internal/logging"
 	"github.com/collections-engine/collections/invoice"
 	"github.com/collections-engine/collections/metrics"
@@ -92,6 +93,16 @@ type SendInput struct {
 	Deadline *time.Time
 	// Cap limits how often the customer is contacted (zero: no cap).
 	Cap ContactCap
+	// Instalment is the payment-plan instalment a plan's message is about.
+	Instalment *Instalment `json:",omitempty"`
+}
+
+// Instalment is what a payment plan's message says about one instalment:
+// its amount and date, and what remains to pay under the plan after it.
+type Instalment struct {
+	AmountMinor    int64
+	DueAt          time.Time
+	RemainingMinor int64
 }
 
 // ContactCap is at most Max contacts with a customer Per period, across all
@@ -153,6 +164,7 @@ func (a *Activities) SendStepMessage(ctx context.Context, in SendInput) (SendRes
 		msg.Recipient = cust.Phone
 	}
 	optedOut := false
+	var attach []channels.Attachment
 	if msg.Recipient != "" {
 		if optedOut, err = a.Store.OptedOut(ctx, string(in.Channel), msg.Recipient); err != nil {
 			return SendResult{}, err
@@ -166,11 +178,22 @@ func (a *Activities) SendStepMessage(ctx context.Context, in SendInput) (SendRes
 	case optedOut:
 		msg.Status, msg.Detail = db.MessageSkipped, fmt.Sprintf("recipient opted out of %s", in.Channel)
 	default:
-		r, err := a.Templates.Render(cust.Locale, string(in.Channel), in.Template, a.templateData(inv, cust, in.Tone, in.Deadline, now))
+		data := a.templateData(inv, cust, in.Tone, in.Deadline, now)
+		if i := in.Instalment; i != nil {
+			data.Instalment = money.Display(i.AmountMinor, inv.Currency)
+			data.InstalmentDate = i.DueAt.In(customerZone(cust)).Format("Monday, 2 January 2006")
+			data.Remaining = money.Display(i.RemainingMinor, inv.Currency)
+		}
+		r, err := a.Templates.Render(cust.Locale, string(in.Channel), in.Template, data)
 		if err != nil {
 			return SendResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalid, err)
 		}
 		msg.Subject, msg.Body, msg.HTML = r.Subject, r.Body, r.HTML
+		if in.Template == StatementTemplate && in.Channel == policy.Email {
+			if attach, err = a.statementPDF(ctx, cust, now); err != nil {
+				return SendResult{}, err
+			}
+		}
 	}
 
 	var sender channels.Sender
@@ -194,24 +217,54 @@ func (a *Activities) SendStepMessage(ctx context.Context, in SendInput) (SendRes
 			return SendResult{Status: StatusDeferred, RetryAt: &retry,
 				Detail: fmt.Sprintf("contact cap: %d contact(s) with this customer in the last %s", res.Contacts, in.Cap.Per)}, nil
 		}
-		stored, err := a.settle(ctx, msg, res.Stored, res.Claimed, sender)
+		stored, err := a.settle(ctx, msg, res.Stored, res.Claimed, sender, attach...)
 		if err != nil {
 			return SendResult{}, fmt.Errorf("send %s: %w", in.Channel, err)
 		}
 		return SendResult{MessageID: stored.ID, Status: stored.Status, Detail: stored.Detail}, nil
 	}
-	stored, err := a.deliver(ctx, msg, sender)
+	stored, err := a.deliver(ctx, msg, sender, attach...)
 	if err != nil {
 		return SendResult{}, fmt.Errorf("send %s: %w", in.Channel, err)
 	}
 	return SendResult{MessageID: stored.ID, Status: stored.Status, Detail: stored.Detail}, nil
 }
 
-func (a *Activities) templateData(inv *db.Invoice, cust *db.Customer, tone policy.Tone, deadline *time.Time, now time.Time) templates.Data {
+// StatementTemplate is the statement of account: its email carries the
+// customer's statement as a PDF (documents.Statement), as of the send.
+// A policy step that sends it every 30 days is seed 000's "re-bill
+// monthly" (docs/policies.md).
+const StatementTemplate = "statement"
+
+// statementPDF is the customer's statement of account at now, from the
+// business named by Sender, as an email attachment.
+func (a *Activities) statementPDF(ctx context.Context, cust *db.Customer, now time.Time) ([]channels.Attachment, error) {
+	st, err := documents.LoadStatement(ctx, a.Store, cust.ID, now)
+	if err != nil {
+		return nil, nonRetryable(err)
+	}
+	if strings.TrimSpace(a.Sender) != "" {
+		st.Seller = a.Sender
+	}
+	pdf, err := st.PDF()
+	if err != nil {
+		return nil, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalid, err)
+	}
+	name := "statement-" + now.In(customerZone(cust)).Format("2006-01-02") + ".pdf"
+	return []channels.Attachment{{Filename: name, ContentType: "application/pdf", Content: pdf}}, nil
+}
+
+// customerZone is the customer's time zone, UTC when unknown.
+func customerZone(cust *db.Customer) *time.Location {
 	loc, err := time.LoadLocation(cust.Timezone)
 	if err != nil {
-		loc = time.UTC
+		return time.UTC
 	}
+	return loc
+}
+
+func (a *Activities) templateData(inv *db.Invoice, cust *db.Customer, tone policy.Tone, deadline *time.Time, now time.Time) templates.Data {
+	loc := customerZone(cust)
 	overdue := 0
 	if now.After(inv.DueAt) {
 		overdue = int(now.Sub(inv.DueAt).Hours() / 24)
@@ -293,6 +346,12 @@ func (a *Activities) SaveStatus(ctx context.Context, st invoice.Status) error {
 	queued, err := a.Store.SaveStatusWithEvents(ctx, st, a.now(), outbound.Events)
 	if err != nil {
 		return nonRetryable(err)
+	}
+	if st.Plan != nil {
+		// The plan's row, for the plan-kept report (idempotent).
+		if err := a.Store.SavePaymentPlan(ctx, st, a.now()); err != nil {
+			return err
+		}
 	}
 	if st.Stage == invoice.StagePaid {
 		// A customer who starts paying later gets a call from their

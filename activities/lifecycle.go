@@ -159,18 +159,20 @@ const ClaimLease = 2 * time.Minute
 
 // deliver claims msg in the outbox and sends it through sender unless an
 // earlier attempt already settled it.
-func (a *Activities) deliver(ctx context.Context, msg *db.Message, sender channels.Sender) (*db.Message, error) {
+// Attachments (an email's statement PDF) are not stored in the outbox: each
+// attempt brings its own.
+func (a *Activities) deliver(ctx context.Context, msg *db.Message, sender channels.Sender, attach ...channels.Attachment) (*db.Message, error) {
 	stored, claimed, err := a.Store.ClaimMessage(ctx, msg)
 	if err != nil {
 		return nil, err
 	}
-	return a.settle(ctx, msg, stored, claimed, sender)
+	return a.settle(ctx, msg, stored, claimed, sender, attach...)
 }
 
 // settle sends a claimed message (stored, claimed) through sender, or, when
 // an earlier attempt holds the claim, returns its outcome, takes the claim
 // over, or waits for its lease, as deliver describes.
-func (a *Activities) settle(ctx context.Context, msg, stored *db.Message, claimed bool, sender channels.Sender) (*db.Message, error) {
+func (a *Activities) settle(ctx context.Context, msg, stored *db.Message, claimed bool, sender channels.Sender, attach ...channels.Attachment) (*db.Message, error) {
 	if stored.Status != db.MessagePending {
 		return stored, nil
 	}
@@ -212,7 +214,8 @@ func (a *Activities) settle(ctx context.Context, msg, stored *db.Message, claime
 	}
 	a.Metrics.ReminderLateness(a.now().Sub(stored.ScheduledAt))
 	providerID, err := sender.Send(ctx, channels.Message{ID: stored.ID, InvoiceID: stored.InvoiceID, Step: stored.Step,
-		Channel: policy.Channel(stored.Channel), To: stored.Recipient, Subject: stored.Subject, Body: stored.Body, HTML: stored.HTML})
+		Channel: policy.Channel(stored.Channel), To: stored.Recipient, Subject: stored.Subject, Body: stored.Body, HTML: stored.HTML,
+		Attachments: attach})
 	if err != nil {
 		if channels.IsPermanent(err) {
 			stored.Status, stored.Detail = db.MessageFailed, truncate(err.Error(), 500)

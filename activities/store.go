@@ -7,6 +7,7 @@ import (
 	"github.com/collections-engine/collections/credit"
 	"github.com/collections-engine/collections/db"
 	"github.com/collections-engine/collections/desk"
+	"github.com/collections-engine/collections/documents"
 	"github.com/collections-engine/collections/invoice"
 )
 
@@ -19,6 +20,7 @@ type Store interface {
 	AdjustAmount(ctx context.Context, invoiceID string, newAmount int64, now time.Time) (balance int64, err error)
 	ChangeDueDate(ctx context.Context, invoiceID string, due, now time.Time) error
 	SaveStatusWithEvents(ctx context.Context, st invoice.Status, now time.Time, events db.EventsFunc) ([]db.WebhookDelivery, error)
+	SavePaymentPlan(ctx context.Context, st invoice.Status, now time.Time) error
 
 	// Payments and refunds.
 	RecordPayment(ctx context.Context, p *db.Payment, now time.Time) (balance int64, duplicate bool, err error)
@@ -36,6 +38,9 @@ type Store interface {
 
 	// Tasks, and what the desk's payment-trend rule reads (desk.AfterPaid).
 	desk.Store
+
+	// The statement of account a statement email attaches.
+	documents.StatementStore
 
 	// Outbound webhooks.
 	MarkDispatched(ctx context.Context, ids []string, now time.Time) error

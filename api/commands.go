@@ -83,6 +83,7 @@ func (s *Server) commandRoutes(g *echo.Group) {
 	g.POST("/invoices/:id/escalation/decision", s.decide)
 	g.POST("/invoices/:id/agency-outcome", s.agencyOutcome)
 	g.POST("/invoices/:id/calls", s.logCall)
+	s.planRoutes(g)
 }
 
 // pathInvoice loads the invoice named in the path.

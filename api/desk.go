@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -60,35 +59,37 @@ func worklistRow(r desk.Row) WorklistRow {
 	return v
 }
 
-// worklist answers GET /v1/worklist?manager=&currency=&limit=: open
-// invoices to chase and open tasks, highest priority first (desk.Weights
-// documents the rule).
+// worklist answers GET /v1/worklist?manager=&currency=&stage=&bucket=
+// &min_amount=&has_task=&cursor=&limit=: open invoices to chase and open
+// tasks, highest priority first, ranked over the whole book by the
+// database (desk.Weights documents the rule); next_cursor fetches the
+// next page.
 func (s *Server) worklist(c echo.Context) error {
-	manager := strings.TrimSpace(c.QueryParam("manager"))
-	var currency string
-	if cur := c.QueryParam("currency"); cur != "" {
-		code, err := money.Currency(cur)
-		if err != nil {
-			return invalid("currency", "%v", err)
-		}
-		currency = code
-	}
-	n, err := queryLimit(c)
+	q, err := desk.ParseQuery(c.QueryParam, 100)
 	if err != nil {
-		return err
+		return worklistError(err)
 	}
-	if n == 0 {
-		n = 100
-	}
-	l, err := desk.LoadWorklist(c.Request().Context(), s.Store, desk.Query{Manager: manager, Currency: currency, Limit: n}, s.now())
+	l, err := desk.LoadWorklist(c.Request().Context(), s.Store, q, s.now())
 	if err != nil {
-		return err
+		return worklistError(err)
 	}
 	rows := make([]WorklistRow, 0, len(l.Rows))
 	for _, r := range l.Rows {
 		rows = append(rows, worklistRow(r))
 	}
-	return c.JSON(http.StatusOK, map[string]any{"as_of": l.AsOf, "total": l.Total, "rows": rows, "weights": desk.DefaultWeights})
+	var next *string
+	if l.NextCursor != "" {
+		next = &l.NextCursor
+	}
+	return c.JSON(http.StatusOK, map[string]any{"as_of": l.AsOf, "total": l.Total, "rows": rows, "next_cursor": next,
+		"weights": desk.DefaultWeights})
+}
+
+func worklistError(err error) error {
+	if fe, ok := desk.AsFieldError(err); ok {
+		return invalid(fe.Field, "%s", fe.Message)
+	}
+	return err
 }
 
 // TaskReassignment is the body of POST /v1/tasks/{id}/reassign.
@@ -203,28 +204,38 @@ type AccountView struct {
 	Communications []CommunicationView  `json:"communications"`
 	Notes          []NoteView           `json:"notes"`
 	AsOf           time.Time            `json:"as_of"`
+	// Counts are the lists' sizes over the whole account; NextCursors
+	// fetch the next page of each (pass as <list>_cursor).
+	Counts      db.AccountCounts `json:"counts"`
+	NextCursors desk.AccountNext `json:"next_cursors"`
 }
 
-// account answers GET /v1/customers/{id}/account.
+// account answers GET /v1/customers/{id}/account?limit=&invoices_cursor=
+// &payments_cursor=&messages_cursor=&notes_cursor=&tasks_cursor=: each
+// list a page at a time, aging, credit and counts over the whole account.
 func (s *Server) account(c echo.Context) error {
+	q, err := desk.ParseAccountQuery(c.QueryParam)
+	if err != nil {
+		return worklistError(err)
+	}
 	cust, err := s.pathCustomer(c)
 	if err != nil {
 		return err
 	}
-	v, err := s.buildAccount(c.Request().Context(), cust)
+	v, err := s.buildAccountPage(c.Request().Context(), cust, q)
 	if err != nil {
-		return err
+		return worklistError(err)
 	}
 	return c.JSON(http.StatusOK, v)
 }
 
-// buildAccount is the account view of a customer (desk.LoadAccount).
-func (s *Server) buildAccount(ctx context.Context, cust *db.Customer) (AccountView, error) {
-	a, err := desk.LoadAccount(ctx, s.Store, cust, s.now())
+// buildAccountPage is a page of the account view of a customer (desk.LoadAccountPage).
+func (s *Server) buildAccountPage(ctx context.Context, cust *db.Customer, q desk.AccountQuery) (AccountView, error) {
+	a, err := desk.LoadAccountPage(ctx, s.Store, cust, q, s.now())
 	if err != nil {
 		return AccountView{}, err
 	}
-	v := AccountView{Customer: customerView(cust), AccountManager: cust.AccountManager, AsOf: a.AsOf,
+	v := AccountView{Customer: customerView(cust), AccountManager: cust.AccountManager, AsOf: a.AsOf, Counts: a.Counts, NextCursors: a.Next,
 		Balances: []AgingView{}, OpenInvoices: []AccountInvoice{}, Promises: []PromiseView{}, Payments: []AccountPayment{},
 		OpenTasks: []TaskView{}, Communications: []CommunicationView{}, Notes: []NoteView{}, Disputes: a.Disputes}
 	for _, ag := range a.Aging {

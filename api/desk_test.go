@@ -15,6 +15,7 @@ import (
 
 	"github.com/collections-engine/collections/db"
 	"github.com/collections-engine/collections/db/dbtest"
+	"github.com/collections-engine/collections/desk"
 	"github.com/collections-engine/collections/invoice"
 	"github.com/collections-engine/collections/workflows"
 )
@@ -94,6 +95,11 @@ func setStage(t *testing.T, s *db.Store, id string, st invoice.Status, now time.
 	st.InvoiceID = id
 	if err := s.SaveStatus(context.Background(), st, now); err != nil {
 		t.Fatal(err)
+	}
+	if st.Stage == invoice.StagePaid { // as activities.SaveStatus does: the stored payment trend stays current
+		if _, _, err := desk.AfterPaid(context.Background(), s, id, desk.DefaultTrendRule, now); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -219,6 +225,49 @@ func testDesk(t *testing.T, d dbtest.Database) {
 	}
 	env.do("GET", "/v1/worklist?currency=EURO", nil, 400)
 	env.do("GET", "/v1/worklist?limit=0", nil, 400)
+	// Every filter is checked, and the error names it.
+	for q, field := range map[string]string{"stage=paid": "stage", "bucket=100": "bucket", "min_amount=5": "min_amount",
+		"currency=EUR&min_amount=5.001": "min_amount", "has_task=maybe": "has_task", "cursor=zzz": "cursor", "limit=501": "limit"} {
+		raw, _ := json.Marshal(env.do("GET", "/v1/worklist?"+q, nil, 400))
+		if !strings.Contains(string(raw), `"field":"`+field+`"`) {
+			t.Errorf("%s: %s, want the field %s named", q, raw, field)
+		}
+	}
+	// Page by page, the cursor gives the whole list once, in order.
+	var paged []string
+	for path := "/v1/worklist?limit=2"; ; {
+		p := env.do("GET", path, nil, 200)
+		for _, r := range list(p["rows"]) {
+			paged = append(paged, r["number"].(string)+"/"+r["suggested_action"].(string))
+		}
+		next, _ := p["next_cursor"].(string)
+		if next == "" {
+			break
+		}
+		path = "/v1/worklist?limit=2&cursor=" + next
+	}
+	if strings.Join(paged, " ") != strings.Join(want, " ") {
+		t.Fatalf("paged worklist %v, want %v", paged, want)
+	}
+	// Filters: the overdue bucket, the stage, a minimum balance, open tasks.
+	for q, wantNumbers := range map[string]string{
+		"bucket=31-60":                     "INV-1",
+		"bucket=1-30":                      "B-1 INV-USD B-2", // B-2: 30 days, there for its task
+		"bucket=current":                   "INV-2",
+		"stage=disputed":                   "B-2",
+		"currency=EUR&min_amount=1000":     "INV-1 B-2 INV-2",
+		"has_task=true":                    "B-2 INV-2",
+		"has_task=false&currency=USD":      "INV-USD",
+		"manager=leo@ar.test&bucket=90%2B": "",
+	} {
+		var got []string
+		for _, r := range list(env.do("GET", "/v1/worklist?"+q, nil, 200)["rows"]) {
+			got = append(got, r["number"].(string))
+		}
+		if strings.Join(got, " ") != wantNumbers {
+			t.Errorf("%s: %v, want %s", q, got, wantNumbers)
+		}
+	}
 
 	// Reassign the credit task to Leo: it appears on his list, not Mia's.
 	env.do("POST", "/v1/tasks/"+creditTask+"/reassign", map[string]any{"assignee": " "}, 400)
@@ -295,8 +344,44 @@ func testDesk(t *testing.T, d dbtest.Database) {
 	if len(dis) != 1 || dis[0]["reason"] != "wrong_amount" || dis[0]["number"] != "B-2" {
 		t.Fatalf("disputes: %v", dis)
 	}
-	if ot := list(beta["open_tasks"]); len(ot) != 1 || ot[0]["kind"] != "dispute_review" {
+	// The reach-out task the worsening trend created (desk.AfterPaid), and the review.
+	if ot := list(beta["open_tasks"]); len(ot) != 2 || ot[0]["kind"] != "payment_trend" || ot[1]["kind"] != "dispute_review" {
 		t.Fatalf("open tasks: %v", ot)
 	}
 	env.do("GET", "/v1/customers/nobody/account", nil, 404)
+
+	// The account's lists page: two at a time, the payments come in four
+	// pages, the same eight as above, once each; counts cover the account.
+	var pagedPays []string
+	for path := "/v1/customers/beta/account?limit=2"; ; {
+		a := env.do("GET", path, nil, 200)
+		for _, p := range list(a["payments"]) {
+			pagedPays = append(pagedPays, p["reference"].(string))
+		}
+		if n := len(list(a["open_invoices"])); path == "/v1/customers/beta/account?limit=2" && n != 2 {
+			t.Fatalf("open invoices on the first page of 2: %d", n)
+		}
+		if c := a["counts"].(map[string]any); c["payments"] != float64(8) || c["invoices"] != float64(9) || c["open_invoices"] != float64(3) ||
+			c["paid_invoices"] != float64(6) {
+			t.Fatalf("counts: %v", c)
+		}
+		next, _ := a["next_cursors"].(map[string]any)["payments"].(string)
+		if next == "" {
+			break
+		}
+		path = "/v1/customers/beta/account?limit=2&payments_cursor=" + next
+	}
+	var all []string
+	for _, p := range pays {
+		all = append(all, p["reference"].(string))
+	}
+	if strings.Join(pagedPays, " ") != strings.Join(all, " ") {
+		t.Fatalf("pagedPays payments %v, want %v", pagedPays, all)
+	}
+	for q, field := range map[string]string{"payments_cursor=zzz": "payments_cursor", "invoices_cursor=e30": "invoices_cursor", "limit=101": "limit"} {
+		raw, _ := json.Marshal(env.do("GET", "/v1/customers/beta/account?"+q, nil, 400))
+		if !strings.Contains(string(raw), `"field":"`+field+`"`) {
+			t.Errorf("%s: %s, want the field %s named", q, raw, field)
+		}
+	}
 }

@@ -45,6 +45,8 @@ type InvoiceView struct {
 	// OverCreditLimit is true when the invoice took the customer's open
 	// balance over its credit limit at creation.
 	OverCreditLimit bool `json:"over_credit_limit"`
+	// PaymentPlan is the invoice's current (or last) payment plan.
+	PaymentPlan *PlanView `json:"payment_plan,omitempty"`
 }
 
 // PolicyRef names the policy version an invoice runs on.
@@ -119,6 +121,7 @@ func (s *Server) view(ctx context.Context, inv *db.Invoice) InvoiceView {
 	v.StatusSource = source
 	if st != nil {
 		v.Stage, v.NextAction = st.Stage, st.NextAction
+		v.PaymentPlan = planView(st.Plan, inv.Currency)
 		v.Balance = money.FormatAmount(st.BalanceMinor, inv.Currency)
 		if st.ClosedAt != nil {
 			v.ClosedAt = st.ClosedAt

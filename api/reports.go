@@ -88,11 +88,10 @@ func (s *Server) getReport(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	data, err := reports.Load(c.Request().Context(), s.Store, p.Currency)
+	r, _, err := reports.Run(c.Request().Context(), s.Store, name, p)
 	if err != nil {
 		return err
 	}
-	r, _ := reports.Run(name, data, p)
 	if format != "csv" {
 		return c.JSON(http.StatusOK, r)
 	}

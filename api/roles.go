@@ -47,6 +47,9 @@ var routeRoles = map[string]string{
 	"POST /v1/invoices/:id/escalation/decision": RoleManager,
 	"POST /v1/credit-applications/:id/decision": RoleManager,
 	"POST /v1/invoices/:id/write-off":           RoleManager,
+
+	// Payment plans outside the policy's bounds wait for a manager.
+	"POST /v1/invoices/:id/payment-plan/decision": RoleManager,
 }
 
 // requiredRole is the role a request needs: route is the pattern Echo

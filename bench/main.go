@@ -12,11 +12,20 @@
 //
 //	go run ./bench -temporal-postgres 'postgres://postgres@127.0.0.1:5432/bench_temporal?sslmode=disable' \
 //	    -db 'postgres://postgres@127.0.0.1:5432/bench_app?sslmode=disable' -capacity 100000 -scenarios capacity
+//
+// The desk scenario runs only when named: it fills a fresh application
+// database on SQLite and on PostgreSQL (-desk-postgres) with -desk-open and
+// -desk-closed invoices and times the collectors' read side through a
+// separate API process (desk.go), writing its own section of the report:
+//
+//	go run ./bench -scenarios desk
+//	go run ./bench -scenarios desk -desk-open 2000 -desk-closed 10000
 package main
 
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -25,6 +34,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -53,11 +63,24 @@ type config struct {
 	temporalPG, appDB string
 	fresh             bool
 	shards            int
+	desk              deskConfig
 }
 
 var allScenarios = []string{"ingest", "reaction", "punctuality", "capacity", "cost"}
 
+// extraScenarios run only when named: desk fills databases with a million
+// invoices and more.
+var extraScenarios = []string{"desk"}
+
 func main() {
+	if os.Getenv(deskAPIEnv) != "" {
+		// The desk scenario's API process (see serveDeskAPI).
+		if err := serveDeskAPI(); err != nil {
+			fmt.Fprintln(os.Stderr, "bench desk API:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -66,8 +89,8 @@ func main() {
 
 func run() error {
 	var cfg config
-	var scen, punct string
-	flag.StringVar(&scen, "scenarios", strings.Join(allScenarios, ","), "scenarios to run, comma-separated")
+	var scen, punct, deskStores string
+	flag.StringVar(&scen, "scenarios", strings.Join(allScenarios, ","), "scenarios to run, comma-separated; desk (the collectors' read side on a filled book) runs only when named")
 	flag.IntVar(&cfg.concurrency, "concurrency", 8, "concurrent starts (ingest, capacity)")
 	flag.IntVar(&cfg.ingestN, "ingest", 200, "starts per side per ingest round")
 	flag.IntVar(&cfg.rounds, "rounds", 3, "ingest rounds (bare and ours alternate in each)")
@@ -83,6 +106,15 @@ func run() error {
 	flag.StringVar(&cfg.appDB, "db", "", "the application database as a postgres:// URL; empty: a SQLite file")
 	flag.BoolVar(&cfg.fresh, "fresh", true, "drop and create the -temporal-postgres and -db databases before the run, so it starts empty (-fresh=false keeps them)")
 	flag.IntVar(&cfg.shards, "shards", 0, "history shards of a Temporal on PostgreSQL, fixed when its databases are created (0: the server's default, 4; SQLite always has 1)")
+	flag.IntVar(&cfg.desk.open, "desk-open", 100000, "desk: open invoices in the book")
+	flag.IntVar(&cfg.desk.closed, "desk-closed", 1000000, "desk: closed invoices in the book")
+	flag.StringVar(&deskStores, "desk-stores", "sqlite,postgres", "desk: application databases to fill and measure, comma-separated (sqlite, postgres)")
+	flag.StringVar(&cfg.desk.postgres, "desk-postgres", "postgres://postgres@127.0.0.1:5432/bench_desk?sslmode=disable", "desk: the PostgreSQL database to fill, dropped and created anew")
+	flag.IntVar(&cfg.desk.requests, "desk-requests", 100, "desk: timed requests of each worklist page and of the account view")
+	flag.IntVar(&cfg.desk.reportRequests, "desk-report-requests", 20, "desk: timed requests of each report")
+	flag.IntVar(&cfg.desk.pageSize, "desk-page", 50, "desk: worklist rows a page")
+	flag.IntVar(&cfg.desk.deepPages, "desk-deep", 100, "desk: next_cursor links followed to reach the deep page (or its offset in pages)")
+	flag.Uint64Var(&cfg.desk.seed, "desk-seed", 1, "desk: seed of the generated book")
 	cfg.tuning.flags(flag.CommandLine)
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the scenarios to this file (go tool pprof)")
 	flag.Parse()
@@ -92,8 +124,9 @@ func run() error {
 		if s == "" {
 			continue
 		}
-		if !strings.Contains(","+strings.Join(allScenarios, ",")+",", ","+s+",") {
-			return fmt.Errorf("-scenarios: unknown scenario %q (known: %s)", s, strings.Join(allScenarios, ", "))
+		known := append(slices.Clone(allScenarios), extraScenarios...)
+		if !slices.Contains(known, s) {
+			return fmt.Errorf("-scenarios: unknown scenario %q (known: %s)", s, strings.Join(known, ", "))
 		}
 		cfg.scenarios[s] = true
 	}
@@ -106,6 +139,27 @@ func run() error {
 			return fmt.Errorf("-punctuality: %q is not a positive number", s)
 		}
 		cfg.punctuality = append(cfg.punctuality, n)
+	}
+	for _, s := range strings.Split(deskStores, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		if s != "sqlite" && s != "postgres" {
+			return fmt.Errorf("-desk-stores: %q is neither sqlite nor postgres", s)
+		}
+		cfg.desk.stores = append(cfg.desk.stores, s)
+	}
+	if cfg.scenarios["desk"] {
+		switch {
+		case cfg.desk.open < 0 || cfg.desk.closed < 0 || cfg.desk.open+cfg.desk.closed == 0:
+			return fmt.Errorf("-desk-open, -desk-closed: at least one invoice, none negative")
+		case len(cfg.desk.stores) == 0:
+			return fmt.Errorf("-desk-stores: name sqlite, postgres or both")
+		case cfg.desk.requests < 1 || cfg.desk.reportRequests < 1:
+			return fmt.Errorf("-desk-requests, -desk-report-requests: at least 1")
+		case cfg.desk.pageSize < 1 || cfg.desk.deepPages < 1:
+			return fmt.Errorf("-desk-page, -desk-deep: at least 1")
+		}
 	}
 	if cfg.concurrency < 1 {
 		return fmt.Errorf("-concurrency: must be at least 1")
@@ -127,6 +181,9 @@ func run() error {
 	flag.VisitAll(func(f *flag.Flag) {
 		if f.Name == "out" || f.Name == "svg" || f.Name == "data-dir" || f.Name == "cpuprofile" {
 			return
+		}
+		if strings.HasPrefix(f.Name, "desk-") && !cfg.scenarios["desk"] {
+			return // the desk's settings, in a run without it
 		}
 		res.Settings = append(res.Settings, [2]string{"-" + f.Name, redact(f.Value.String())})
 	})
@@ -216,19 +273,43 @@ func run() error {
 	if err := step("capacity", func() (err error) { res.Capacity, err = b.capacity(ctx); return }); err != nil {
 		return err
 	}
+	if err := step("desk", func() (err error) { res.Desk, err = b.desk(ctx); return }); err != nil {
+		return err
+	}
 	res.Took = time.Since(res.Started)
 
 	var buf bytes.Buffer
 	res.Figures(&buf)
+	if res.Desk != nil {
+		res.DeskFigures(&buf)
+	}
 	fmt.Print(buf.String())
+	onlyDesk := len(cfg.scenarios) == 1 && cfg.scenarios["desk"]
 	if cfg.markdown != "" {
-		var md bytes.Buffer
-		res.Markdown(&md, notes)
-		if err := writeFile(cfg.markdown, md.Bytes()); err != nil {
+		// The desk's section sits between markers: a run without it keeps
+		// the one already there, and a desk-only run replaces that section
+		// alone, leaving the other figures as they were.
+		old, err := os.ReadFile(cfg.markdown)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		doc := old
+		if !onlyDesk {
+			var md bytes.Buffer
+			res.Markdown(&md, notes)
+			doc = md.Bytes()
+		}
+		sec := deskSectionOf(old)
+		if res.Desk != nil {
+			var b bytes.Buffer
+			res.DeskSection(&b)
+			sec = b.Bytes()
+		}
+		if err := writeFile(cfg.markdown, spliceDesk(doc, sec)); err != nil {
 			return err
 		}
 	}
-	if cfg.svg != "" {
+	if cfg.svg != "" && !onlyDesk {
 		var svg bytes.Buffer
 		res.SVG(&svg)
 		if err := writeFile(cfg.svg, svg.Bytes()); err != nil {

@@ -26,6 +26,7 @@ type Results struct {
 	Punctuality []PunctualityResult
 	Capacity    *CapacityResult
 	Cost        []CostResult
+	Desk        *DeskResult
 }
 
 // Machine describes where the bench ran.

@@ -22,6 +22,16 @@ type Message struct {
 	Subject   string
 	Body      string // plain text
 	HTML      string // the HTML part of an email; empty for SMS
+	// Attachments go with an email (a statement of account as PDF); SMS
+	// senders ignore them.
+	Attachments []Attachment
+}
+
+// Attachment is a file sent with an email.
+type Attachment struct {
+	Filename    string
+	ContentType string // e.g. application/pdf
+	Content     []byte
 }
 
 // Sender hands a message to a provider and returns the provider's message id.
@@ -69,8 +79,12 @@ func (Outbox) Provider() string { return "outbox" }
 // Send logs the message.
 func (o Outbox) Send(ctx context.Context, m Message) (string, error) {
 	if o.Log != nil {
-		o.Log.InfoContext(ctx, "outbox", "message_id", m.ID, "invoice_id", m.InvoiceID, "step", m.Step,
-			"channel", string(m.Channel), "to", m.To, "subject", m.Subject, "body", m.Body)
+		args := []any{"message_id", m.ID, "invoice_id", m.InvoiceID, "step", m.Step,
+			"channel", string(m.Channel), "to", m.To, "subject", m.Subject, "body", m.Body}
+		for _, a := range m.Attachments {
+			args = append(args, "attachment", fmt.Sprintf("%s (%s, %d bytes)", a.Filename, a.ContentType, len(a.Content)))
+		}
+		o.Log.InfoContext(ctx, "outbox", args...)
 	}
 	return "outbox-" + m.ID, nil
 }

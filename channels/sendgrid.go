@@ -2,6 +2,7 @@ package channels
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -174,6 +175,10 @@ func (s *SendGrid) Send(ctx context.Context, m Message) (string, error) {
 		if arg.v != "" { // SendGrid rejects empty custom argument values
 			email.SetCustomArg(arg.k, arg.v)
 		}
+	}
+	for _, a := range m.Attachments {
+		email.AddAttachment(mail.NewAttachment().SetFilename(a.Filename).SetType(a.ContentType).
+			SetDisposition("attachment").SetContent(base64.StdEncoding.EncodeToString(a.Content)))
 	}
 	email.AddCategories(sendGridCategory)
 	if s.sandbox {

@@ -2,6 +2,7 @@ package channels
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -129,6 +130,39 @@ func TestSendGridRequest(t *testing.T) {
 	}
 	if calls.Load() != 1 {
 		t.Fatalf("%d calls, want 1", calls.Load())
+	}
+}
+
+// An attachment (the statement of account) goes as SendGrid wants it:
+// base64 content, a type, a file name, disposition attachment; a message
+// without one has no attachments key at all.
+func TestSendGridAttachments(t *testing.T) {
+	pdf := []byte("%PDF-1.3 \x00\xff statement")
+	var docs []map[string]any
+	s := newTestSendGrid(t, SendGridConfig{}, func(w http.ResponseWriter, r *http.Request) {
+		var doc map[string]any
+		if err := json.NewDecoder(r.Body).Decode(&doc); err != nil {
+			t.Fatal(err)
+		}
+		docs = append(docs, doc)
+		w.WriteHeader(http.StatusAccepted)
+	})
+	m := testMessage()
+	m.Attachments = []Attachment{{Filename: "statement-2026-12-07.pdf", ContentType: "application/pdf", Content: pdf}}
+	if _, err := s.Send(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Send(context.Background(), testMessage()); err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]any{"filename": "statement-2026-12-07.pdf", "type": "application/pdf",
+		"disposition": "attachment", "content": base64.StdEncoding.EncodeToString(pdf)} {
+		if got := path(t, docs[0], "attachments", 0, k); got != want {
+			t.Errorf("attachments[0].%s = %#v, want %#v", k, got, want)
+		}
+	}
+	if _, ok := docs[1]["attachments"]; ok {
+		t.Errorf("a message without attachments sent %v", docs[1]["attachments"])
 	}
 }
 

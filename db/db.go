@@ -90,5 +90,5 @@ func Migrate(ctx context.Context, db *bun.DB, log *slog.Logger) error {
 	if log != nil && !group.IsZero() {
 		log.Info("database migrated", "group", group.ID, "migrations", group.Migrations.String())
 	}
-	return nil
+	return backfillWorklist(ctx, db) // rows written before the worklist's columns (worklist.go)
 }

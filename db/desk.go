@@ -4,40 +4,21 @@ import (
 	"context"
 
 	"github.com/uptrace/bun"
-
-	"github.com/collections-engine/collections/invoice"
 )
 
-// Desk is the read side of the collectors' page: whole sets of open
-// invoices, their customers, payments and tasks.
+// Desk is the read side of the collectors' page: the worklist ranked over
+// the whole book (worklist.go), the account view a page at a time
+// (account.go), and the few per-customer reads below.
 type Desk struct{ db bun.IDB }
 
 // NewDesk wraps a database or a transaction.
 func NewDesk(db bun.IDB) *Desk { return &Desk{db: db} }
 
-// The collector's desk reads whole sets (every open invoice of a manager,
-// every paid invoice of a customer); maxDeskRows bounds them.
+// maxDeskRows bounds the one per-customer set still read whole (a
+// customer's invoices for the credit scorer). The worklist, the account
+// view and the payment trend never read whole sets: see worklist.go and
+// account.go.
 const maxDeskRows = 10000
-
-// OpenInvoicesFilter narrows OpenInvoices; zero values match everything.
-type OpenInvoicesFilter struct {
-	Manager  string // the customer's account manager
-	Currency string
-}
-
-// OpenInvoices returns every invoice not yet closed, by due date.
-func (r *Desk) OpenInvoices(ctx context.Context, f OpenInvoicesFilter) ([]Invoice, error) {
-	var out []Invoice
-	q := r.db.NewSelect().Model(&out).Where("inv.closed_at IS NULL").Order("inv.due_at", "inv.id").Limit(maxDeskRows)
-	if f.Manager != "" {
-		q = q.Where("inv.customer_id IN (?)", r.db.NewSelect().Model((*Customer)(nil)).Column("id").Where("account_manager = ?", f.Manager))
-	}
-	if f.Currency != "" {
-		q = q.Where("inv.currency = ?", f.Currency)
-	}
-	err := q.Scan(ctx)
-	return out, err
-}
 
 // InvoicesByID loads the invoices with the given ids.
 func (r *Desk) InvoicesByID(ctx context.Context, ids []string) ([]Invoice, error) {
@@ -49,32 +30,11 @@ func (r *Desk) InvoicesByID(ctx context.Context, ids []string) ([]Invoice, error
 	return out, err
 }
 
-// CustomersByID loads the customers with the given ids.
-func (r *Desk) CustomersByID(ctx context.Context, ids []string) ([]Customer, error) {
-	var out []Customer
-	if len(ids) == 0 {
-		return out, nil
-	}
-	err := r.db.NewSelect().Model(&out).Where("id IN (?)", bun.In(ids)).Order("id").Scan(ctx)
-	return out, err
-}
-
 // CustomerInvoices returns every invoice of a customer, oldest first.
 func (r *Desk) CustomerInvoices(ctx context.Context, customerID string) ([]Invoice, error) {
 	var out []Invoice
 	err := r.db.NewSelect().Model(&out).Where("inv.customer_id = ?", customerID).Order("inv.issued_at", "inv.id").
 		Limit(maxDeskRows).Scan(ctx)
-	return out, err
-}
-
-// PaidInvoices returns the paid invoices of the given customers.
-func (r *Desk) PaidInvoices(ctx context.Context, customerIDs []string) ([]Invoice, error) {
-	var out []Invoice
-	if len(customerIDs) == 0 {
-		return out, nil
-	}
-	err := r.db.NewSelect().Model(&out).Where("inv.customer_id IN (?)", bun.In(customerIDs)).
-		Where("inv.stage = ?", invoice.StagePaid).Order("inv.id").Limit(maxDeskRows).Scan(ctx)
 	return out, err
 }
 
@@ -111,17 +71,6 @@ func (r *Desk) CustomerTasks(ctx context.Context, customerID, status string) ([]
 	q := r.db.NewSelect().Model(&out).Where("customer_id = ?", customerID).Order("due_at", "id").Limit(500)
 	if status != "" {
 		q = q.Where("status = ?", status)
-	}
-	err := q.Scan(ctx)
-	return out, err
-}
-
-// OpenTasks returns open tasks, for one assignee when given.
-func (r *Desk) OpenTasks(ctx context.Context, assignee string) ([]Task, error) {
-	var out []Task
-	q := r.db.NewSelect().Model(&out).Where("status = ?", TaskOpen).Order("due_at", "id").Limit(maxDeskRows)
-	if assignee != "" {
-		q = q.Where("assignee = ?", assignee)
 	}
 	err := q.Scan(ctx)
 	return out, err

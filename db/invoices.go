@@ -124,7 +124,7 @@ func (r *Invoices) AdjustAmount(ctx context.Context, invoiceID string, newAmount
 
 // ChangeDueDate moves an invoice's due date.
 func (r *Invoices) ChangeDueDate(ctx context.Context, invoiceID string, due, now time.Time) error {
-	res, err := r.db.NewUpdate().Model((*Invoice)(nil)).Set("due_at = ?", due).Set("updated_at = ?", now).
+	res, err := r.db.NewUpdate().Model((*Invoice)(nil)).Set("due_at = ?", due).Set("due_unix = ?", due.Unix()).Set("updated_at = ?", now).
 		Where("id = ?", invoiceID).Exec(ctx)
 	if err != nil {
 		return err
@@ -162,12 +162,17 @@ func (r *Invoices) SaveStatusWithEvents(ctx context.Context, st invoice.Status, 
 			Where("id = ?", st.InvoiceID).Scan(ctx); err != nil {
 			return notFound(err, "invoice", st.InvoiceID)
 		}
+		// The rows the timeline reports aggregate (events.go).
+		if err := indexTimeline(ctx, tx, st); err != nil {
+			return err
+		}
 		q := tx.NewUpdate().Model((*Invoice)(nil)).
 			Set("stage = ?", st.Stage).
 			Set("status = ?", &st).
 			Set("closed_at = ?", st.ClosedAt).
 			Set("updated_at = ?", now).
 			Where("id = ?", st.InvoiceID)
+		q = setStatusFacts(q, &st) // the worklist's columns (worklist.go)
 		if events == nil {
 			_, err := q.Exec(ctx)
 			if err != nil {

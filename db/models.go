@@ -63,6 +63,14 @@ type Invoice struct {
 	// OverCreditLimit is set when the invoice took the customer's open
 	// balance over its credit limit at creation.
 	OverCreditLimit bool `bun:"over_credit_limit,notnull"`
+	// What the worklist ranks by (db/worklist.go), kept current on insert,
+	// on every balance, due date and status change: the due time in Unix
+	// seconds, log10(1 + balance in major units) × 10,000, the broken
+	// promises and the open promise's date (Unix seconds).
+	DueUnix        int64  `bun:"due_unix"`
+	AmountLog      int64  `bun:"amount_log"`
+	BrokenPromises int    `bun:"broken_promises,notnull"`
+	PromiseUntil   *int64 `bun:"promise_until"`
 }
 
 // Payment is money received against an invoice, unique per (invoice,

@@ -63,8 +63,10 @@ func setBalance(ctx context.Context, tx bun.Tx, invoiceID string, amount int64) 
 		return 0, fmt.Errorf("sum payments: %w", err)
 	}
 	balance := amount - paid
-	_, err := tx.NewUpdate().Model((*Invoice)(nil)).Set("balance_minor = ?", balance).Where("id = ?", invoiceID).Exec(ctx)
-	return balance, err
+	if _, err := tx.NewUpdate().Model((*Invoice)(nil)).Set("balance_minor = ?", balance).Where("id = ?", invoiceID).Exec(ctx); err != nil {
+		return 0, err
+	}
+	return balance, setAmountLog(ctx, tx, invoiceID, balance) // the worklist's amount (worklist.go)
 }
 
 // ListPayments returns an invoice's payments, oldest first.

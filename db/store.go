@@ -35,9 +35,11 @@ type Store struct {
 	WebhookEvents
 	CreditApplications
 	Subscriptions
+	PaymentPlans
 	// The read side: the collectors' page, the reports and the metrics.
 	Desk
 	Reports
+	Statements
 }
 
 // NewStore wraps a database or a transaction.
@@ -57,8 +59,10 @@ func NewStore(db bun.IDB) *Store {
 		WebhookEvents:      WebhookEvents{db: db},
 		CreditApplications: CreditApplications{db: db},
 		Subscriptions:      Subscriptions{db: db},
+		PaymentPlans:       PaymentPlans{db: db},
 		Desk:               Desk{db: db},
 		Reports:            Reports{db: db},
+		Statements:         Statements{db: db},
 	}
 }
 

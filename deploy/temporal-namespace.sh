@@ -26,6 +26,7 @@ register() {
 	temporal operator search-attribute create --namespace "$TEMPORAL_NAMESPACE" --address "$TEMPORAL_ADDRESS" --name "$1" --type "$2"
 }
 # Keep in step with workflows.SearchAttributes (internal/deploy tests check).
+register InvoiceNumber Keyword
 register InvoiceStage Keyword
 register CustomerId Keyword
 register AmountDueMinor Int

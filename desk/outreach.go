@@ -16,7 +16,8 @@ import (
 // PaymentHistory is what CustomerBehaviour reads: a customer's paid
 // invoices and their payments.
 type PaymentHistory interface {
-	PaidInvoices(ctx context.Context, customerIDs []string) ([]db.Invoice, error)
+	// RecentPaidInvoices is a customer's n most recently closed paid invoices.
+	RecentPaidInvoices(ctx context.Context, customerID string, n int) ([]db.Invoice, error)
 	PaymentsFor(ctx context.Context, invoiceIDs []string) (map[string][]db.Payment, error)
 }
 
@@ -31,6 +32,7 @@ type Store interface {
 	TaskClaimer
 	GetInvoice(ctx context.Context, id string) (*db.Invoice, error)
 	GetCustomer(ctx context.Context, id string) (*db.Customer, error)
+	SetPaymentTrend(ctx context.Context, customerID, trend string) error
 }
 
 // Task keys of the tasks this package creates; with the invoice they make
@@ -42,7 +44,7 @@ const (
 
 // Behaviour loads a customer's paid invoices and payments and analyses them.
 func CustomerBehaviour(ctx context.Context, s PaymentHistory, customerID string, rule TrendRule) (Behaviour, error) {
-	paid, err := s.PaidInvoices(ctx, []string{customerID})
+	paid, err := s.RecentPaidInvoices(ctx, customerID, PaidShown)
 	if err != nil {
 		return Behaviour{}, err
 	}
@@ -70,7 +72,10 @@ func AfterPaid(ctx context.Context, s Store, invoiceID string, rule TrendRule, n
 	if inv.Stage != invoice.StagePaid {
 		return nil, false, nil
 	}
-	paid, err := s.PaidInvoices(ctx, []string{inv.CustomerID})
+	// The latest paid invoices are enough: the trend reads the last
+	// Recent + Prior of them (PaidShown leaves room for payment dates out
+	// of closing order).
+	paid, err := s.RecentPaidInvoices(ctx, inv.CustomerID, PaidShown)
 	if err != nil {
 		return nil, false, err
 	}
@@ -87,6 +92,10 @@ func AfterPaid(ctx context.Context, s Store, invoiceID string, rule TrendRule, n
 		return nil, false, err
 	}
 	before, after := BehaviourOf(others, payments, rule), BehaviourOf(paid, payments, rule)
+	// The worklist ranks by the stored trend: keep it current.
+	if err := s.SetPaymentTrend(ctx, inv.CustomerID, string(after.Trend)); err != nil {
+		return nil, false, err
+	}
 	if !TurnedWorse(before, after) {
 		return nil, false, nil
 	}

@@ -15,9 +15,15 @@ import (
 
 // Weights is the worklist's priority rule as data. A row's score is the sum
 // of these parts (see Score); the higher, the sooner a collector should act.
+// The database ranks the whole book by it (db.Desk.Worklist, given
+// Weights.Rule): every part is a whole number of tenths of a point, so SQL
+// and Go add the same integers and the score shown is the score ranked by.
 //
 //	amount    AmountPerTenfold × log10(1 + overdue balance in major units)
-//	days      PerDayOverdue × days overdue, counted up to MaxDays
+//	          (the logarithm is stored with the invoice to 4 decimals,
+//	          db.AmountLog, and kept current as payments arrive)
+//	days      PerDayOverdue × whole days overdue (from the due time, at
+//	          the moment of ranking), counted up to MaxDays
 //	promises  PerBrokenPromise × broken promises, counted up to MaxBrokenPromises
 //	trend     WorseningTrend when the customer pays later and later
 //	stage     Stage[stage] (firmer stages are further along and riskier)
@@ -41,6 +47,21 @@ type Weights struct {
 	TaskOverdue       float64                   `json:"task_overdue"`
 	TaskDue           float64                   `json:"task_due"`
 	TaskDueWithin     time.Duration             `json:"-"`
+}
+
+// tenths is a weight in whole tenths of a point.
+func tenths(x float64) int64 { return int64(math.Round(x * 10)) }
+
+// Rule is the weights in the integer tenths the database ranks by.
+func (w Weights) Rule() db.WorklistRule {
+	r := db.WorklistRule{AmountPerTenfold: tenths(w.AmountPerTenfold), PerDay: tenths(w.PerDayOverdue), MaxDays: int64(w.MaxDays),
+		PerBrokenPromise: tenths(w.PerBrokenPromise), MaxBrokenPromises: int64(w.MaxBrokenPromises),
+		WorseningTrend: tenths(w.WorseningTrend), Stage: map[invoice.Stage]int64{}, TaskOverdue: tenths(w.TaskOverdue),
+		TaskDue: tenths(w.TaskDue), TaskDueWithin: w.TaskDueWithin}
+	for st, p := range w.Stage {
+		r.Stage[st] = tenths(p)
+	}
+	return r
 }
 
 // DefaultWeights is the rule the worklist uses.
@@ -123,6 +144,7 @@ type Row struct {
 	BrokenPromises int           `json:"broken_promises"`
 	Trend          Trend         `json:"payment_trend"`
 	Score          float64       `json:"score"`
+	ScoreTenths    int64         `json:"-"` // Score × 10, as the database ranks it
 	Parts          []Part        `json:"score_parts"`
 	Reason         string        `json:"reason"`
 	Action         string        `json:"suggested_action"`
@@ -134,7 +156,8 @@ type Row struct {
 
 // Excluded says why an open invoice is not chased now ("" when it is):
 // closed, not yet overdue, disputed and waiting for the decision, promised
-// for a later date, paused by a person, or with the agency (internal
+// for a later date, paused by a person, on a payment plan with no
+// instalment missed, or with the agency (internal
 // chasing stopped). Their tasks still appear.
 func Excluded(inv db.Invoice, now time.Time) string {
 	st := inv.Stage
@@ -143,18 +166,31 @@ func Excluded(inv db.Invoice, now time.Time) string {
 		return "closed"
 	case inv.BalanceMinor <= 0:
 		return "nothing owed"
-	case !inv.DueAt.Before(now):
+	case inv.DueAt.Unix() >= now.Unix():
 		return "not yet due"
 	case st == invoice.StageDisputed:
 		return "disputed: waiting for the decision"
-	case st == invoice.StagePromised && inv.Status != nil && inv.Status.Promise != nil && inv.Status.Promise.Date.After(now):
+	case st == invoice.StagePromised && inv.Status != nil && inv.Status.Promise != nil && inv.Status.Promise.Date.Unix() > now.Unix():
 		return "promised for " + inv.Status.Promise.Date.Format("2006-01-02")
 	case st == invoice.StagePaused:
 		return "paused"
+	case st == invoice.StageOnPlan && inv.Status != nil && inv.Status.Plan.Active() && !planMissed(inv.Status.Plan):
+		return "on a payment plan"
 	case st == invoice.StageAgency:
 		return "with the agency"
 	}
 	return ""
+}
+
+// planMissed reports an instalment of the plan missed (within its grace):
+// worth a call while the plan still stands.
+func planMissed(p *invoice.Plan) bool {
+	for _, in := range p.Instalments {
+		if in.State == invoice.InstalmentMissed {
+			return true
+		}
+	}
+	return false
 }
 
 // brokenPromises counts the broken promises in an invoice's saved
@@ -176,46 +212,83 @@ func brokenPromises(inv db.Invoice) (int, time.Time) {
 	return n, last
 }
 
-// DaysOverdue is the whole days since the due date (0 before it).
+// DaysOverdue is the whole days since the due time (0 before it), counted
+// in whole seconds as the database counts them from due_unix.
 func DaysOverdue(due, now time.Time) int {
-	if !due.Before(now) {
+	d := now.Unix() - due.Unix()
+	if d <= 0 {
 		return 0
 	}
-	return int(now.Sub(due).Hours() / 24)
+	return int(d / 86400)
 }
 
-// Score builds one row: its score parts, reason and suggested action.
+// Facts are what a row's score is made of: the invoice's stored facts
+// (db.WorklistRow) or those derived from a loaded invoice (Score).
+type Facts struct {
+	Invoice  db.Invoice // for the row's identity and reasons (Status may be nil)
+	Customer db.Customer
+	Trend    Trend
+	Tasks    []db.Task
+	Chase    bool
+	Days     int
+	// AmountLog is db.AmountLog of the balance.
+	AmountLog      int64
+	BrokenPromises int
+	LastBroken     time.Time
+	// TaskTenths, when set, is the tasks part as the database summed it
+	// (else it is summed from Tasks).
+	TaskTenths *int64
+}
+
+// Score builds one row from a loaded invoice: its score parts, reason and
+// suggested action.
 func Score(it Item, now time.Time, w Weights) Row {
 	inv := it.Invoice
-	r := Row{InvoiceID: inv.ID, Number: inv.Number, CustomerID: inv.CustomerID, CustomerName: it.Customer.Name,
-		AccountManager: it.Customer.AccountManager, Currency: inv.Currency, BalanceMinor: inv.BalanceMinor,
-		DueAt: inv.DueAt.UTC(), Stage: inv.Stage, Trend: it.Trend, Chase: it.Chase && Excluded(inv, now) == "",
-		Tasks: slices.Clone(it.Tasks), Parts: []Part{}}
+	f := Facts{Invoice: inv, Customer: it.Customer, Trend: it.Trend, Tasks: it.Tasks, Chase: it.Chase && Excluded(inv, now) == "",
+		AmountLog: db.AmountLog(inv.BalanceMinor, inv.Currency)}
+	f.BrokenPromises, f.LastBroken = brokenPromises(inv)
+	if f.Chase {
+		f.Days = DaysOverdue(inv.DueAt, now)
+	}
+	return ScoreFacts(f, now, w)
+}
+
+// ScoreFacts builds one row from its facts: score parts (whole tenths of a
+// point, as the database adds them), reason and suggested action.
+func ScoreFacts(f Facts, now time.Time, w Weights) Row {
+	inv := f.Invoice
+	r := Row{InvoiceID: inv.ID, Number: inv.Number, CustomerID: inv.CustomerID, CustomerName: f.Customer.Name,
+		AccountManager: f.Customer.AccountManager, Currency: inv.Currency, BalanceMinor: inv.BalanceMinor,
+		DueAt: inv.DueAt.UTC(), Stage: inv.Stage, Trend: f.Trend, Chase: f.Chase,
+		Tasks: slices.Clone(f.Tasks), Parts: []Part{}, BrokenPromises: f.BrokenPromises}
 	if r.Trend == "" {
 		r.Trend = TrendInsufficient
 	}
 	slices.SortFunc(r.Tasks, func(a, b db.Task) int { return cmp.Or(a.DueAt.Compare(b.DueAt), cmp.Compare(a.ID, b.ID)) })
 	var reasons []string
-	add := func(name string, p float64) {
-		if p != 0 {
-			r.Parts = append(r.Parts, Part{Name: name, Points: math.Round(p*10) / 10})
+	add := func(name string, t int64) {
+		if t != 0 {
+			r.Parts = append(r.Parts, Part{Name: name, Points: float64(t) / 10})
+			r.ScoreTenths += t
 		}
 	}
-	r.BrokenPromises, _ = brokenPromises(inv)
 	if r.Chase {
 		r.OverdueMinor = inv.BalanceMinor
-		r.DaysOverdue = DaysOverdue(inv.DueAt, now)
-		major := float64(inv.BalanceMinor) / math.Pow10(max(money.Scale(inv.Currency), 0))
-		add("amount", w.AmountPerTenfold*math.Log10(1+major))
-		add("days", w.PerDayOverdue*float64(min(r.DaysOverdue, w.MaxDays)))
-		add("promises", w.PerBrokenPromise*float64(min(r.BrokenPromises, w.MaxBrokenPromises)))
+		r.DaysOverdue = f.Days
+		add("amount", db.AmountTenths(f.AmountLog, tenths(w.AmountPerTenfold)))
+		add("days", tenths(w.PerDayOverdue)*int64(min(r.DaysOverdue, w.MaxDays)))
+		add("promises", tenths(w.PerBrokenPromise)*int64(min(r.BrokenPromises, w.MaxBrokenPromises)))
 		if r.Trend == TrendWorsening {
-			add("trend", w.WorseningTrend)
+			add("trend", tenths(w.WorseningTrend))
 		}
-		add("stage", w.Stage[inv.Stage])
+		add("stage", tenths(w.Stage[inv.Stage]))
 		reasons = append(reasons, fmt.Sprintf("%s is %d days overdue", money.Display(inv.BalanceMinor, inv.Currency), r.DaysOverdue))
-		if n, last := brokenPromises(inv); n > 0 {
-			reasons = append(reasons, fmt.Sprintf("promise broken on %s", last.UTC().Format("2006-01-02")))
+		if n := f.BrokenPromises; n > 0 {
+			if f.LastBroken.IsZero() {
+				reasons = append(reasons, "promise broken")
+			} else {
+				reasons = append(reasons, fmt.Sprintf("promise broken on %s", f.LastBroken.UTC().Format("2006-01-02")))
+			}
 			if n > 1 {
 				reasons[len(reasons)-1] += fmt.Sprintf(" (%d broken)", n)
 			}
@@ -227,28 +300,28 @@ func Score(it Item, now time.Time, w Weights) Row {
 			reasons = append(reasons, "escalated to management")
 		}
 	}
-	var taskPoints float64
+	var taskTenths int64
 	for _, t := range r.Tasks {
 		switch {
 		case t.DueAt.Before(now):
-			taskPoints += w.TaskOverdue
+			taskTenths += tenths(w.TaskOverdue)
 			reasons = append(reasons, fmt.Sprintf("task %q overdue since %s", t.Title, t.DueAt.UTC().Format("2006-01-02 15:04")))
 		case t.DueAt.Before(now.Add(w.TaskDueWithin)):
-			taskPoints += w.TaskDue
+			taskTenths += tenths(w.TaskDue)
 			reasons = append(reasons, fmt.Sprintf("task %q due %s", t.Title, t.DueAt.UTC().Format("2006-01-02 15:04")))
 		default:
 			reasons = append(reasons, fmt.Sprintf("task %q due %s", t.Title, t.DueAt.UTC().Format("2006-01-02 15:04")))
 		}
 	}
-	add("tasks", taskPoints)
+	if f.TaskTenths != nil {
+		taskTenths = *f.TaskTenths
+	}
+	add("tasks", taskTenths)
 	if len(r.Tasks) > 0 {
 		due := r.Tasks[0].DueAt.UTC()
 		r.NextTaskDue = &due
 	}
-	for _, p := range r.Parts {
-		r.Score += p.Points
-	}
-	r.Score = math.Round(r.Score*10) / 10
+	r.Score = float64(r.ScoreTenths) / 10
 	r.Reason = strings.Join(reasons, "; ")
 	r.Action = suggest(r)
 	return r

@@ -134,6 +134,14 @@ func TestExcluded(t *testing.T) {
 		{item("x", 100, "EUR", 5, invoice.StagePromised, func(it *Item) {
 			it.Invoice.Status.Promise = &invoice.Promise{Date: now.Add(-time.Hour)}
 		}), ""},
+		// On a payment plan: left alone while it is kept, chased once an
+		// instalment is missed.
+		{item("x", 100, "EUR", 5, invoice.StageOnPlan, func(it *Item) {
+			it.Invoice.Status.Plan = &invoice.Plan{State: invoice.PlanActive, Instalments: []invoice.Instalment{{State: invoice.InstalmentPaid}, {State: invoice.InstalmentUpcoming}}}
+		}), "on a payment plan"},
+		{item("x", 100, "EUR", 5, invoice.StageOnPlan, func(it *Item) {
+			it.Invoice.Status.Plan = &invoice.Plan{State: invoice.PlanActive, Instalments: []invoice.Instalment{{State: invoice.InstalmentMissed}, {State: invoice.InstalmentUpcoming}}}
+		}), ""},
 	} {
 		if got := Excluded(tc.it.Invoice, now); got != tc.want {
 			t.Errorf("%s: %q, want %q", tc.it.Invoice.Stage, got, tc.want)

@@ -3,6 +3,7 @@ package desk
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -150,6 +151,137 @@ func TestLoadAccount(t *testing.T) {
 			}
 			if b, err := LoadAccount(ctx, env.store, beta, env.now); err != nil || b.Credit != nil || len(b.Invoices) != 0 {
 				t.Fatalf("beta: %+v, %v", b, err)
+			}
+		})
+	}
+}
+
+// The score the database ranks by is the score the rule gives the loaded
+// invoice (Score), for every kind of row: amounts across currencies and
+// scales, days past the cap, broken promises, a worsening trend, stages,
+// tasks overdue and due soon; and the order is the rule's order.
+func TestDatabaseRanksByTheRule(t *testing.T) {
+	if r := DefaultWeights.Rule(); r.AmountPerTenfold != 200 || r.PerDay != 10 || r.MaxDays != 180 || r.PerBrokenPromise != 150 ||
+		r.WorseningTrend != 150 || r.Stage[invoice.StageEscalated] != 100 || r.TaskOverdue != 250 || r.TaskDue != 100 {
+		t.Fatalf("rule in tenths: %+v", r)
+	}
+	for _, d := range dbtest.All(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			env := newReadEnv(t, d)
+			ctx := context.Background()
+			amounts := []int64{1, 999, 10000, 123456, 99999999, 100000000}
+			currencies := []string{"EUR", "JPY", "KWD", "USD"}
+			stages := []invoice.Stage{invoice.StageInquired, invoice.StagePressing, invoice.StageEscalated, invoice.StagePromised}
+			for i := range 40 {
+				id := fmt.Sprintf("i%02d", i)
+				cust := []string{"acme", "beta"}[i%2]
+				env.invoice(id, cust, amounts[i%len(amounts)], currencies[i%len(currencies)], []int{3, 45, 200, 31, 1}[i%5])
+				st := invoice.Status{InvoiceID: id, Stage: stages[i%len(stages)]}
+				for range i % 5 {
+					st.Timeline = append(st.Timeline, invoice.Event{Kind: invoice.EventPromiseBroken, At: env.now.AddDate(0, 0, -i)})
+				}
+				if st.Stage == invoice.StagePromised && i%3 == 0 {
+					st.Promise = &invoice.Promise{Date: env.now.AddDate(0, 0, 2)}
+				}
+				if err := env.store.SaveStatus(ctx, st, env.now); err != nil {
+					t.Fatal(err)
+				}
+				if i%6 == 0 {
+					due := env.now.Add(time.Duration(i-20) * time.Hour)
+					if _, _, err := env.store.ClaimTask(ctx, &db.Task{ID: "t" + id, InvoiceID: id, CustomerID: cust, Key: "k", Kind: "call",
+						Assignee: "mia", Title: "Call", Status: db.TaskOpen, DueAt: due, CreatedAt: env.now}); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if err := env.store.SetPaymentTrend(ctx, "beta", string(TrendWorsening)); err != nil {
+				t.Fatal(err)
+			}
+			l, err := LoadWorklist(ctx, env.store, Query{Limit: 500}, env.now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The same book through the rule in Go.
+			var items []Item
+			for i := range 40 {
+				inv, err := env.store.GetInvoice(ctx, fmt.Sprintf("i%02d", i))
+				if err != nil {
+					t.Fatal(err)
+				}
+				cust, err := env.store.GetCustomer(ctx, inv.CustomerID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tasks, err := env.store.OpenTasksOf(ctx, []string{inv.ID}, "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				trend := TrendInsufficient
+				if cust.ID == "beta" {
+					trend = TrendWorsening
+				}
+				items = append(items, Item{Invoice: *inv, Customer: *cust, Trend: trend, Tasks: tasks, Chase: true})
+			}
+			want := Worklist(items, env.now, DefaultWeights)
+			if len(l.Rows) != len(want) || l.Total != len(want) {
+				t.Fatalf("%d rows (total %d), the rule in Go gives %d", len(l.Rows), l.Total, len(want))
+			}
+			for i := range want {
+				g, w := l.Rows[i], want[i]
+				if g.InvoiceID != w.InvoiceID || g.Score != w.Score || fmt.Sprint(g.Parts) != fmt.Sprint(w.Parts) || g.Reason != w.Reason ||
+					g.Action != w.Action || g.DaysOverdue != w.DaysOverdue || g.Chase != w.Chase {
+					t.Fatalf("row %d: database %+v\nrule %+v", i, g, w)
+				}
+			}
+		})
+	}
+}
+
+// Customers from before the stored trend get it at start; the worklist
+// ranks by it.
+func TestBackfillTrends(t *testing.T) {
+	for _, d := range dbtest.All(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			env := newReadEnv(t, d)
+			ctx := context.Background()
+			// Beta paid on time, then later and later: worsening.
+			for i, late := range []int{0, 1, 0, 9, 14, 20} {
+				id := fmt.Sprintf("p%d", i)
+				env.invoice(id, "beta", 10000, "EUR", 400-30*i)
+				inv, err := env.store.GetInvoice(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				paid := inv.DueAt.AddDate(0, 0, late)
+				if _, _, err := env.store.RecordPayment(ctx, &db.Payment{ID: "pay-" + id, InvoiceID: id, Reference: id, AmountMinor: 10000,
+					Currency: "EUR", ReceivedAt: paid}, paid); err != nil {
+					t.Fatal(err)
+				}
+				if err := env.store.SaveStatus(ctx, invoice.Status{InvoiceID: id, Stage: invoice.StagePaid, ClosedAt: &paid}, paid); err != nil {
+					t.Fatal(err)
+				}
+			}
+			env.invoice("b1", "beta", 10000, "EUR", 10)
+			l, err := LoadWorklist(ctx, env.store, Query{Limit: 5}, env.now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(l.Rows) != 1 || l.Rows[0].Trend != TrendInsufficient {
+				t.Fatalf("before the backfill: %+v", l.Rows)
+			}
+			if err := BackfillTrends(ctx, env.store); err != nil {
+				t.Fatal(err)
+			}
+			l, err = LoadWorklist(ctx, env.store, Query{Limit: 5}, env.now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(l.Rows) != 1 || l.Rows[0].Trend != TrendWorsening || !strings.Contains(l.Rows[0].Reason, "later and later") {
+				t.Fatalf("after the backfill: %+v", l.Rows)
+			}
+			// Acme has no paid invoice: nothing to compute, nothing stored.
+			if ids, err := env.store.CustomersWithoutTrend(ctx, "", 10); err != nil || len(ids) != 0 {
+				t.Fatalf("left to backfill: %v %v", ids, err)
 			}
 		})
 	}

@@ -52,6 +52,7 @@ import (
 	"github.com/collections-engine/collections/desk"
 	"github.com/collections-engine/collections/invoice"
 	"github.com/collections-engine/collections/money"
+	"github.com/collections-engine/collections/workflows"
 )
 
 // Prefix is where the collectors' page is served.
@@ -312,45 +313,82 @@ func (pg *Page) workflowURL(workflowID string) string {
 		"/workflows/" + url.PathEscape(workflowID)
 }
 
-type worklistPage struct {
-	Title    string
-	KeyName  string
-	Manager  string
-	Currency string
-	Managers []string
-	Limit    int
-	List     desk.List
-	Charts   []agingChart
+// numberSearchURL is the Temporal Web UI's list of workflows filtered by
+// the InvoiceNumber search attribute: every run of the invoice (a refund
+// reopens a paid one in a new run); empty when no UI is configured.
+func (pg *Page) numberSearchURL(number string) string {
+	if pg.cfg.TemporalUIURL == "" || number == "" {
+		return ""
+	}
+	return strings.TrimRight(pg.cfg.TemporalUIURL, "/") + "/namespaces/" + url.PathEscape(cmp.Or(pg.cfg.Namespace, "default")) +
+		"/workflows?query=" + url.QueryEscape(workflows.SAInvoiceNumber.GetName()+` = "`+number+`"`)
 }
 
-const maxPageRows = 500
+type worklistPage struct {
+	Title     string
+	KeyName   string
+	Manager   string
+	Currency  string
+	Stage     string
+	Bucket    string
+	MinAmount string
+	HasTask   string // "", "true" or "false"
+	Managers  []string
+	Stages    []invoice.Stage
+	Buckets   []string
+	Limit     int
+	First     bool // the first page (no cursor)
+	FirstURL  string
+	NextURL   string // the next page; "" on the last
+	List      desk.List
+	Charts    []agingChart
+}
 
-// worklistPage is GET /desk/?manager=&currency=&limit=.
+const maxPageRows = desk.MaxLimit
+
+// worklistPage is GET /desk/?manager=&currency=&stage=&bucket=&min_amount=
+// &has_task=&cursor=&limit=: the same query as GET /v1/worklist
+// (desk.ParseQuery), a page at a time with a link to the next.
 func (pg *Page) worklistPage(c echo.Context) error {
-	p := worklistPage{Title: "Worklist", KeyName: keyName(c), Manager: strings.TrimSpace(c.QueryParam("manager")), Limit: 100}
-	bad := func(msg string) error {
-		return pg.render(c, http.StatusBadRequest, "error", errorPage{Title: "Bad request", Message: msg})
+	q, err := desk.ParseQuery(c.QueryParam, 100)
+	if err != nil {
+		fe, _ := desk.AsFieldError(err)
+		return pg.render(c, http.StatusBadRequest, "error", errorPage{Title: "Bad request", Message: fe.Error()})
 	}
-	if cur := strings.TrimSpace(c.QueryParam("currency")); cur != "" {
-		code, err := money.Currency(cur)
-		if err != nil {
-			return bad(fmt.Sprintf("currency: %v", err))
-		}
-		p.Currency = code
-	}
-	if l := c.QueryParam("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > maxPageRows {
-			return bad(fmt.Sprintf("limit: must be a whole number from 1 to %d", maxPageRows))
-		}
-		p.Limit = n
+	p := worklistPage{Title: "Worklist", KeyName: keyName(c), Manager: q.Manager, Currency: q.Currency, Stage: string(q.Stage),
+		Bucket: q.Bucket, MinAmount: strings.TrimSpace(c.QueryParam("min_amount")), Limit: q.Limit, First: q.Cursor == "",
+		Stages: desk.OpenStages, Buckets: desk.Buckets}
+	if q.HasTask != nil {
+		p.HasTask = strconv.FormatBool(*q.HasTask)
 	}
 	ctx := c.Request().Context()
-	w, err := desk.LoadWorklist(ctx, pg.store, desk.Query{Manager: p.Manager, Currency: p.Currency, Limit: p.Limit}, pg.now())
+	w, err := desk.LoadWorklist(ctx, pg.store, q, pg.now())
+	if fe, ok := desk.AsFieldError(err); ok {
+		return pg.render(c, http.StatusBadRequest, "error", errorPage{Title: "Bad request", Message: fe.Error()})
+	}
 	if err != nil {
 		return pg.failure(c, err)
 	}
 	p.List, p.Charts = w, agingCharts(w.Aging)
+	// The filters as they were asked, for the next page and the first.
+	v := url.Values{}
+	for _, f := range [][2]string{{"manager", p.Manager}, {"currency", p.Currency}, {"stage", p.Stage}, {"bucket", p.Bucket},
+		{"min_amount", p.MinAmount}, {"has_task", p.HasTask}} {
+		if f[1] != "" {
+			v.Set(f[0], f[1])
+		}
+	}
+	if c.QueryParam("limit") != "" {
+		v.Set("limit", strconv.Itoa(p.Limit))
+	}
+	p.FirstURL = Prefix + "/"
+	if len(v) > 0 {
+		p.FirstURL += "?" + v.Encode()
+	}
+	if w.NextCursor != "" {
+		v.Set("cursor", w.NextCursor)
+		p.NextURL = Prefix + "/?" + v.Encode()
+	}
 	if p.Managers, err = pg.store.AccountManagers(ctx); err != nil {
 		return pg.failure(c, err)
 	}
@@ -371,6 +409,11 @@ type accountPage struct {
 	Charts   []agingChart
 	Invoices []pageInvoice
 	Act      *accountActions // the forms the key may use (actions.go)
+	// More is the link to the next page of each list (invoices, payments,
+	// messages, notes, tasks), absent at its end; First goes back to the
+	// first page of every list.
+	More  map[string]string
+	First string
 }
 
 // pageInvoice is one of the customer's invoices with its timeline.
@@ -386,6 +429,7 @@ type pageInvoice struct {
 	Open        bool
 	WorkflowID  string
 	WorkflowURL string
+	SearchURL   string // the Web UI's list filtered by InvoiceNumber
 	NextAction  *invoice.NextAction
 	Timeline    []pageEvent
 }
@@ -415,12 +459,45 @@ func (pg *Page) accountPage(c echo.Context) error {
 	if err != nil {
 		return pg.failure(c, err)
 	}
+	q, err := desk.ParseAccountQuery(c.QueryParam)
+	if err != nil {
+		return pg.render(c, http.StatusBadRequest, "error", errorPage{Title: "Bad request", Message: err.Error()})
+	}
 	now := pg.now()
-	a, err := desk.LoadAccount(ctx, pg.store, cust, now)
+	a, err := desk.LoadAccountPage(ctx, pg.store, cust, q, now)
+	if fe, ok := desk.AsFieldError(err); ok {
+		return pg.render(c, http.StatusBadRequest, "error", errorPage{Title: "Bad request", Message: fe.Error()})
+	}
 	if err != nil {
 		return pg.failure(c, err)
 	}
-	p := accountPage{Title: cust.Name, KeyName: keyName(c), A: a, Charts: agingCharts(a.Aging)}
+	p := accountPage{Title: cust.Name, KeyName: keyName(c), A: a, Charts: agingCharts(a.Aging), More: map[string]string{}}
+	// Each list pages on its own: its "more" link moves its cursor and keeps the others'.
+	here := url.Values{}
+	for _, l := range [][2]string{{"invoices", q.Invoices}, {"payments", q.Payments}, {"messages", q.Messages}, {"notes", q.Notes}, {"tasks", q.Tasks}} {
+		if l[1] != "" {
+			here.Set(l[0]+"_cursor", l[1])
+		}
+	}
+	if c.QueryParam("limit") != "" {
+		here.Set("limit", strconv.Itoa(q.Limit))
+	}
+	base := Prefix + "/customers/" + url.PathEscape(cust.ID)
+	if q.Invoices != "" || q.Payments != "" || q.Messages != "" || q.Notes != "" || q.Tasks != "" {
+		p.First = base
+	}
+	for _, l := range [][2]string{{"invoices", a.Next.Invoices}, {"payments", a.Next.Payments}, {"messages", a.Next.Messages},
+		{"notes", a.Next.Notes}, {"tasks", a.Next.Tasks}} {
+		if l[1] == "" {
+			continue
+		}
+		v := url.Values{}
+		for k, vs := range here {
+			v[k] = vs
+		}
+		v.Set(l[0]+"_cursor", l[1])
+		p.More[l[0]] = base + "?" + v.Encode()
+	}
 	if pg.cfg.Cases != nil {
 		p.Act = pg.actions(c, a)
 	} else {
@@ -430,7 +507,7 @@ func (pg *Page) accountPage(c echo.Context) error {
 		pi := pageInvoice{ID: inv.ID, Number: inv.Number, Currency: inv.Currency, Amount: money.FormatAmount(inv.AmountMinor, inv.Currency),
 			Balance: money.FormatAmount(inv.BalanceMinor, inv.Currency), DueAt: inv.DueAt,
 			Stage: inv.Stage, Open: inv.ClosedAt == nil && !inv.Stage.Closed(), WorkflowID: inv.WorkflowID,
-			WorkflowURL: pg.workflowURL(inv.WorkflowID)}
+			WorkflowURL: pg.workflowURL(inv.WorkflowID), SearchURL: pg.numberSearchURL(inv.Number)}
 		if pi.Open {
 			pi.DaysOverdue = desk.DaysOverdue(inv.DueAt, now)
 		}

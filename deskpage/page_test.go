@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"html"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -256,6 +258,33 @@ func testCollectorsPage(t *testing.T, d dbtest.Database) {
 	if rec := env.get("/desk/?limit=0", ck); rec.Code != 400 || !strings.Contains(rec.Body.String(), "limit:") {
 		t.Errorf("bad limit: %d", rec.Code)
 	}
+	// A page at a time: the next-page link carries the filters and the cursor.
+	page = env.get("/desk/?limit=2&currency=EUR", ck).Body.String()
+	next := regexp.MustCompile(`<a id="next-page" href="([^"]+)"`).FindStringSubmatch(page)
+	if next == nil || !strings.Contains(page, "2 of 3 rows") {
+		t.Fatalf("first page of 2: %s", page)
+	}
+	link := html.UnescapeString(next[1])
+	if !strings.Contains(link, "currency=EUR") || !strings.Contains(link, "limit=2") || !strings.Contains(link, "cursor=") {
+		t.Fatalf("next page link %s", link)
+	}
+	page = env.get(link, ck).Body.String()
+	if got := regexp.MustCompile(`<td class="number">([^<]*)</td>`).FindAllStringSubmatch(page, -1); len(got) != 1 || got[0][1] != "B-1" ||
+		strings.Contains(page, `id="next-page"`) || !strings.Contains(page, `id="first-page"`) {
+		t.Fatalf("second page: %v", got)
+	}
+	// The filters, offered in the form and applied.
+	page = env.get("/desk/?bucket=31-60&stage=pressing&has_task=false", ck).Body.String()
+	if got := regexp.MustCompile(`<td class="number">([^<]*)</td>`).FindAllStringSubmatch(page, -1); len(got) != 1 || got[0][1] != "A-OLD" ||
+		!strings.Contains(page, `<option value="31-60" selected>`) || !strings.Contains(page, `<option value="false" selected>`) {
+		t.Fatalf("filtered: %v", got)
+	}
+	for q, field := range map[string]string{"bucket=old": "bucket:", "stage=paid": "stage:", "min_amount=5": "min_amount:",
+		"has_task=x": "has_task:", "cursor=abc": "cursor:"} {
+		if rec := env.get("/desk/?"+q, ck); rec.Code != 400 || !strings.Contains(rec.Body.String(), field) {
+			t.Errorf("%s: %d, want 400 naming %s", q, rec.Code, field)
+		}
+	}
 
 	// Compressed for browsers that take it.
 	req = httptest.NewRequest("GET", "/desk/", nil)
@@ -279,6 +308,30 @@ func testCollectorsPage(t *testing.T, d dbtest.Database) {
 		if !strings.Contains(page, want) {
 			t.Errorf("account lacks %s", want)
 		}
+	}
+	// One invoice a page: a link to the next page of invoices.
+	page = env.get("/desk/customers/acme?limit=1", ck).Body.String()
+	moreRe := regexp.MustCompile(`<a id="more-invoices" href="([^"]+)"`)
+	if !strings.Contains(page, "1 of 3 invoices shown") || strings.Contains(page, `id="first-page"`) {
+		t.Fatalf("account, one invoice a page: %s", page)
+	}
+	var shown []string
+	for pages := 1; ; pages++ {
+		shown = append(shown, regexp.MustCompile(`<details class="timeline" id="inv-[^"]+" data-invoice="([^"]+)"`).FindStringSubmatch(page)[1])
+		more := moreRe.FindStringSubmatch(page)
+		if more == nil {
+			break
+		}
+		if pages > 3 {
+			t.Fatal("more invoices than there are")
+		}
+		page = env.get(html.UnescapeString(more[1]), ck).Body.String()
+	}
+	if slices.Sort(shown); len(shown) != 3 || len(slices.Compact(slices.Clone(shown))) != 3 {
+		t.Fatalf("account invoices page by page: %v", shown)
+	}
+	if rec := env.get("/desk/customers/acme?payments_cursor=zz", ck); rec.Code != 400 || !strings.Contains(rec.Body.String(), "payments_cursor:") {
+		t.Errorf("bad account cursor: %d", rec.Code)
 	}
 	if rec := env.get("/desk/customers/nobody", ck); rec.Code != 404 || !strings.Contains(rec.Body.String(), `id: there is no customer &#34;nobody&#34;`) {
 		t.Errorf("unknown customer: %d %s", rec.Code, rec.Body)

@@ -145,6 +145,8 @@ type Status struct {
 	Escalation     *Escalation `json:"escalation,omitempty"`
 	PausedUntil    *time.Time  `json:"paused_until,omitempty"`
 	Paused         bool        `json:"paused"`
-	Timeline       []Event     `json:"timeline"`
-	ClosedAt       *time.Time  `json:"closed_at,omitempty"`
+	// Plan is the invoice's current (or last) payment plan.
+	Plan     *Plan      `json:"plan,omitempty"`
+	Timeline []Event    `json:"timeline"`
+	ClosedAt *time.Time `json:"closed_at,omitempty"`
 }

@@ -184,7 +184,7 @@ type invoiceCollector struct {
 var knownStages = []invoice.Stage{
 	invoice.StageIssued, invoice.StageNotified, invoice.StageReminded, invoice.StageInquired,
 	invoice.StagePressing, invoice.StageEscalated, invoice.StageAgency, invoice.StageDisputed,
-	invoice.StagePromised, invoice.StagePaused, invoice.StagePaid, invoice.StageCancelled,
+	invoice.StagePromised, invoice.StagePaused, invoice.StageOnPlan, invoice.StagePaid, invoice.StageCancelled,
 	invoice.StageWrittenOff, invoice.StageCollected, invoice.StageReturned,
 }
 

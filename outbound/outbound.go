@@ -32,10 +32,21 @@ const (
 	DisputeResolved = "dispute.resolved"
 	PromiseBroken   = "promise.broken"
 	AgencyPlaced    = "invoice.placed_with_agency"
+	// Payment plans (outbound/plans.go).
+	PlanProposed     = "plan.proposed"
+	PlanAgreed       = "plan.agreed"
+	PlanApproved     = "plan.approved"
+	PlanDeclined     = "plan.declined"
+	PlanCancelled    = "plan.cancelled"
+	InstalmentPaid   = "plan.instalment_paid"
+	InstalmentMissed = "plan.instalment_missed"
+	PlanBroken       = "plan.broken"
+	PlanCompleted    = "plan.completed"
 )
 
 // Types lists every event type, in the order the docs present them.
-var Types = []string{StageChanged, PaymentRecorded, PaymentRefunded, DisputeOpened, DisputeResolved, PromiseBroken, AgencyPlaced}
+var Types = []string{StageChanged, PaymentRecorded, PaymentRefunded, DisputeOpened, DisputeResolved, PromiseBroken, AgencyPlaced,
+	PlanProposed, PlanAgreed, PlanApproved, PlanDeclined, PlanCancelled, InstalmentPaid, InstalmentMissed, PlanBroken, PlanCompleted}
 
 // timelineTypes maps the timeline events that subscribers hear about.
 var timelineTypes = map[string]string{
@@ -45,6 +56,16 @@ var timelineTypes = map[string]string{
 	invoice.EventDisputeResolved: DisputeResolved,
 	invoice.EventPromiseBroken:   PromiseBroken,
 	invoice.EventAgencyPlaced:    AgencyPlaced,
+
+	invoice.EventPlanProposed:     PlanProposed,
+	invoice.EventPlanAgreed:       PlanAgreed,
+	invoice.EventPlanApproved:     PlanApproved,
+	invoice.EventPlanDeclined:     PlanDeclined,
+	invoice.EventPlanCancelled:    PlanCancelled,
+	invoice.EventInstalmentPaid:   InstalmentPaid,
+	invoice.EventInstalmentMissed: InstalmentMissed,
+	invoice.EventPlanBroken:       PlanBroken,
+	invoice.EventPlanCompleted:    PlanCompleted,
 }
 
 // Payload is the JSON body of every delivery.

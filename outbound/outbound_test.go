@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,5 +97,44 @@ func TestSendSignsTheBodyAndReportsTheAnswer(t *testing.T) {
 	srv.Close()
 	if a := outbound.Send(context.Background(), http.DefaultClient, d, &db.WebhookSubscription{URL: srv.URL, Secret: secret}, time.Now()); a.Delivered() || a.Err == nil || a.StatusCode != 0 {
 		t.Fatalf("unreachable: %+v", a)
+	}
+}
+
+func TestPlanEventsReachSubscribers(t *testing.T) {
+	bal := func(n int64) *int64 { return &n }
+	st := invoice.Status{InvoiceID: "inv-1", Stage: invoice.StageOnPlan, AmountMinor: 100000, BalanceMinor: 75000, Currency: "EUR",
+		Timeline: []invoice.Event{
+			{At: t0, Kind: invoice.EventStarted},
+			{At: t0.Add(time.Hour), Kind: invoice.EventPlanProposed, AmountMinor: 100000, Detail: "needs approval"},
+			{At: t0.Add(2 * time.Hour), Kind: invoice.EventPlanApproved, AmountMinor: 100000},
+			{At: t0.Add(3 * time.Hour), Kind: invoice.EventPayment, Reference: "tx", AmountMinor: 25000, BalanceMinor: bal(75000)},
+			{At: t0.Add(3 * time.Hour), Kind: invoice.EventInstalmentPaid, AmountMinor: 25000, BalanceMinor: bal(75000), Detail: "instalment 1 of 4", Outcome: "on time"},
+			{At: t0.Add(4 * time.Hour), Kind: invoice.EventInstalmentMissed, AmountMinor: 25000, Detail: "instalment 2 of 4"},
+			{At: t0.Add(5 * time.Hour), Kind: invoice.EventPlanBroken, AmountMinor: 25000},
+			{At: t0.Add(6 * time.Hour), Kind: invoice.EventPlanAgreed},
+			{At: t0.Add(7 * time.Hour), Kind: invoice.EventPlanCancelled},
+			{At: t0.Add(8 * time.Hour), Kind: invoice.EventPlanDeclined},
+			{At: t0.Add(9 * time.Hour), Kind: invoice.EventPlanCompleted},
+		}}
+	prev := &db.Invoice{ID: "inv-1", Number: "INV-1", CustomerID: "acme", Stage: invoice.StageOnPlan, EventsPublished: 1}
+	var got []string
+	var paid outbound.Payload
+	for _, e := range outbound.Events(prev, st) {
+		got = append(got, e.Type)
+		if e.Type == outbound.InstalmentPaid {
+			_ = json.Unmarshal(e.Payload, &paid)
+		}
+	}
+	want := "plan.proposed plan.approved payment.recorded plan.instalment_paid plan.instalment_missed plan.broken plan.agreed plan.cancelled plan.declined plan.completed"
+	if strings.Join(got, " ") != want {
+		t.Fatalf("events %v, want %s", got, want)
+	}
+	if paid.Data.Amount != "250.00" || paid.Data.Balance != "750.00" || paid.Data.Detail != "instalment 1 of 4" || paid.Data.Outcome != "on time" {
+		t.Fatalf("instalment paid: %+v", paid.Data)
+	}
+	for _, typ := range strings.Fields(want) {
+		if !slices.Contains(outbound.Types, typ) {
+			t.Errorf("%s is not a type a subscription can name", typ)
+		}
 	}
 }

@@ -208,6 +208,10 @@ func checkShape(path string, v any, t reflect.Type) error {
 		if _, ok := v.(string); !ok {
 			return at("must be a string, not %s (quote it)", describe(v))
 		}
+	case reflect.Bool:
+		if _, ok := v.(bool); !ok {
+			return at("must be true or false, not %s", describe(v))
+		}
 	case reflect.Int:
 		n, ok := v.(json.Number)
 		if !ok {

@@ -127,6 +127,9 @@ type Policy struct {
 	// ReplyHoldDays is how many business days a reply holds the chase at
 	// most (0: DefaultReplyHoldDays).
 	ReplyHoldDays int `json:"reply_hold,omitempty"`
+	// PaymentPlans bounds the payment plans agreed without approval
+	// (absent: DefaultPaymentPlans).
+	PaymentPlans *PaymentPlans `json:"payment_plans,omitempty"`
 }
 
 // ContactCap is at most Max contacts per period Per. The channels of one
@@ -137,7 +140,8 @@ type ContactCap struct {
 }
 
 // Templates lists the message templates a step may name.
-var Templates = []string{"invoice", "reminder", "inquiry", "firm", "final_notice", "promise_reminder"}
+var Templates = []string{"invoice", "reminder", "inquiry", "firm", "final_notice", "promise_reminder",
+	"instalment_reminder", "instalment_missed", "plan_broken", "statement"}
 
 const day = 24 * time.Hour
 
@@ -209,6 +213,19 @@ func Builtin(name string) (Policy, bool) {
 		return Demo(), true
 	}
 	return Policy{}, false
+}
+
+// StepStages maps the policy's step ids to the stage each moves the invoice
+// to (steps without a stage are left out): what the reports count a step's
+// message under.
+func (p Policy) StepStages() map[string]invoice.Stage {
+	out := map[string]invoice.Stage{}
+	for _, s := range p.Steps {
+		if s.Stage != "" {
+			out[s.ID] = s.Stage
+		}
+	}
+	return out
 }
 
 // ActionOf returns the step's action, message when unset.
@@ -311,6 +328,11 @@ func (p Policy) Validate() error {
 	}
 	if c := p.ContactCap; c != nil && (c.Max < 1 || c.Per.Std() <= 0) {
 		return errors.New("contact_cap: max must be at least 1 and per positive")
+	}
+	if pp := p.PaymentPlans; pp != nil {
+		if err := pp.validate(); err != nil {
+			return err
+		}
 	}
 	if err := p.Calendar.Validate(); err != nil {
 		return fmt.Errorf("calendar.%w", err)

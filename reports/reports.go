@@ -19,7 +19,12 @@
 //     as_of day; an invoice not yet past its due date (0 or fewer days) is
 //     current.
 //   - Timeline-based reports (stages, channels, messages, promises,
-//     disputes) read each invoice's timeline as its workflow saved it.
+//     disputes) count the events of each invoice's timeline as its workflow
+//     saved it (db.InvoiceEvent rows, written with each saved status).
+//
+// Every number is an aggregation the database computes (db.Reports): sums
+// of balances over invoices and payments, GROUP BYs over invoice events.
+// Go only buckets, walks DSO's few months back, divides and formats.
 package reports
 
 import (
@@ -28,14 +33,10 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/collections-engine/collections/db"
-	"github.com/collections-engine/collections/internal/policies"
-	"github.com/collections-engine/collections/invoice"
 	"github.com/collections-engine/collections/money"
-	"github.com/collections-engine/collections/policy"
 )
 
 // Report names.
@@ -51,10 +52,11 @@ const (
 )
 
 // Names lists the reports in the order the API lists them.
-var Names = []string{Aging, DSO, CEI, Promises, Disputes, CollectedByStage, CollectedByChannel, MessagesByStage}
+var Names = []string{Aging, DSO, CEI, Promises, Disputes, CollectedByStage, CollectedByChannel, MessagesByStage, PlanKept}
 
 // Definitions say what each report computes; the API docs quote them.
 var Definitions = map[string]string{
+	PlanKept: planKeptDefinition,
 	Aging: "Balance of the invoices receivable at the end of as_of, by days past due: current (not yet due), 1-30, 31-60, " +
 		"61-90 and 90+ days, grouped by customer, by account manager and by currency (rows with group customer, manager, currency), one row per key and currency.",
 	DSO: "Days sales outstanding by the countback method, per currency, at the end of as_of: take the receivables then " +
@@ -69,10 +71,12 @@ var Definitions = map[string]string{
 		"(null with none resolved). A promise is kept when the workflow recorded it kept or the invoice was paid in full while it stood; " +
 		"broken when its date passed unmet. Promises that ended otherwise (a dispute, a cancellation) count neither way.",
 	Disputes: "Disputes opened in the period, by reason and currency: how many, and the invoices' balances when they were opened.",
-	CollectedByStage: "Payments recorded in the period (refunds not subtracted), by the invoice's stage when each arrived " +
+	CollectedByStage: "Payments recorded in the period (refunds not subtracted; payments the workflow did not apply, to a closed invoice or " +
+		"in another currency, left out), by the invoice's stage when each arrived " +
 		"and currency. The stage is read from the timeline: the stage of the last policy step carried out (issued before any), " +
 		"or disputed, promised or paused while one of those stood, escalated after escalation, agency once placed.",
-	CollectedByChannel: "Payments recorded in the period, by the channel of the last message sent to the customer about that invoice " +
+	CollectedByChannel: "Payments recorded in the period (those not applied left out), by the payment's own channel when it records one, " +
+		"else the channel of the last message sent to the customer about that invoice " +
 		"before the payment (email, sms, agency ...; internal notices to the account manager do not count), or none, and currency.",
 	MessagesByStage: "Messages sent in the period (outcome sent), by stage: a policy step's message counts under the stage the step moves " +
 		"the invoice to (notify → notified, remind → reminded ...); any other message (promise reminders, dispute notices) " +
@@ -94,9 +98,6 @@ func day(t time.Time) time.Time {
 func (p Params) start() time.Time   { return day(p.From) }
 func (p Params) end() time.Time     { return day(p.To).AddDate(0, 0, 1) }
 func (p Params) asOfEnd() time.Time { return day(p.AsOf).AddDate(0, 0, 1) }
-func (p Params) inPeriod(t time.Time) bool {
-	return !t.Before(p.start()) && t.Before(p.end())
-}
 
 // Report is one report's rows, with its definition and parameters.
 type Report struct {
@@ -110,140 +111,61 @@ type Report struct {
 	Rows       []map[string]any `json:"rows"`
 }
 
-// Data is what the reports read, loaded once.
-type Data struct {
-	Invoices  []db.Invoice
-	Customers map[string]db.Customer
-	Payments  map[string][]db.Payment // by invoice, oldest first
-	// Stages maps a policy's (name, version) step ids to their stages.
-	Stages map[string]map[string]invoice.Stage
-}
-
-// Source is what Load reads: the whole book and the stored policies
-// (*db.Store has it).
+// Source is what the reports read: the database's aggregations (*db.Store
+// has them).
 type Source interface {
-	policies.Store
-	AllInvoices(ctx context.Context, currency string) ([]db.Invoice, error)
-	AllPayments(ctx context.Context, currency string) ([]db.Payment, error)
-	AllCustomers(ctx context.Context) ([]db.Customer, error)
+	AgingRows(ctx context.Context, at time.Time, cuts []time.Time, currency string) ([]db.AgingRow, error)
+	Receivables(ctx context.Context, at, currentFrom time.Time, currency string) (map[string]db.CurrencyReceivables, error)
+	Currencies(ctx context.Context, currency string) ([]db.CurrencyStart, error)
+	Sales(ctx context.Context, bounds []time.Time, currency string) (map[string][]int64, error)
+	PromiseOutcomes(ctx context.Context, from, to time.Time, currency string) (kept, broken int64, err error)
+	DisputesOpened(ctx context.Context, from, to time.Time, currency string) ([]db.Group, error)
+	Collected(ctx context.Context, by string, from, to time.Time, currency string) ([]db.Group, error)
+	MessagesByStage(ctx context.Context, from, to time.Time, currency string) ([]db.Group, error)
+	PlanOutcomes(ctx context.Context, from, to time.Time, currency string) ([]db.PlanOutcomes, error)
 }
-
-// Load reads the invoices (in p's currency when set), their payments and
-// customers, and the policies they run on.
-func Load(ctx context.Context, store Source, currency string) (*Data, error) {
-	invs, err := store.AllInvoices(ctx, currency)
-	if err != nil {
-		return nil, err
-	}
-	pays, err := store.AllPayments(ctx, currency)
-	if err != nil {
-		return nil, err
-	}
-	custs, err := store.AllCustomers(ctx)
-	if err != nil {
-		return nil, err
-	}
-	d := &Data{Invoices: invs, Customers: map[string]db.Customer{}, Payments: map[string][]db.Payment{}, Stages: map[string]map[string]invoice.Stage{}}
-	for _, c := range custs {
-		d.Customers[c.ID] = c
-	}
-	for _, p := range pays {
-		d.Payments[p.InvoiceID] = append(d.Payments[p.InvoiceID], p)
-	}
-	for _, inv := range invs {
-		key := policyKey(inv.PolicyName, inv.PolicyVersion)
-		if _, ok := d.Stages[key]; ok {
-			continue
-		}
-		steps := map[string]invoice.Stage{}
-		if p, ok := policies.Version(ctx, store, inv.PolicyName, inv.PolicyVersion); ok {
-			steps = StepStages(p)
-		}
-		d.Stages[key] = steps
-	}
-	return d, nil
-}
-
-// StepStages maps a policy's step ids to the stage each moves the invoice to.
-func StepStages(p policy.Policy) map[string]invoice.Stage {
-	out := map[string]invoice.Stage{}
-	for _, s := range p.Steps {
-		if s.Stage != "" {
-			out[s.ID] = s.Stage
-		}
-	}
-	return out
-}
-
-func policyKey(name string, version int) string { return fmt.Sprintf("%s@%d", name, version) }
 
 // Run computes the named report; ok is false for an unknown name.
-func Run(name string, d *Data, p Params) (r Report, ok bool) {
-	if p.Currency != "" {
-		d = d.only(p.Currency)
-	}
+func Run(ctx context.Context, src Source, name string, p Params) (r Report, ok bool, err error) {
 	r = Report{Name: name, Definition: Definitions[name], From: p.start().Format(time.DateOnly), To: day(p.To).Format(time.DateOnly),
 		AsOf: day(p.AsOf).Format(time.DateOnly), Currency: p.Currency, Rows: []map[string]any{}}
+	q := query{ctx: ctx, src: src, p: p}
 	switch name {
 	case Aging:
-		r.Columns, r.Rows = d.aging(p)
+		r.Columns, r.Rows, err = q.aging()
 	case DSO:
-		r.Columns, r.Rows = d.dso(p)
+		r.Columns, r.Rows, err = q.dso()
 	case CEI:
-		r.Columns, r.Rows = d.cei(p)
+		r.Columns, r.Rows, err = q.cei()
 	case Promises:
-		r.Columns, r.Rows = d.promises(p)
+		r.Columns, r.Rows, err = q.promises()
 	case Disputes:
-		r.Columns, r.Rows = d.disputes(p)
+		r.Columns, r.Rows, err = q.disputes()
 	case CollectedByStage:
-		r.Columns, r.Rows = d.collected(p, func(c collection) string { return string(c.stage) }, "stage")
+		r.Columns, r.Rows, err = q.collected(db.ByStage, "stage")
 	case CollectedByChannel:
-		r.Columns, r.Rows = d.collected(p, func(c collection) string { return c.channel }, "channel")
+		r.Columns, r.Rows, err = q.collected(db.ByChannel, "channel")
 	case MessagesByStage:
-		r.Columns, r.Rows = d.messages(p)
+		r.Columns, r.Rows, err = q.messages()
+	case PlanKept:
+		r.Columns, r.Rows, err = q.planKept()
 	default:
-		return r, false
+		return r, false, nil
+	}
+	if err != nil {
+		return r, true, fmt.Errorf("report %s: %w", name, err)
 	}
 	if r.Rows == nil {
 		r.Rows = []map[string]any{}
 	}
-	return r, true
+	return r, true, nil
 }
 
-// only is the data of one currency.
-func (d *Data) only(currency string) *Data {
-	out := *d
-	out.Invoices = nil
-	for _, inv := range d.Invoices {
-		if inv.Currency == currency {
-			out.Invoices = append(out.Invoices, inv)
-		}
-	}
-	return &out
-}
-
-// balanceAt is the invoice's amount less the payments received before t.
-func (d *Data) balanceAt(inv *db.Invoice, t time.Time) int64 {
-	b := inv.AmountMinor
-	for _, p := range d.Payments[inv.ID] {
-		if p.ReceivedAt.Before(t) {
-			b -= p.AmountMinor
-		}
-	}
-	return b
-}
-
-// receivable is the invoice's balance at t when it is receivable then, else 0.
-func (d *Data) receivable(inv *db.Invoice, t time.Time) int64 {
-	if inv.Stage == invoice.StageCancelled || !inv.IssuedAt.Before(t) || (inv.ClosedAt != nil && inv.ClosedAt.Before(t)) {
-		return 0
-	}
-	return max(0, d.balanceAt(inv, t))
-}
-
-// daysPastDue counts calendar days (UTC) from the due date to the day.
-func daysPastDue(due, asOf time.Time) int {
-	return int(day(asOf).Sub(day(due)).Hours() / 24)
+// query is one report being computed.
+type query struct {
+	ctx context.Context
+	src Source
+	p   Params
 }
 
 func amount(minor int64, currency string) string { return money.FormatAmount(minor, currency) }
@@ -254,40 +176,33 @@ func round1(x float64) float64 { return math.Round(x*10) / 10 }
 
 var buckets = []string{"current", "1_30", "31_60", "61_90", "90_plus"}
 
-func bucket(days int) int {
-	switch {
-	case days <= 0:
-		return 0
-	case days <= 30:
-		return 1
-	case days <= 60:
-		return 2
-	case days <= 90:
-		return 3
-	}
-	return 4
+// bucketCuts are the due dates that start each bucket but the last, as of
+// a day: due on the day or later is current (0 or fewer days past due),
+// due 30 days before it or later is 1-30, and so on. Days past due are
+// calendar days (UTC) from the due date to the day.
+func bucketCuts(asOf time.Time) []time.Time {
+	d := day(asOf)
+	return []time.Time{d, d.AddDate(0, 0, -30), d.AddDate(0, 0, -60), d.AddDate(0, 0, -90)}
 }
 
-func (d *Data) aging(p Params) ([]string, []map[string]any) {
+func (q query) aging() ([]string, []map[string]any, error) {
+	cols := append(append([]string{"group", "key", "currency"}, buckets...), "total")
+	found, err := q.src.AgingRows(q.ctx, q.p.asOfEnd(), bucketCuts(q.p.AsOf), q.p.Currency)
+	if err != nil {
+		return cols, nil, err
+	}
 	type key struct{ group, key, currency string }
 	sums := map[key]*[5]int64{}
-	at := p.asOfEnd()
-	for i := range d.Invoices {
-		inv := &d.Invoices[i]
-		b := d.receivable(inv, at)
-		if b == 0 {
-			continue
-		}
-		manager := d.Customers[inv.CustomerID].AccountManager
+	for _, f := range found {
+		manager := f.Manager
 		if manager == "" {
 			manager = "(none)"
 		}
-		k := bucket(daysPastDue(inv.DueAt, p.AsOf))
-		for _, g := range []key{{"customer", inv.CustomerID, inv.Currency}, {"manager", manager, inv.Currency}, {"currency", inv.Currency, inv.Currency}} {
+		for _, g := range []key{{"customer", f.CustomerID, f.Currency}, {"manager", manager, f.Currency}, {"currency", f.Currency, f.Currency}} {
 			if sums[g] == nil {
 				sums[g] = &[5]int64{}
 			}
-			sums[g][k] += b
+			sums[g][f.Bucket] += f.Balance
 		}
 	}
 	keys := make([]key, 0, len(sums))
@@ -298,7 +213,6 @@ func (d *Data) aging(p Params) ([]string, []map[string]any) {
 	slices.SortFunc(keys, func(a, b key) int {
 		return cmp.Or(cmp.Compare(order[a.group], order[b.group]), cmp.Compare(a.key, b.key), cmp.Compare(a.currency, b.currency))
 	})
-	cols := append(append([]string{"group", "key", "currency"}, buckets...), "total")
 	rows := make([]map[string]any, 0, len(keys))
 	for _, k := range keys {
 		row := map[string]any{"group": k.group, "key": k.key, "currency": k.currency}
@@ -310,66 +224,79 @@ func (d *Data) aging(p Params) ([]string, []map[string]any) {
 		row["total"] = amount(total, k.currency)
 		rows = append(rows, row)
 	}
-	return cols, rows
+	return cols, rows, nil
 }
 
 // --- DSO ----------------------------------------------------------------------
 
-func (d *Data) currencies() []string {
-	var out []string
-	for _, inv := range d.Invoices {
-		if !slices.Contains(out, inv.Currency) {
-			out = append(out, inv.Currency)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
+// maxMonths bounds DSO's walk back (20 years); firstMonths is how many
+// months of sales the first query sums (each next one sums twice as many
+// as the one before, as far as some currency's walk goes).
+const (
+	maxMonths   = 240
+	firstMonths = 3
+)
 
-func (d *Data) sales(currency string, from, to time.Time) int64 {
-	var s int64
-	for _, inv := range d.Invoices {
-		if inv.Currency == currency && inv.Stage != invoice.StageCancelled && !inv.IssuedAt.Before(from) && inv.IssuedAt.Before(to) {
-			s += inv.AmountMinor
-		}
-	}
-	return s
-}
-
-func (d *Data) receivables(currency string, t time.Time, onlyCurrent bool, asOfDay time.Time) int64 {
-	var r int64
-	for i := range d.Invoices {
-		inv := &d.Invoices[i]
-		if inv.Currency != currency || (onlyCurrent && daysPastDue(inv.DueAt, asOfDay) > 0) {
-			continue
-		}
-		r += d.receivable(inv, t)
-	}
-	return r
-}
-
-func (d *Data) dso(p Params) ([]string, []map[string]any) {
+func (q query) dso() ([]string, []map[string]any, error) {
 	cols := []string{"currency", "receivables", "months", "dso_days"}
-	var rows []map[string]any
-	end := p.asOfEnd()
-	for _, cur := range d.currencies() {
-		left := d.receivables(cur, end, false, p.AsOf)
-		earliest := end
-		for _, inv := range d.Invoices {
-			if inv.Currency == cur && inv.IssuedAt.Before(earliest) {
-				earliest = inv.IssuedAt
+	end := q.p.asOfEnd()
+	currencies, err := q.src.Currencies(q.ctx, q.p.Currency)
+	if err != nil {
+		return cols, nil, err
+	}
+	recv, err := q.src.Receivables(q.ctx, end, day(q.p.AsOf), q.p.Currency)
+	if err != nil {
+		return cols, nil, err
+	}
+	// Month k is [end - (k+1) months, end - k months); its sales are read
+	// for every currency at once, a few months per query (firstMonths,
+	// then twice as many each time), only as far back as some currency's
+	// walk goes.
+	sales := map[string][]int64{}
+	fetched, chunk := 0, firstMonths
+	monthSales := func(cur string, k int) (int64, error) {
+		for k >= fetched {
+			n := min(chunk, maxMonths-fetched)
+			bounds := make([]time.Time, n+1)
+			for j := range bounds {
+				bounds[j] = end.AddDate(0, -(fetched + j), 0)
 			}
+			got, err := q.src.Sales(q.ctx, bounds, q.p.Currency)
+			if err != nil {
+				return 0, err
+			}
+			for _, c := range currencies {
+				s := got[c.Currency]
+				if s == nil {
+					s = make([]int64, n)
+				}
+				sales[c.Currency] = append(sales[c.Currency], s...)
+			}
+			fetched, chunk = fetched+n, chunk*2
+		}
+		return sales[cur][k], nil
+	}
+	var rows []map[string]any
+	for _, c := range currencies {
+		cur := c.Currency
+		left := recv[cur].Total
+		earliest := end
+		if c.First.Before(earliest) {
+			earliest = c.First
 		}
 		var days float64
 		months := 0
-		for k := 0; left > 0 && k < 240; k++ {
+		for k := 0; left > 0 && k < maxMonths; k++ {
 			hi, lo := end.AddDate(0, -k, 0), end.AddDate(0, -k-1, 0)
-			if hi.Before(earliest) || hi.Equal(earliest) {
+			if !hi.After(earliest) {
 				break // no sales left to count back through
 			}
 			months++
 			length := hi.Sub(lo).Hours() / 24
-			s := d.sales(cur, lo, hi)
+			s, err := monthSales(cur, k)
+			if err != nil {
+				return cols, nil, err
+			}
 			if s >= left {
 				days += float64(left) / float64(s) * length
 				left = 0
@@ -378,235 +305,109 @@ func (d *Data) dso(p Params) ([]string, []map[string]any) {
 			days += length
 			left -= s
 		}
-		rows = append(rows, map[string]any{"currency": cur, "receivables": amount(d.receivables(cur, end, false, p.AsOf), cur),
+		rows = append(rows, map[string]any{"currency": cur, "receivables": amount(recv[cur].Total, cur),
 			"months": months, "dso_days": round1(days)})
 	}
-	return cols, rows
+	return cols, rows, nil
 }
 
 // --- CEI ----------------------------------------------------------------------
 
-func (d *Data) cei(p Params) ([]string, []map[string]any) {
+func (q query) cei() ([]string, []map[string]any, error) {
 	cols := []string{"currency", "beginning_receivables", "credit_sales", "ending_receivables", "ending_current_receivables", "cei"}
+	currencies, err := q.src.Currencies(q.ctx, q.p.Currency)
+	if err != nil {
+		return cols, nil, err
+	}
+	begin, err := q.src.Receivables(q.ctx, q.p.start(), day(q.p.From), q.p.Currency)
+	if err != nil {
+		return cols, nil, err
+	}
+	ending, err := q.src.Receivables(q.ctx, q.p.end(), day(q.p.To), q.p.Currency)
+	if err != nil {
+		return cols, nil, err
+	}
+	sales, err := q.src.Sales(q.ctx, []time.Time{q.p.end(), q.p.start()}, q.p.Currency)
+	if err != nil {
+		return cols, nil, err
+	}
 	var rows []map[string]any
-	for _, cur := range d.currencies() {
-		begin := d.receivables(cur, p.start(), false, p.From)
-		sales := d.sales(cur, p.start(), p.end())
-		endTotal := d.receivables(cur, p.end(), false, p.To)
-		endCurrent := d.receivables(cur, p.end(), true, p.To)
-		row := map[string]any{"currency": cur, "beginning_receivables": amount(begin, cur), "credit_sales": amount(sales, cur),
-			"ending_receivables": amount(endTotal, cur), "ending_current_receivables": amount(endCurrent, cur), "cei": nil}
-		if div := begin + sales - endCurrent; div != 0 {
-			row["cei"] = round1(float64(begin+sales-endTotal) / float64(div) * 100)
+	for _, c := range currencies {
+		cur := c.Currency
+		b, e, ec := begin[cur].Total, ending[cur].Total, ending[cur].Current
+		var s int64
+		if got := sales[cur]; got != nil {
+			s = got[0]
+		}
+		row := map[string]any{"currency": cur, "beginning_receivables": amount(b, cur), "credit_sales": amount(s, cur),
+			"ending_receivables": amount(e, cur), "ending_current_receivables": amount(ec, cur), "cei": nil}
+		if div := b + s - ec; div != 0 {
+			row["cei"] = round1(float64(b+s-e) / float64(div) * 100)
 		}
 		rows = append(rows, row)
 	}
-	return cols, rows
+	return cols, rows, nil
 }
 
 // --- timelines ------------------------------------------------------------
 
-func baseStep(key string) string {
-	key, _, _ = strings.Cut(key, "#")
-	key, _, _ = strings.Cut(key, ":")
-	return key
+// sorted orders grouped rows by key, then currency (byte order, the same on
+// every database).
+func sorted(groups []db.Group) []db.Group {
+	slices.SortFunc(groups, func(a, b db.Group) int {
+		return cmp.Or(cmp.Compare(a.Key, b.Key), cmp.Compare(a.Currency, b.Currency))
+	})
+	return groups
 }
 
-// walker follows an invoice's timeline, keeping its stage as the workflow
-// had it.
-type walker struct {
-	steps    map[string]invoice.Stage
-	reached  invoice.Stage // the collection stage reached
-	promise  bool
-	paused   bool
-	disputed bool
-}
-
-func (w *walker) stage() invoice.Stage {
-	switch {
-	case w.disputed:
-		return invoice.StageDisputed
-	case w.promise:
-		return invoice.StagePromised
-	case w.paused:
-		return invoice.StagePaused
+func (q query) collected(by, col string) ([]string, []map[string]any, error) {
+	cols := []string{col, "currency", "payments", "amount"}
+	groups, err := q.src.Collected(q.ctx, by, q.p.start(), q.p.end(), q.p.Currency)
+	if err != nil {
+		return cols, nil, err
 	}
-	return w.reached
-}
-
-// messageStage is the stage a message counts under.
-func (w *walker) messageStage(step string) invoice.Stage {
-	if s, ok := w.steps[baseStep(step)]; ok {
-		return s
-	}
-	return w.stage()
-}
-
-// step applies an event after it is reported.
-func (w *walker) step(e invoice.Event) {
-	switch e.Kind {
-	case invoice.EventMessage, invoice.EventTask, invoice.EventDeliveryConfirmed:
-		// A policy step was carried out: the invoice reached its stage (a
-		// bounce reported later changes nothing).
-		if s, ok := w.steps[baseStep(e.Step)]; ok && e.Outcome != "bounced" {
-			w.reached = s
-		}
-	case invoice.EventEscalated:
-		w.reached = invoice.StageEscalated
-	case invoice.EventAgencyPlaced:
-		w.reached = invoice.StageAgency
-	case invoice.EventDisputeOpened:
-		w.disputed, w.promise = true, false
-	case invoice.EventDisputeResolved:
-		w.disputed = false
-	case invoice.EventPromise:
-		w.promise = true
-	case invoice.EventPromiseKept, invoice.EventPromiseBroken, invoice.EventPaid, invoice.EventCancelled, invoice.EventWrittenOff:
-		w.promise = false
-	case invoice.EventPaused:
-		w.paused = true
-	case invoice.EventResumed:
-		w.paused = false
-	}
-}
-
-func (d *Data) timeline(inv *db.Invoice) ([]invoice.Event, *walker) {
-	w := &walker{steps: d.Stages[policyKey(inv.PolicyName, inv.PolicyVersion)], reached: invoice.StageIssued}
-	if inv.Status == nil {
-		return nil, w
-	}
-	return inv.Status.Timeline, w
-}
-
-type collection struct {
-	stage    invoice.Stage
-	channel  string
-	currency string
-	amount   int64
-}
-
-// collections are the payments recorded in the period, each with the stage
-// and the channel it is credited to.
-func (d *Data) collections(p Params) []collection {
-	var out []collection
-	for i := range d.Invoices {
-		inv := &d.Invoices[i]
-		events, w := d.timeline(inv)
-		channel := "none"
-		for _, e := range events {
-			if e.Kind == invoice.EventPayment && p.inPeriod(e.At) {
-				out = append(out, collection{stage: w.stage(), channel: channel, currency: inv.Currency, amount: e.AmountMinor})
-			}
-			if e.Kind == invoice.EventMessage && e.Outcome == db.MessageSent && e.Channel != "manager" {
-				channel = e.Channel
-			}
-			if e.Kind == invoice.EventAgencyPlaced {
-				channel = "agency"
-			}
-			w.step(e)
-		}
-	}
-	return out
-}
-
-func (d *Data) collected(p Params, by func(collection) string, col string) ([]string, []map[string]any) {
-	type key struct{ by, currency string }
-	sums, counts := map[key]int64{}, map[key]int{}
-	for _, c := range d.collections(p) {
-		k := key{by(c), c.currency}
-		sums[k] += c.amount
-		counts[k]++
-	}
-	keys := make([]key, 0, len(sums))
-	for k := range sums {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b key) int { return cmp.Or(cmp.Compare(a.by, b.by), cmp.Compare(a.currency, b.currency)) })
 	var rows []map[string]any
-	for _, k := range keys {
-		rows = append(rows, map[string]any{col: k.by, "currency": k.currency, "payments": counts[k], "amount": amount(sums[k], k.currency)})
+	for _, g := range sorted(groups) {
+		rows = append(rows, map[string]any{col: g.Key, "currency": g.Currency, "payments": int(g.N), "amount": amount(g.Amount, g.Currency)})
 	}
-	return []string{col, "currency", "payments", "amount"}, rows
+	return cols, rows, nil
 }
 
-func (d *Data) messages(p Params) ([]string, []map[string]any) {
-	counts := map[invoice.Stage]int{}
-	for i := range d.Invoices {
-		events, w := d.timeline(&d.Invoices[i])
-		for _, e := range events {
-			if e.Kind == invoice.EventMessage && e.Outcome == db.MessageSent && p.inPeriod(e.At) {
-				counts[w.messageStage(e.Step)]++
-			}
-			w.step(e)
-		}
+func (q query) messages() ([]string, []map[string]any, error) {
+	cols := []string{"stage", "messages"}
+	groups, err := q.src.MessagesByStage(q.ctx, q.p.start(), q.p.end(), q.p.Currency)
+	if err != nil {
+		return cols, nil, err
 	}
-	stages := make([]invoice.Stage, 0, len(counts))
-	for s := range counts {
-		stages = append(stages, s)
-	}
-	slices.Sort(stages)
 	var rows []map[string]any
-	for _, s := range stages {
-		rows = append(rows, map[string]any{"stage": string(s), "messages": counts[s]})
+	for _, g := range sorted(groups) {
+		rows = append(rows, map[string]any{"stage": g.Key, "messages": int(g.N)})
 	}
-	return []string{"stage", "messages"}, rows
+	return cols, rows, nil
 }
 
-func (d *Data) promises(p Params) ([]string, []map[string]any) {
-	kept, broken := 0, 0
-	for i := range d.Invoices {
-		events, _ := d.timeline(&d.Invoices[i])
-		open := false
-		for _, e := range events {
-			switch e.Kind {
-			case invoice.EventPromise:
-				open = true
-			case invoice.EventPromiseKept, invoice.EventPaid:
-				if open && p.inPeriod(e.At) {
-					kept++
-				}
-				open = false
-			case invoice.EventPromiseBroken:
-				if open && p.inPeriod(e.At) {
-					broken++
-				}
-				open = false
-			case invoice.EventDisputeOpened, invoice.EventCancelled, invoice.EventWrittenOff:
-				open = false
-			}
-		}
+func (q query) promises() ([]string, []map[string]any, error) {
+	cols := []string{"kept", "broken", "rate"}
+	kept, broken, err := q.src.PromiseOutcomes(q.ctx, q.p.start(), q.p.end(), q.p.Currency)
+	if err != nil {
+		return cols, nil, err
 	}
-	row := map[string]any{"kept": kept, "broken": broken, "rate": nil}
+	row := map[string]any{"kept": int(kept), "broken": int(broken), "rate": nil}
 	if kept+broken > 0 {
 		row["rate"] = round1(float64(kept) / float64(kept+broken) * 100)
 	}
-	return []string{"kept", "broken", "rate"}, []map[string]any{row}
+	return cols, []map[string]any{row}, nil
 }
 
-func (d *Data) disputes(p Params) ([]string, []map[string]any) {
-	type key struct{ reason, currency string }
-	sums, counts := map[key]int64{}, map[key]int{}
-	for i := range d.Invoices {
-		inv := &d.Invoices[i]
-		events, _ := d.timeline(inv)
-		for _, e := range events {
-			if e.Kind == invoice.EventDisputeOpened && p.inPeriod(e.At) {
-				k := key{e.Outcome, inv.Currency}
-				counts[k]++
-				sums[k] += d.balanceAt(inv, e.At)
-			}
-		}
+func (q query) disputes() ([]string, []map[string]any, error) {
+	cols := []string{"reason", "currency", "disputes", "amount"}
+	groups, err := q.src.DisputesOpened(q.ctx, q.p.start(), q.p.end(), q.p.Currency)
+	if err != nil {
+		return cols, nil, err
 	}
-	keys := make([]key, 0, len(sums))
-	for k := range counts {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b key) int {
-		return cmp.Or(cmp.Compare(a.reason, b.reason), cmp.Compare(a.currency, b.currency))
-	})
 	var rows []map[string]any
-	for _, k := range keys {
-		rows = append(rows, map[string]any{"reason": k.reason, "currency": k.currency, "disputes": counts[k], "amount": amount(sums[k], k.currency)})
+	for _, g := range sorted(groups) {
+		rows = append(rows, map[string]any{"reason": g.Key, "currency": g.Currency, "disputes": int(g.N), "amount": amount(g.Amount, g.Currency)})
 	}
-	return []string{"reason", "currency", "disputes", "amount"}, rows
+	return cols, rows, nil
 }

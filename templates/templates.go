@@ -43,7 +43,12 @@ type Data struct {
 	PaymentLink   string
 	Sender        string // who the message is from, with contact details
 	Tone          string
-	Deadline      string // final notices: pay by; promise reminders: the promised date
+	Deadline      string // final notices: pay by; promise reminders: the promised date; missed instalments: the end of the grace
+	// Payment plans: the instalment a message is about, its date, and what
+	// remains to pay under the plan after it.
+	Instalment     string
+	InstalmentDate string
+	Remaining      string
 }
 
 // Rendered is a message ready to send. Subject and HTML are empty for SMS.

@@ -15,7 +15,8 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/go
 
 var sample = templates.Data{CustomerName: "Acme GmbH", InvoiceNumber: "INV-7", Amount: "EUR 1,250.00", Balance: "EUR 600.00",
 	DueDate: "Monday, 7 December 2026", Terms: "net 30 days", DaysOverdue: 16, PaymentLink: "https://pay.test/INV-7?a=1&b=<2>",
-	Sender: "Test AR, ar@test.example, +49 30 1234", Deadline: "Friday, 1 January 2027"}
+	Sender: "Test AR, ar@test.example, +49 30 1234", Deadline: "Friday, 1 January 2027",
+	Instalment: "EUR 200.00", InstalmentDate: "Tuesday, 15 December 2026", Remaining: "EUR 400.00"}
 
 // eachRendered renders every template of the policies on every channel
 // with the sample data.

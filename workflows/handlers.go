@@ -36,6 +36,9 @@ func (w *run) registerUpdates(ctx workflow.Context) error {
 		{UpdateWriteOff, w.writeOff, w.validateOpen},
 		{UpdateChangeDueDate, w.changeDueDate, w.validateDueDate},
 		{UpdateDecide, w.decideUpdate, w.validateDecision},
+		{UpdateProposePlan, w.proposePlan, w.validateProposePlan},
+		{UpdateDecidePlan, w.decidePlan, w.validateDecidePlan},
+		{UpdateCancelPlan, w.cancelPlan, w.validateCancelPlan},
 	}
 	for _, r := range regs {
 		if err := workflow.SetUpdateHandlerWithOptions(ctx, r.name, r.handler,
@@ -135,6 +138,9 @@ func (w *run) applyPayment(ctx workflow.Context, ref string, amount int64, recei
 	w.s.References = append(w.s.References, ref)
 	w.s.BalanceMinor = res.BalanceMinor
 	w.event(ctx, invoice.Event{Kind: invoice.EventPayment, Reference: ref, AmountMinor: amount, BalanceMinor: w.balance(), Detail: detail})
+	if w.s.Plan.Active() {
+		w.allocate(ctx)
+	}
 	if p := w.s.Promise; p != nil && w.s.BalanceMinor <= p.TargetBalanceMinor && w.s.BalanceMinor > 0 {
 		w.event(ctx, invoice.Event{Kind: invoice.EventPromiseKept, AmountMinor: p.AmountMinor, Until: &p.Date, BalanceMinor: w.balance()})
 		w.s.Promise = nil
@@ -173,6 +179,7 @@ func (w *run) openDispute(ctx workflow.Context, req DisputeRequest) (CommandResp
 	w.s.Counter++
 	w.s.Dispute = &invoice.Dispute{Reason: req.Reason, Note: req.Note, OpenedAt: now, Deadline: now.Add(w.in.Policy.DisputeDeadline.Std())}
 	w.s.Promise = nil
+	w.cancelOpenPlan(ctx, "a dispute was opened ("+req.Reason+")")
 	w.pauseStage(invoice.StageDisputed)
 	w.event(ctx, invoice.Event{Kind: invoice.EventDisputeOpened, Outcome: req.Reason, Detail: req.Note, Until: &w.s.Dispute.Deadline})
 	w.task(ctx, fmt.Sprintf("dispute-%d:review", w.s.Counter), "dispute_review",
@@ -246,6 +253,8 @@ func (w *run) validatePromise(ctx workflow.Context, req PromiseRequest) error {
 		return conflict("resolve the open dispute before recording a promise")
 	case w.s.Agency:
 		return conflict("the account is with the collection agency")
+	case w.s.Plan.Active():
+		return conflict("the invoice is on a payment plan: its instalments are the promise")
 	case req.AmountMinor <= 0:
 		return invalid("amount", "must be greater than zero")
 	case req.AmountMinor > w.s.BalanceMinor:
@@ -635,6 +644,9 @@ func (w *run) refundReceived(ctx workflow.Context, r RefundReceived) {
 	w.s.BalanceMinor = res.BalanceMinor
 	w.event(ctx, invoice.Event{Kind: invoice.EventRefund, Reference: r.Reference, AmountMinor: res.AppliedMinor,
 		BalanceMinor: w.balance(), Detail: "reported by " + r.Source})
+	if w.s.Plan.Active() {
+		w.allocate(ctx)
+	}
 	if w.closed() && w.s.BalanceMinor > 0 {
 		w.reopen(ctx)
 	}

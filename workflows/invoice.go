@@ -75,6 +75,8 @@ type State struct {
 	BeforeClose invoice.Stage
 	// ReplyHold holds the chase after a customer's reply (replies.go).
 	ReplyHold *ReplyHold `json:",omitempty"`
+	// Plan is the invoice's current (or last) payment plan.
+	Plan *invoice.Plan `json:",omitempty"`
 }
 
 // historyLimit is the history length past which a run continues as new, well
@@ -229,6 +231,8 @@ func (w *run) chase(ctx workflow.Context) error {
 			err = w.waitWhilePaused(ctx)
 		case w.s.Promise != nil:
 			err = w.waitOnPromise(ctx)
+		case w.s.Plan.Active():
+			err = w.waitOnPlan(ctx)
 		case w.awaitingDecision():
 			err = w.waitForDecision(ctx)
 		case w.s.ReplyHold != nil:
@@ -298,6 +302,7 @@ func (w *run) closed() bool { return w.s.ClosedAt != nil }
 
 // close ends the invoice in a final stage.
 func (w *run) close(ctx workflow.Context, stage invoice.Stage) {
+	w.cancelOpenPlan(ctx, "the invoice was "+string(stage))
 	now := workflow.Now(ctx)
 	w.s.ClosedAt = &now
 	w.s.BeforeClose, w.s.Stage = w.s.Stage, stage
@@ -333,6 +338,10 @@ func (w *run) resumeStage() {
 	if w.s.Dispute != nil || w.s.Paused || w.s.Promise != nil || w.s.Resume == "" {
 		return
 	}
+	if w.s.Plan.Active() {
+		w.s.Stage = invoice.StageOnPlan
+		return
+	}
 	w.s.Stage, w.s.Resume = w.s.Resume, ""
 }
 
@@ -346,7 +355,7 @@ func (w *run) status() invoice.Status {
 		InvoiceID: w.in.InvoiceID, Stage: w.s.Stage, AmountMinor: w.s.AmountMinor, BalanceMinor: w.s.BalanceMinor,
 		Currency: w.in.Currency, DueAt: w.s.DueAt, PolicyName: w.in.Policy.Name, PolicyVersion: w.in.Policy.Version,
 		AccountManager: w.in.AccountManager, NextAction: w.next, Dispute: w.s.Dispute, Promise: w.s.Promise,
-		Escalation: w.s.Escalation, Paused: w.s.Paused, PausedUntil: w.s.PausedUntil,
+		Escalation: w.s.Escalation, Paused: w.s.Paused, PausedUntil: w.s.PausedUntil, Plan: w.s.Plan,
 		Timeline: w.s.Timeline, ClosedAt: w.s.ClosedAt,
 	}
 }
@@ -462,6 +471,7 @@ func (w *run) flush(ctx workflow.Context) {
 			details += fmt.Sprintf("  \n**Next:** %s at %s", w.next.What, w.next.At.In(w.loc).Format("2006-01-02 15:04 MST"))
 		}
 	}
+	details += w.planDetails()
 	workflow.SetCurrentDetails(ctx, details)
 	// The details go out encrypted with the payloads (a query answer); the
 	// search attributes do not, so the amount stays out of them when the
@@ -523,9 +533,11 @@ func stateSearchAttributes(hideAmounts bool, stage invoice.Stage, balance int64,
 // StartSearchAttributes are an invoice workflow's search attributes as a
 // run starts (a new invoice, or a closed one reopened): those fixed for the
 // invoice and those that follow its state, as the workflow itself keeps
-// them.
+// them. Continue-as-new carries them into the next run: the SDK copies the
+// run's search attributes into the command when the error sets none.
 func StartSearchAttributes(in InvoiceInput, stage invoice.Stage, balance int64, due time.Time) temporal.SearchAttributes {
 	return temporal.NewSearchAttributes(append([]temporal.SearchAttributeUpdate{
+		SAInvoiceNumber.ValueSet(in.Number),
 		SACustomerID.ValueSet(in.CustomerID),
 		SACurrency.ValueSet(in.Currency),
 		SAPolicyName.ValueSet(in.Policy.Name),

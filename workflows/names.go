@@ -30,6 +30,10 @@ const (
 	UpdateWriteOff       = "write-off"
 	UpdateChangeDueDate  = "change-due-date"
 	UpdateDecide         = "decide-escalation"
+	// Payment plans (workflows/plans.go).
+	UpdateProposePlan = "propose-payment-plan"
+	UpdateDecidePlan  = "decide-payment-plan"
+	UpdateCancelPlan  = "cancel-payment-plan"
 	// UpdateDecideCredit is management's decision on a credit application
 	// outside the automatic bounds (a CreditDecision workflow).
 	UpdateDecideCredit = "decide-credit"
@@ -54,8 +58,10 @@ const (
 func WorkflowID(invoiceID string) string { return "invoice:" + invoiceID }
 
 // Search attributes, typed, as shown and filtered on in the Temporal Web UI
-// (for example `InvoiceStage = "reminded"`).
+// (for example `InvoiceStage = "reminded"`, or `InvoiceNumber = "INV-1001"`
+// to find an invoice by its number).
 var (
+	SAInvoiceNumber  = temporal.NewSearchAttributeKeyKeyword("InvoiceNumber")
 	SAStage          = temporal.NewSearchAttributeKeyKeyword("InvoiceStage")
 	SACustomerID     = temporal.NewSearchAttributeKeyKeyword("CustomerId")
 	SAAmountDueMinor = temporal.NewSearchAttributeKeyInt64("AmountDueMinor")
@@ -68,6 +74,7 @@ var (
 // SearchAttributes lists every custom search attribute the workflows use,
 // for registration on the namespace at start-up.
 var SearchAttributes = map[string]enums.IndexedValueType{
+	SAInvoiceNumber.GetName():  enums.INDEXED_VALUE_TYPE_KEYWORD,
 	SAStage.GetName():          enums.INDEXED_VALUE_TYPE_KEYWORD,
 	SACustomerID.GetName():     enums.INDEXED_VALUE_TYPE_KEYWORD,
 	SAAmountDueMinor.GetName(): enums.INDEXED_VALUE_TYPE_INT,

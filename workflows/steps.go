@@ -417,6 +417,7 @@ func (w *run) placeWithAgency(ctx workflow.Context, key, why string) {
 		ev.Outcome, ev.MessageID = res.Status, res.MessageID
 	}
 	w.event(ctx, ev)
+	w.cancelOpenPlan(ctx, "placed with the collection agency")
 	w.s.Agency = true
 	w.s.Stage = invoice.StageAgency
 	w.s.Resume = ""

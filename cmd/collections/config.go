@@ -12,6 +12,7 @@ import (
 
 	"github.com/collections-engine/collections/api"
 	"github.com/collections-engine/collections/channels"
+	"github.com/collections-engine/collections/checkout"
 	"github.com/collections-engine/collections/codec"
 	"github.com/collections-engine/collections/credit"
 	"github.com/collections-engine/collections/internal/app"
@@ -112,6 +113,7 @@ func loadConfig(cmd *cli.Command, p process, log *slog.Logger) (app.Config, erro
 		InboundSecret:      os.Getenv("INBOUND_EMAIL_SECRET"),
 		InboundParseSecret: os.Getenv("INBOUND_PARSE_SECRET"),
 	}
+	cfg.Checkout = checkout.New(os.Getenv("STRIPE_SECRET_KEY"), os.Getenv("STRIPE_API_URL"))
 	bounds, err := credit.BoundsFromEnv(os.Getenv)
 	if err != nil {
 		return cfg, err

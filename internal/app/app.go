@@ -31,6 +31,7 @@ import (
 	"github.com/collections-engine/collections/api"
 	"github.com/collections-engine/collections/channels"
 	"github.com/collections-engine/collections/db"
+	"github.com/collections-engine/collections/desk"
 	"github.com/collections-engine/collections/internal/logging"
 	"github.com/collections-engine/collections/policy"
 	"github.com/collections-engine/collections/templates"
@@ -67,6 +68,11 @@ func OpenDatabase(ctx context.Context, dsn string, log *slog.Logger) (*bun.DB, e
 	if err := db.Migrate(ctx, bdb, log); err != nil {
 		_ = bdb.Close()
 		return nil, err
+	}
+	// Customers from before the stored payment trend get theirs (the worklist ranks by it).
+	if err := desk.BackfillTrends(ctx, db.NewStore(bdb)); err != nil {
+		_ = bdb.Close()
+		return nil, fmt.Errorf("backfill payment trends: %w", err)
 	}
 	return bdb, nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/collections-engine/collections/api"
 	"github.com/collections-engine/collections/channels"
+	"github.com/collections-engine/collections/checkout"
 	"github.com/collections-engine/collections/credit"
 	"github.com/collections-engine/collections/workflows"
 )
@@ -69,6 +70,10 @@ type Config struct {
 	// RateLimit is the requests a second each API key may make (0: the
 	// API's default).
 	RateLimit float64
+	// Checkout starts card payments from the customer's portal (Stripe
+	// Checkout with STRIPE_SECRET_KEY, see checkout.New); nil: none, the
+	// portal offers its dev test payment page instead.
+	Checkout checkout.Checkout
 
 	// WorkerPollers is the worker's workflow task pollers and activity task
 	// pollers each (WORKER_POLLERS; DefaultPollers when zero). Pollers set

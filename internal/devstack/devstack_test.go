@@ -235,6 +235,17 @@ func TestInvoiceFromAPIToPaid(t *testing.T) {
 			Query: `InvoiceStage = "paid" AND CustomerId = "acme" AND AmountDueMinor = 0 AND AccountManager = "mia@ar.test" AND PolicyName = "anytime"`})
 		return err == nil && len(list.GetExecutions()) == 1
 	})
+	// A collector finds the invoice in the Web UI by its number alone.
+	list, err := s.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: `InvoiceNumber = "INV-1001"`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex := list.GetExecutions(); len(ex) != 1 || ex[0].GetExecution().GetWorkflowId() != "invoice:"+id {
+		t.Fatalf(`InvoiceNumber = "INV-1001" lists %v, want the workflow invoice:%s`, ex, id)
+	}
+	if list, err = s.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: `InvoiceNumber = "INV-1002"`}); err != nil || len(list.GetExecutions()) != 0 {
+		t.Fatalf(`InvoiceNumber = "INV-1002" (no such invoice) lists %v, %v`, list.GetExecutions(), err)
+	}
 }
 
 func TestBadInputIsA4xxNamingTheField(t *testing.T) {

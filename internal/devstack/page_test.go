@@ -260,6 +260,26 @@ func TestCollectorsPageInChromium(t *testing.T) {
 	}
 	screenshot("temporal-ui-workflow.png")
 
+	// The Web UI's list filtered by the invoice's number finds it too.
+	b.do("back to the account", chromedp.Navigate(s.APIURL+"/desk/customers/acme"), chromedp.WaitVisible(chromedp.CSS("#open-invoices")))
+	search := run(b, "the search link", chromedp.AttributeValue(chromedp.CSS(`details.timeline[data-invoice="`+ids["INV-1001"]+`"] a.temporal-search`), "href")).Value
+	if want := s.UIURL + "/namespaces/default/workflows?query=" + url.QueryEscape(`InvoiceNumber = "INV-1001"`); search != want {
+		t.Errorf("Temporal UI search link: %q, want %q", search, want)
+	}
+	b.do("follow the search link", chromedp.Navigate(search))
+	deadline = time.Now().Add(60 * time.Second)
+	for uiText = ""; !strings.Contains(uiText, "invoice:"+ids["INV-1001"]); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the Web UI's list at %s does not show the invoice's workflow; it shows:\n%s", search, uiText)
+		}
+		time.Sleep(250 * time.Millisecond)
+		uiText, _ = chromedp.Run(bctx, chromedp.Text(chromedp.CSS("body")))
+	}
+	if strings.Contains(uiText, "invoice:"+ids["INV-1002"]) {
+		t.Errorf("the Web UI's list for INV-1001 shows INV-1002's workflow too:\n%s", uiText)
+	}
+	screenshot("temporal-ui-search.png")
+
 	// Signing out ends the session in the browser.
 	b.do("sign out", chromedp.Navigate(s.APIURL+"/desk/"), chromedp.WaitVisible(chromedp.CSS("#worklist")),
 		chromedp.Click(chromedp.CSS(`header button[type="submit"]`)), chromedp.WaitVisible(chromedp.CSS("#key")),

@@ -32,10 +32,10 @@ var tiers = []struct {
 	{"use cases", []string{"collect/..."}},
 	{"workflows", []string{"workflows/..."}},
 	{"activities", []string{"activities/..."}},
-	{"domain services", []string{"desk/...", "reports/...", "credit", "outbound/..."}},
+	{"domain services", []string{"desk/...", "reports/...", "credit", "outbound/...", "documents/..."}},
 	{"policy lookup", []string{"internal/policies/..."}},
 	{"infrastructure", []string{"db/...", "channels/...", "webhooks/...", "codec/...", "metrics/...",
-		"internal/logging/...", "internal/tracing/...", "internal/devserver/...", "internal/fakeprovider/...", "internal/keys/..."}},
+		"internal/logging/...", "internal/tracing/...", "internal/devserver/...", "internal/fakeprovider/...", "internal/keys/...", "checkout/..."}},
 	{"domain", []string{"policy/...", "money/...", "templates/...", "credit/application/..."}},
 	{"vocabulary", []string{"invoice/..."}},
 }
