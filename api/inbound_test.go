@@ -21,7 +21,7 @@ func TestListInboundEmails(t *testing.T) {
 		{ID: "e2", ReceivedAt: now.Add(-2 * time.Hour), Sender: "old@else.test", Status: db.InboundUnmatched, ResolvedAt: &resolved},
 		{ID: "e3", ReceivedAt: now.Add(-1 * time.Hour), Sender: "ap@acme.test", Status: db.InboundAutoReply},
 	} {
-		if err := env.store.StoreInboundEmail(ctx, db.InboundReply{Email: &e}); err != nil {
+		if _, err := env.store.StoreInboundEmail(ctx, db.InboundReply{Email: &e}); err != nil {
 			t.Fatal(i, err)
 		}
 	}

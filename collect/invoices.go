@@ -47,7 +47,7 @@ type invoiceStore interface {
 	OptOut(ctx context.Context, o *db.OptOut) error
 	OptIn(ctx context.Context, channel, address string) error
 
-	StoreInboundEmail(ctx context.Context, in db.InboundReply) error
+	StoreInboundEmail(ctx context.Context, in db.InboundReply) (first bool, err error)
 	LatestOutboundTo(ctx context.Context, invoiceID, address string) (*db.Message, error)
 }
 

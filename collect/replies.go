@@ -44,6 +44,9 @@ type ReplyAttachment struct {
 	Filename    string
 	ContentType string
 	Content     []byte
+	// Size is the file's size when the front door did not read a file too
+	// large to keep (Content nil).
+	Size int64
 }
 
 // Limits on what a reply brings in. The front door bounds the whole post
@@ -111,13 +114,7 @@ func (s *Service) TakeEmailReply(ctx context.Context, r EmailReply) (ReplyResult
 		sum := sha256.Sum256([]byte(from + "\x00" + r.Subject + "\x00" + text))
 		key = "sha256:" + hex.EncodeToString(sum[:])
 	}
-	first, err := s.Store.FirstWebhookEvent(ctx, r.Actor.Name+"-inbound", truncateRunes(key, 200), s.now())
-	if err != nil {
-		return ReplyResult{}, err
-	}
-	if !first {
-		return ReplyResult{Outcome: Duplicate}, nil
-	}
+	provider, eventID := r.Actor.Name+"-inbound", truncateRunes(key, 200)
 	own := OwnText(text)
 	tr := TriageReply(r.Headers, r.Subject, own, len(r.Attachments))
 	res := ReplyResult{Outcome: Accepted, AutoReply: tr.AutoReply, Flags: tr.Flags}
@@ -134,8 +131,8 @@ func (s *Service) TakeEmailReply(ctx context.Context, r EmailReply) (ReplyResult
 		if tr.AutoReply {
 			email.Status = db.InboundAutoReply
 		}
-		if err := s.Store.StoreInboundEmail(ctx, db.InboundReply{Email: email}); err != nil {
-			return ReplyResult{}, err
+		if first, err := s.Store.StoreInboundEmail(ctx, db.InboundReply{Provider: provider, EventID: eventID, Email: email}); err != nil || !first {
+			return ReplyResult{Outcome: Duplicate}, err
 		}
 		s.log().Warn("email reply matched no invoice", "inbound_id", email.ID, "auto_reply", tr.AutoReply)
 		res.Outcome = Unmatched
@@ -182,8 +179,9 @@ func (s *Service) TakeEmailReply(ctx context.Context, r EmailReply) (ReplyResult
 			Status: db.TaskOpen, DueAt: now.Add(replyTaskDue), CreatedAt: now}
 		res.TaskID = task.ID
 	}
-	if err := s.Store.StoreInboundEmail(ctx, db.InboundReply{Email: email, Message: msg, Attachments: atts, Task: task}); err != nil {
-		return ReplyResult{}, err
+	first, err := s.Store.StoreInboundEmail(ctx, db.InboundReply{Provider: provider, EventID: eventID, Email: email, Message: msg, Attachments: atts, Task: task})
+	if err != nil || !first {
+		return ReplyResult{Outcome: Duplicate}, err
 	}
 	s.log().Info("email reply taken", "invoice_id", inv.ID, "message_id", msg.ID, "matched_by", matchedBy, "auto_reply", tr.AutoReply, "flags", tr.Flags)
 	if task != nil && inv.ClosedAt == nil {
@@ -275,14 +273,15 @@ func keepAttachments(messageID string, in []ReplyAttachment, now time.Time) (kep
 			name = "attachment"
 		}
 		ct := strings.ToLower(strings.TrimSpace(strings.Split(a.ContentType, ";")[0]))
+		size := max(int64(len(a.Content)), a.Size)
 		switch {
 		case len(kept) >= MaxAttachments:
 			refused = append(refused, name+": more than the "+itoa(MaxAttachments)+" files kept per reply")
 		case !AttachmentTypes[ct]:
 			refused = append(refused, name+": type "+truncateRunes(ct, 100)+" is not kept")
-		case len(a.Content) > MaxAttachmentBytes:
+		case size > MaxAttachmentBytes:
 			refused = append(refused, name+": larger than "+itoa(MaxAttachmentBytes>>20)+" MiB")
-		case total+len(a.Content) > MaxAttachmentsBytes:
+		case int64(total)+size > MaxAttachmentsBytes:
 			refused = append(refused, name+": the reply's files exceed "+itoa(MaxAttachmentsBytes>>20)+" MiB")
 		default:
 			total += len(a.Content)

@@ -54,16 +54,32 @@ type InboundEmail struct {
 // InboundReply is what StoreInboundEmail writes together: the email's
 // record, and for a matched one its message, attachments and task.
 type InboundReply struct {
-	Email       *InboundEmail
-	Message     *Message     // nil when unmatched
-	Attachments []Attachment // of Message
-	Task        *Task        // nil for an auto-reply
+	// Provider and EventID take the email in once (webhook_events), in the
+	// same transaction as the rest: a failed write leaves no mark, so the
+	// provider's retry is taken.
+	Provider, EventID string
+	Email             *InboundEmail
+	Message           *Message     // nil when unmatched
+	Attachments       []Attachment // of Message
+	Task              *Task        // nil for an auto-reply
 }
 
 // StoreInboundEmail writes an inbound email and what it brings in one
-// transaction: all of it or nothing.
-func (r *Messages) StoreInboundEmail(ctx context.Context, in InboundReply) error {
-	return r.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+// transaction: all of it or nothing. first is false, and nothing written,
+// when the email (Provider, EventID) was taken before.
+func (r *Messages) StoreInboundEmail(ctx context.Context, in InboundReply) (first bool, err error) {
+	err = r.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if in.EventID != "" {
+			res, err := tx.NewInsert().Model(&WebhookEvent{Provider: in.Provider, EventID: in.EventID, ReceivedAt: in.Email.ReceivedAt}).
+				On("CONFLICT DO NOTHING").Exec(ctx)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return nil
+			}
+		}
+		first = true
 		if in.Message != nil {
 			if _, err := tx.NewInsert().Model(in.Message).Exec(ctx); err != nil {
 				return err
@@ -82,6 +98,7 @@ func (r *Messages) StoreInboundEmail(ctx context.Context, in InboundReply) error
 		_, err := tx.NewInsert().Model(in.Email).Exec(ctx)
 		return err
 	})
+	return first && err == nil, err
 }
 
 // ListAttachments lists a message's attachments without their content.

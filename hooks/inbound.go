@@ -194,7 +194,7 @@ func (h *Hooks) decodeInbound(form *multipart.Form) (collect.EmailReply, error) 
 		if fh.Size > collect.MaxAttachmentBytes {
 			// Not read: keepAttachments records it as too large.
 			r.Attachments = append(r.Attachments, collect.ReplyAttachment{Filename: cleanName(fh.Filename), ContentType: fh.Header.Get("Content-Type"),
-				Content: make([]byte, collect.MaxAttachmentBytes+1)})
+				Size: fh.Size})
 			continue
 		}
 		f, err := fh.Open()
