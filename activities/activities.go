@@ -22,6 +22,7 @@ import (
 	"github.com/collections-engine/collections/desk"
 	"github.com/collections-engine/collections/documents"
 	"github.com/collections-engine/collections/internal/logging"
+	"github.com/collections-engine/collections/internal/portallink"
 	"github.com/collections-engine/collections/invoice"
 	"github.com/collections-engine/collections/metrics"
 	"github.com/collections-engine/collections/money"
@@ -37,8 +38,15 @@ type Activities struct {
 	Senders   channels.Senders
 	Templates *templates.Set
 	// PaymentLink is a URL template; "{invoice_id}" and "{number}" are
-	// replaced by the invoice's id and number.
+	// replaced by the invoice's id and number. When set it is every
+	// message's link (PAYMENT_LINK_TEMPLATE, for teams with their own
+	// payment page); empty: the customer's portal link (Portal).
 	PaymentLink string
+	// Portal makes the portal links messages carry when PaymentLink is
+	// empty: signed for the message's customer and invoice, derived from
+	// the message's key and scheduled time so a retried send renders the
+	// same link.
+	Portal *portallink.Links
 	// Sender signs messages: the business's name and contact details.
 	Sender string
 	// Agency receives case files when an account is placed; AgencyAddress
@@ -178,7 +186,7 @@ func (a *Activities) SendStepMessage(ctx context.Context, in SendInput) (SendRes
 	case optedOut:
 		msg.Status, msg.Detail = db.MessageSkipped, fmt.Sprintf("recipient opted out of %s", in.Channel)
 	default:
-		data := a.templateData(inv, cust, in.Tone, in.Deadline, now)
+		data := a.templateData(inv, cust, in.Tone, in.Deadline, now, a.link(inv, in.Step, string(in.Channel), in.ScheduledAt))
 		if i := in.Instalment; i != nil {
 			data.Instalment = money.Display(i.AmountMinor, inv.Currency)
 			data.InstalmentDate = i.DueAt.In(customerZone(cust)).Format("Monday, 2 January 2006")
@@ -263,13 +271,22 @@ func customerZone(cust *db.Customer) *time.Location {
 	return loc
 }
 
-func (a *Activities) templateData(inv *db.Invoice, cust *db.Customer, tone policy.Tone, deadline *time.Time, now time.Time) templates.Data {
+// link is the link a message about inv carries: PaymentLink filled in,
+// else the customer's portal link for this message (the same for every
+// attempt to send it), else none.
+func (a *Activities) link(inv *db.Invoice, step, channel string, scheduledAt time.Time) string {
+	if a.PaymentLink != "" || a.Portal == nil || a.Portal.Signer == nil {
+		return strings.NewReplacer("{invoice_id}", inv.ID, "{number}", inv.Number).Replace(a.PaymentLink)
+	}
+	return a.Portal.ForMessage(inv.CustomerID, inv.ID, step, channel, scheduledAt)
+}
+
+func (a *Activities) templateData(inv *db.Invoice, cust *db.Customer, tone policy.Tone, deadline *time.Time, now time.Time, link string) templates.Data {
 	loc := customerZone(cust)
 	overdue := 0
 	if now.After(inv.DueAt) {
 		overdue = int(now.Sub(inv.DueAt).Hours() / 24)
 	}
-	link := strings.NewReplacer("{invoice_id}", inv.ID, "{number}", inv.Number).Replace(a.PaymentLink)
 	dl := ""
 	if deadline != nil {
 		dl = deadline.In(loc).Format("Monday, 2 January 2006")
@@ -407,6 +424,7 @@ func (p Previewer) Preview(ctx context.Context, invoiceID, template string, tone
 		d := now.Add(14 * 24 * time.Hour)
 		deadline = &d
 	}
-	r, err := a.Templates.Render(cust.Locale, string(channel), template, a.templateData(inv, cust, tone, deadline, now))
+	r, err := a.Templates.Render(cust.Locale, string(channel), template, a.templateData(inv, cust, tone, deadline, now,
+		a.link(inv, "preview-"+template, string(channel), now)))
 	return r, to, err
 }

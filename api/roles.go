@@ -50,6 +50,9 @@ var routeRoles = map[string]string{
 
 	// Payment plans outside the policy's bounds wait for a manager.
 	"POST /v1/invoices/:id/payment-plan/decision": RoleManager,
+
+	// Revoking customer portal links.
+	"POST /v1/portal/revocations": RoleManager,
 }
 
 // requiredRole is the role a request needs: route is the pattern Echo

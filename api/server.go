@@ -24,6 +24,7 @@ import (
 	"github.com/collections-engine/collections/hooks"
 	"github.com/collections-engine/collections/internal/tracing"
 	"github.com/collections-engine/collections/metrics"
+	"github.com/collections-engine/collections/portal"
 	"github.com/collections-engine/collections/workflows"
 )
 
@@ -72,6 +73,11 @@ type Server struct {
 	// Empty: a random secret for the life of the process, so sessions end
 	// when it restarts and do not carry over to other API replicas.
 	SessionSecret []byte
+
+	// Portal, when set (and Cases.Portal signs links), mounts the customer
+	// portal at /portal with these settings; its Cases, Store, Metrics, Log
+	// and Clock are the server's.
+	Portal *portal.Config
 
 	// Cases are the business actions every handler calls (package collect).
 	// Nil: built on first use from the fields above.
@@ -137,6 +143,9 @@ func (s *Server) Handler() *echo.Echo {
 	e.GET("/metrics", echo.WrapHandler(s.Metrics.Handler()))
 	deskpage.New(deskpage.Config{Store: s.Store, SessionSecret: s.SessionSecret, TemporalUIURL: s.TemporalUIURL,
 		Namespace: s.Namespace, Cases: s.cases(), Clock: s.Clock, Log: s.Log}).Routes(e)
+	if pg := s.portalPage(); pg != nil {
+		pg.Routes(e)
+	}
 
 	v1 := e.Group("/v1")
 	v1.POST("/customers", s.createCustomer)
@@ -164,6 +173,7 @@ func (s *Server) Handler() *echo.Echo {
 	s.creditRoutes(v1)
 	s.reportRoutes(v1)
 	s.keyRoutes(v1)
+	s.portalRoutes(v1)
 	return e
 }
 
@@ -180,8 +190,9 @@ func cleanQuery(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // isPage says whether a path is the collectors' page (package deskpage),
-// which signs in with a session of its own instead of a bearer key.
-func isPage(path string) bool { return deskpage.Serves(path) }
+// which signs in with a session of its own instead of a bearer key, or the
+// customer portal (package portal), whose links are its credentials.
+func isPage(path string) bool { return deskpage.Serves(path) || portal.Serves(path) }
 
 func (s *Server) log() *slog.Logger {
 	if s.Log != nil {
@@ -206,7 +217,7 @@ func (s *Server) requestLog() echo.MiddlewareFunc {
 				level = slog.LevelError
 			}
 			s.log().LogAttrs(c.Request().Context(), level, "http", append([]slog.Attr{
-				slog.String("method", v.Method), slog.String("uri", hooks.RedactURI(v.URI)),
+				slog.String("method", v.Method), slog.String("uri", hooks.RedactURI(portal.RedactPath(v.URI))),
 				slog.Int("status", v.Status), slog.Duration("latency", v.Latency)}, invoiceAttrs(c)...)...)
 			return nil
 		},

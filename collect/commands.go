@@ -162,6 +162,16 @@ func (s *Service) PromiseToPay(ctx context.Context, cmd PromiseToPay) (*db.Invoi
 		if err != nil {
 			return nil, err
 		}
+		if cmd.Actor.Kind == ActorCustomer {
+			// A customer on their own may promise only so far out; the
+			// team may agree to any date.
+			if limit := s.now().Add(s.promiseHorizon()); date.After(limit) {
+				return nil, invalidf("date", "must be within %d days from today (by %s)", int(s.promiseHorizon().Hours()/24), limit.Format("2 January 2006"))
+			}
+			if !date.After(s.now()) {
+				return nil, invalidf("date", "must be in the future")
+			}
+		}
 		return workflows.PromiseRequest{AmountMinor: n, Date: date, Note: cmd.Note}, nil
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/collections-engine/collections/credit"
+	"github.com/collections-engine/collections/internal/portallink"
 	"github.com/collections-engine/collections/workflows"
 )
 
@@ -21,6 +22,11 @@ type Service struct {
 	CreditBounds *credit.Bounds
 	Clock        func() time.Time
 	Log          *slog.Logger
+	// Portal signs and checks the customer portal's links (nil: no portal).
+	Portal *portallink.Links
+	// PromiseHorizon is how far out a customer may promise to pay on their
+	// own, from the portal (DefaultPromiseHorizon when zero).
+	PromiseHorizon time.Duration
 }
 
 // Store is what the business actions need of the database: each file of
@@ -30,6 +36,7 @@ type Store interface {
 	commandStore
 	creditStore
 	adminStore
+	portalStore
 }
 
 // ActorKind says what kind of party performed an action.

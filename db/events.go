@@ -210,12 +210,22 @@ func (x *eventIndexer) rows(ctx context.Context, inv timelineOwner, timeline []i
 	for i, e := range timeline {
 		if i > last && counted(e) {
 			out = append(out, InvoiceEvent{InvoiceID: inv.ID, Seq: i, Kind: e.Kind, At: e.At, Currency: inv.Currency,
-				Step: clip(e.Step, 64), Channel: clip(e.Channel, 16), Outcome: clip(e.Outcome, 200), AmountMinor: e.AmountMinor,
+				Step: clip(e.Step, 64), Channel: clip(eventChannel(e), 16), Outcome: clip(e.Outcome, 200), AmountMinor: e.AmountMinor,
 				Stage: w.countsUnder(e), PriorChannel: clip(w.channel, 16), PromiseOpen: w.promise})
 		}
 		w.step(e)
 	}
 	return out, nil
+}
+
+// eventChannel is an event's own channel: the one it records, else, for a
+// payment made on the customer portal (its reference starts with
+// PortalPaymentPrefix), "portal".
+func eventChannel(e invoice.Event) string {
+	if e.Channel == "" && e.Kind == invoice.EventPayment && strings.HasPrefix(e.Reference, PortalPaymentPrefix) {
+		return "portal"
+	}
+	return e.Channel
 }
 
 // clip keeps s within a column of n characters.

@@ -53,7 +53,8 @@ func TestSavedStatusesWriteTheEventsReportsCount(t *testing.T) {
 				e(7, invoice.EventDisputeOpened, func(e *invoice.Event) { e.Outcome = long }),
 				e(8, invoice.EventMessage, func(e *invoice.Event) { e.Step, e.Channel, e.Outcome = "dispute:notice", "email", db.MessageSent }),
 				e(9, invoice.EventPayment, func(e *invoice.Event) { e.AmountMinor, e.Outcome = 500, db.NotApplied }),
-				e(10, invoice.EventPayment, func(e *invoice.Event) { e.AmountMinor, e.Channel = 7000, "portal" }),
+				// Paid on the customer portal: its reference says so.
+				e(10, invoice.EventPayment, func(e *invoice.Event) { e.AmountMinor, e.Reference = 7000, db.PortalPaymentPrefix+"0a1b" }),
 				e(11, invoice.EventPaid, nil),
 			}
 			st := invoice.Status{InvoiceID: inv.ID, Stage: invoice.StagePaid, Currency: "EUR"}

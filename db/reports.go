@@ -269,9 +269,8 @@ const (
 
 // collectedChannel is the channel a payment is credited to: its own when
 // the payment event records one, else the channel of the last message
-// sent before it. No payment records a channel yet; when payments made on
-// the customer portal do (invoice.Event.Channel "portal" on the workflow's
-// payment event), they count under it with no change here.
+// sent before it. Payments made on the customer portal record "portal"
+// (their reference starts with PortalPaymentPrefix, see eventChannel).
 const collectedChannel = "CASE WHEN ie.channel <> '' THEN ie.channel ELSE ie.prior_channel END"
 
 // Collected groups the payments recorded in [from, to) (refunds are not

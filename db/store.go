@@ -36,6 +36,8 @@ type Store struct {
 	CreditApplications
 	Subscriptions
 	PaymentPlans
+	// Portal is the customer portal's revoked links and reads.
+	Portal
 	// The read side: the collectors' page, the reports and the metrics.
 	Desk
 	Reports
@@ -60,6 +62,7 @@ func NewStore(db bun.IDB) *Store {
 		CreditApplications: CreditApplications{db: db},
 		Subscriptions:      Subscriptions{db: db},
 		PaymentPlans:       PaymentPlans{db: db},
+		Portal:             Portal{db: db},
 		Desk:               Desk{db: db},
 		Reports:            Reports{db: db},
 		Statements:         Statements{db: db},

@@ -430,6 +430,7 @@ type OpenAging struct {
 	Days31To60 int64  `bun:"d31_60"`
 	Days61To90 int64  `bun:"d61_90"`
 	Over90     int64  `bun:"over_90"`
+	Invoices   int64  `bun:"invoices"` // how many open invoices
 }
 
 // AgingFilter picks the open book to split: one account manager's
@@ -453,6 +454,7 @@ func (r *Desk) Aging(ctx context.Context, f AgingFilter, now time.Time) ([]OpenA
 		ColumnExpr("COALESCE(SUM(CASE WHEN inv.due_unix <= ? AND inv.due_unix > ? THEN inv.balance_minor ELSE 0 END), 0) AS d31_60", n-31*day, n-61*day).
 		ColumnExpr("COALESCE(SUM(CASE WHEN inv.due_unix <= ? AND inv.due_unix > ? THEN inv.balance_minor ELSE 0 END), 0) AS d61_90", n-61*day, n-91*day).
 		ColumnExpr("COALESCE(SUM(CASE WHEN inv.due_unix <= ? THEN inv.balance_minor ELSE 0 END), 0) AS over_90", n-91*day).
+		ColumnExpr("COUNT(*) AS invoices").
 		Where("inv.closed_at IS NULL").Where("inv.stage NOT IN (?)", bun.In(closedStages)).
 		GroupExpr("inv.currency").OrderExpr("inv.currency")
 	if f.Manager != "" {

@@ -114,7 +114,7 @@ type StatementStore interface {
 	GetCustomer(ctx context.Context, id string) (*db.Customer, error)
 	StatementInvoices(ctx context.Context, customerID string, limit int) (rows []db.Invoice, total int, err error)
 	StatementPayments(ctx context.Context, customerID string, since time.Time, limit int) (rows []db.StatementPayment, total int, err error)
-	StatementAging(ctx context.Context, customerID string, now time.Time) ([]db.CurrencyAging, error)
+	Aging(ctx context.Context, f db.AgingFilter, now time.Time) ([]db.OpenAging, error)
 }
 
 // LoadStatement reads the statement of one customer at now: a few
@@ -144,26 +144,27 @@ func LoadStatement(ctx context.Context, store StatementStore, customerID string,
 			AmountMinor: p.AmountMinor, Currency: p.Currency, Reference: p.Reference})
 	}
 	st.MorePayments = max(total-len(pays), 0)
-	aging, err := store.StatementAging(ctx, customerID, now)
+	aging, err := store.Aging(ctx, db.AgingFilter{CustomerID: customerID}, now)
 	if err != nil {
 		return Statement{}, fmt.Errorf("statement: aging: %w", err)
 	}
 	for _, a := range aging {
-		st.Aging = append(st.Aging, Aging{Currency: a.Currency, CurrentMinor: a.CurrentMinor, Days1To30: a.Days1To30,
+		st.Aging = append(st.Aging, Aging{Currency: a.Currency, CurrentMinor: a.Current, Days1To30: a.Days1To30,
 			Days31To60: a.Days31To60, Days61To90: a.Days61To90, Over90: a.Over90})
-		st.Totals = append(st.Totals, Total{Currency: a.Currency, OpenInvoices: a.OpenInvoices, BalanceMinor: a.BalanceMinor})
+		st.Totals = append(st.Totals, Total{Currency: a.Currency, OpenInvoices: int(a.Invoices), BalanceMinor: a.OpenMinor})
 	}
 	return st, nil
 }
 
-// DaysPastDue is the whole days, rounded up, from due to now; 0 when not
-// yet due. It is the measure the aging buckets use (db.CurrencyAging).
+// DaysPastDue is the whole days from due to now (0 before a whole day
+// has passed), as the collectors' page counts days overdue; the aging
+// buckets (db.Desk.Aging) split by the same measure: 1-30 is from just
+// after the due time to 30 whole days.
 func DaysPastDue(due, now time.Time) int {
 	if !now.After(due) {
 		return 0
 	}
-	d := now.Sub(due)
-	return int((d + 24*time.Hour - 1) / (24 * time.Hour))
+	return int(now.Sub(due) / (24 * time.Hour))
 }
 
 func party(c *db.Customer) Party { return Party{ID: c.ID, Name: c.Name, Email: c.Email} }

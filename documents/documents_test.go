@@ -27,9 +27,9 @@ func TestDaysPastDue(t *testing.T) {
 	}{
 		{due.Add(-time.Hour), 0},
 		{due, 0},
-		{due.Add(time.Minute), 1},
+		{due.Add(time.Minute), 0},
 		{due.Add(24 * time.Hour), 1},
-		{due.Add(24*time.Hour + time.Second), 2},
+		{due.Add(24*time.Hour + time.Second), 1},
 		{due.Add(30 * 24 * time.Hour), 30},
 	} {
 		if got := documents.DaysPastDue(due, c.now); got != c.want {

@@ -33,6 +33,7 @@ type Metrics struct {
 	lateness       prometheus.Histogram
 	webhookEvents  *prometheus.CounterVec
 	httpDuration   *prometheus.HistogramVec
+	portalActions  *prometheus.CounterVec
 	temporal       *temporalMetrics
 }
 
@@ -65,9 +66,13 @@ func New() (*Metrics, error) {
 			Help:    "HTTP API request latency, by method, route template and status code.",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"method", "route", "code"}),
+		portalActions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "collections_portal_actions_total",
+			Help: "Customer portal visits and actions (visit, invoice_view, payment_started, payment_completed, dispute, promise, question, credit_application), by the channel the link came by (email, sms, link, credit_link).",
+		}, []string{"action", "channel"}),
 	}
 	for _, c := range []prometheus.Collector{
-		m.messagesSent, m.messagesFailed, m.lateness, m.webhookEvents, m.httpDuration,
+		m.messagesSent, m.messagesFailed, m.lateness, m.webhookEvents, m.httpDuration, m.portalActions,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	} {
@@ -125,6 +130,14 @@ func (m *Metrics) ReminderLateness(d time.Duration) {
 func (m *Metrics) WebhookEvents(source, result string, n int) {
 	if m != nil && n > 0 {
 		m.webhookEvents.WithLabelValues(source, result).Add(float64(n))
+	}
+}
+
+// PortalAction counts a customer portal visit or action, by the channel
+// of the message whose link was used.
+func (m *Metrics) PortalAction(action, channel string) {
+	if m != nil {
+		m.portalActions.WithLabelValues(action, channel).Inc()
 	}
 }
 

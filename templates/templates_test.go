@@ -124,3 +124,29 @@ func TestTemplatesCanBeOverriddenFromADirectory(t *testing.T) {
 		t.Fatalf("a broken override must name its file: %v", err)
 	}
 }
+
+// The demo runs in seconds, so its firm reminders go out the day an
+// invoice fell due: they say "overdue", never "0 days overdue".
+func TestOverdueDaysInWords(t *testing.T) {
+	set, err := templates.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for days, want := range map[int]string{0: "is overdue", 1: "is 1 day overdue", 16: "is 16 days overdue"} {
+		d := sample
+		d.DaysOverdue = days
+		for _, ch := range []string{"email", "sms"} {
+			r, err := set.Render("en", ch, "firm", d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(r.Body, want) || strings.Contains(r.Body, " 0 days") {
+				t.Errorf("%s, %d days: %q", ch, days, r.Body)
+			}
+		}
+		r, _ := set.Render("en", "email", "final_notice", d)
+		if strings.Contains(r.Body, " 0 days") || (days == 1 && !strings.Contains(r.Body, "1 day after")) {
+			t.Errorf("final notice, %d days: %q", days, r.Body)
+		}
+	}
+}

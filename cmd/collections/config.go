@@ -6,7 +6,9 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v3"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/collections-engine/collections/codec"
 	"github.com/collections-engine/collections/credit"
 	"github.com/collections-engine/collections/internal/app"
+	"github.com/collections-engine/collections/internal/portallink"
 )
 
 // The settings of the processes (app.Config) are read here and nowhere
@@ -73,6 +76,7 @@ func settingsFlags(p process) []cli.Flag {
 // COLLECTIONS_CODEC=off) and checks the values, naming the setting of one
 // that is wrong.
 func loadConfig(cmd *cli.Command, p process, log *slog.Logger) (app.Config, error) {
+	var err error
 	cfg := app.Config{
 		DatabaseURL: cmd.String("database-url"),
 		Messages:    messageConfig(cmd),
@@ -90,6 +94,9 @@ func loadConfig(cmd *cli.Command, p process, log *slog.Logger) (app.Config, erro
 		if cfg.WorkerPollers < 2 {
 			return cfg, fmt.Errorf("worker-pollers (WORKER_POLLERS): %d is fewer than 2, the least the worker can poll with", cfg.WorkerPollers)
 		}
+	}
+	if cfg.Portal, err = portalConfig(os.Getenv); err != nil {
+		return cfg, err
 	}
 	pc, err := loadCodec(cmd, log, p != devProcess)
 	if err != nil {
@@ -230,7 +237,7 @@ func uiURL(raw string) (string, error) {
 
 func messageFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "payment-link", Value: "https://pay.example.com/invoices/{number}", Usage: "payment URL template; {invoice_id} and {number} are replaced", Sources: cli.EnvVars("PAYMENT_LINK_TEMPLATE")},
+		&cli.StringFlag{Name: "payment-link", Usage: "payment URL template overriding the portal link in every message; {invoice_id} and {number} are replaced (default: the customer's portal link; without a portal https://pay.example.com/invoices/{number})", Sources: cli.EnvVars("PAYMENT_LINK_TEMPLATE")},
 		&cli.StringFlag{Name: "sender", Value: "Accounts Receivable", Usage: "who messages are from, with contact details", Sources: cli.EnvVars("MESSAGE_SENDER")},
 		&cli.StringFlag{Name: "templates-dir", Usage: "a directory of message templates overriding the built-in ones (<locale>/<channel>/<name>.tmpl)", Sources: cli.EnvVars("TEMPLATES_DIR")},
 	}
@@ -244,4 +251,45 @@ func messageConfig(cmd *cli.Command) app.MessageConfig {
 		PaymentLink: cmd.String("payment-link"), Sender: cmd.String("sender"), TemplatesDir: cmd.String("templates-dir"),
 		Channels: channels.ConfigFromEnv(os.Getenv), AgencyEmail: os.Getenv("AGENCY_EMAIL"),
 	}
+}
+
+// portalConfig reads the customer portal's settings from the environment:
+// PORTAL_LINK_KEYS (kid:secret,...; the first signs), PORTAL_BASE_URL
+// (required with keys), PORTAL_LINK_TTL (a duration such as 720h) and
+// PORTAL_PROMISE_MAX_DAYS. No keys: no portal (dev makes its own).
+func portalConfig(getenv func(string) string) (app.PortalConfig, error) {
+	var pc app.PortalConfig
+	if raw := strings.TrimSpace(getenv("PORTAL_LINK_KEYS")); raw != "" {
+		keys, err := portallink.ParseKeys(raw)
+		if err != nil {
+			return pc, fmt.Errorf("PORTAL_LINK_KEYS: %w", err)
+		}
+		if _, err := portallink.NewSigner(keys, 0); err != nil {
+			return pc, fmt.Errorf("PORTAL_LINK_KEYS: %w", err)
+		}
+		pc.Keys = keys
+	}
+	if raw := strings.TrimSpace(getenv("PORTAL_BASE_URL")); raw != "" {
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return pc, fmt.Errorf("PORTAL_BASE_URL: %q is not an http(s) URL such as https://pay.example.com/portal", raw)
+		}
+		pc.BaseURL = strings.TrimRight(raw, "/")
+	}
+	if raw := strings.TrimSpace(getenv("PORTAL_LINK_TTL")); raw != "" {
+		d, err := time.ParseDuration(raw)
+		if err != nil || d < time.Hour || d > 366*24*time.Hour {
+			return pc, fmt.Errorf("PORTAL_LINK_TTL: %q must be a duration from 1h to 8784h (366 days), such as 720h", raw)
+		}
+		pc.LinkTTL = d
+	}
+	if raw := strings.TrimSpace(getenv("PORTAL_PROMISE_MAX_DAYS")); raw != "" {
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 1 || n > 365 {
+			return pc, fmt.Errorf("PORTAL_PROMISE_MAX_DAYS: %q must be a whole number of days from 1 to 365", raw)
+		}
+		pc.PromiseHorizon = time.Duration(n) * 24 * time.Hour
+	}
+	// Keys without PORTAL_BASE_URL are refused by app.Build (dev fills it in).
+	return pc, nil
 }

@@ -90,3 +90,25 @@ func TestAPIConfigFromFlagsAndEnvironment(t *testing.T) {
 		t.Error("the api started without codec keys")
 	}
 }
+
+// The portal's settings: each bad value is refused naming its setting.
+func TestPortalSettings(t *testing.T) {
+	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
+	secret := strings.Repeat("s", 32)
+	pc, err := portalConfig(env(map[string]string{"PORTAL_LINK_KEYS": "new:" + secret + ", old:" + secret + "x",
+		"PORTAL_BASE_URL": "https://pay.example.com/portal/", "PORTAL_LINK_TTL": "240h", "PORTAL_PROMISE_MAX_DAYS": "14"}))
+	if err != nil || len(pc.Keys) != 2 || pc.Keys[0].ID != "new" || pc.BaseURL != "https://pay.example.com/portal" ||
+		pc.LinkTTL != 240*time.Hour || pc.PromiseHorizon != 14*24*time.Hour {
+		t.Fatalf("%+v %v", pc, err)
+	}
+	if pc, err := portalConfig(env(nil)); err != nil || len(pc.Keys) != 0 {
+		t.Fatalf("no settings: %+v %v", pc, err)
+	}
+	for setting, bad := range map[string]string{"PORTAL_LINK_KEYS": "k1:short", "PORTAL_BASE_URL": "ftp://x", "PORTAL_LINK_TTL": "5m",
+		"PORTAL_PROMISE_MAX_DAYS": "0"} {
+		_, err := portalConfig(env(map[string]string{setting: bad}))
+		if err == nil || !strings.HasPrefix(err.Error(), setting+":") || strings.Contains(err.Error(), "short:") {
+			t.Errorf("%s=%s: %v", setting, bad, err)
+		}
+	}
+}

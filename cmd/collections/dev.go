@@ -46,8 +46,8 @@ func devCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Printf("\ncollections dev is running\n  API:         %s\n  API key:     %s\n  Desk:        %s/desk/ (sign in with the API key)\n  Temporal UI: %s\n  Temporal:    %s\n  Data:        %s\n\n  export KEY=%s   # then: curl -H \"Authorization: Bearer $KEY\" %s/v1/invoices\nPress Ctrl-C to stop.\n\n",
-				stack.APIURL, stack.APIKey, stack.APIURL, stack.UIURL, stack.TemporalAddr, dataDir, stack.APIKey, stack.APIURL)
+			fmt.Printf("\ncollections dev is running\n  API:         %s\n  API key:     %s\n  Desk:        %s/desk/ (sign in with the API key)\n  Portal:      %s/portal/<token> (every message in the outbox links to its customer's page)\n  Temporal UI: %s\n  Temporal:    %s\n  Data:        %s\n\n  export KEY=%s   # then: curl -H \"Authorization: Bearer $KEY\" %s/v1/invoices\nPress Ctrl-C to stop.\n\n",
+				stack.APIURL, stack.APIKey, stack.APIURL, stack.APIURL, stack.UIURL, stack.TemporalAddr, dataDir, stack.APIKey, stack.APIURL)
 			select {
 			case <-ctx.Done():
 				log.Info("shutting down")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -16,6 +17,8 @@ import (
 	"github.com/collections-engine/collections/api"
 	"github.com/collections-engine/collections/collect"
 	"github.com/collections-engine/collections/db"
+	"github.com/collections-engine/collections/internal/portallink"
+	"github.com/collections-engine/collections/portal"
 	"github.com/collections-engine/collections/workflows"
 )
 
@@ -77,9 +80,18 @@ func Build(ctx context.Context, cfg Config) (_ *App, err error) {
 	}
 	a.Activities.Dispatch = workflows.Dispatcher(a.Temporal, cfg.WebhookRetry)
 	a.Activities.Metrics = a.Telemetry.Metrics
+	links, err := portalLinks(cfg.Portal)
+	if err != nil {
+		return nil, err
+	}
+	if links != nil && cfg.Messages.PaymentLink == "" {
+		// Every message links to its customer's portal; an explicit
+		// PAYMENT_LINK_TEMPLATE stays the override.
+		a.Activities.PaymentLink, a.Activities.Portal = "", links
+	}
 	a.Cases = &collect.Service{
 		Store: a.Store, Workflows: &workflows.Client{Temporal: a.Temporal, HideAmounts: cfg.Codec != nil},
-		CreditBounds: cfg.CreditBounds, Log: log,
+		CreditBounds: cfg.CreditBounds, Log: log, Portal: links, PromiseHorizon: cfg.Portal.PromiseHorizon,
 	}
 	a.API = &api.Server{
 		Cases: a.Cases, Store: a.Store, Temporal: a.Temporal, Log: log,
@@ -88,7 +100,30 @@ func Build(ctx context.Context, cfg Config) (_ *App, err error) {
 		CreditBounds: cfg.CreditBounds, Metrics: a.Telemetry.Metrics, Tracer: a.Telemetry.Tracer,
 		TemporalUIURL: cfg.TemporalUIURL, Namespace: cfg.Temporal.Namespace, SessionSecret: cfg.SessionSecret,
 	}
+	if links != nil {
+		a.API.Portal = &portal.Config{Checkout: cfg.Checkout, TestPayments: cfg.Portal.TestPayments,
+			RateLimit: cfg.Portal.RateLimit, Seller: cfg.Messages.Sender}
+		log.Info("customer portal", "base_url", links.BaseURL, "keys", strings.Join(links.Signer.KeyIDs(), ","),
+			"link_ttl", links.Signer.Lifetime(), "checkout", cfg.Checkout != nil, "test_payments", cfg.Checkout == nil && cfg.Portal.TestPayments,
+			"payment_link_override", cfg.Messages.PaymentLink != "")
+	}
 	return a, nil
+}
+
+// portalLinks makes the portal's link signer from its settings; nil
+// without keys (no portal).
+func portalLinks(pc PortalConfig) (*portallink.Links, error) {
+	if len(pc.Keys) == 0 {
+		return nil, nil
+	}
+	signer, err := portallink.NewSigner(pc.Keys, pc.LinkTTL)
+	if err != nil {
+		return nil, fmt.Errorf("PORTAL_LINK_KEYS: %w", err)
+	}
+	if pc.BaseURL == "" {
+		return nil, errors.New("PORTAL_BASE_URL: required with PORTAL_LINK_KEYS: the portal's public address, e.g. https://pay.example.com/portal")
+	}
+	return &portallink.Links{Signer: signer, BaseURL: strings.TrimRight(pc.BaseURL, "/")}, nil
 }
 
 // ServeAPI serves the HTTP API on Config.HTTPAddr, with the invoices-by-stage

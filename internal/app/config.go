@@ -12,6 +12,7 @@ import (
 	"github.com/collections-engine/collections/channels"
 	"github.com/collections-engine/collections/checkout"
 	"github.com/collections-engine/collections/credit"
+	"github.com/collections-engine/collections/internal/portallink"
 	"github.com/collections-engine/collections/workflows"
 )
 
@@ -70,6 +71,9 @@ type Config struct {
 	// RateLimit is the requests a second each API key may make (0: the
 	// API's default).
 	RateLimit float64
+	// Portal is the customer portal (docs/portal.md). Without keys there is
+	// no portal, and messages link to Messages.PaymentLink.
+	Portal PortalConfig
 	// Checkout starts card payments from the customer's portal (Stripe
 	// Checkout with STRIPE_SECRET_KEY, see checkout.New); nil: none, the
 	// portal offers its dev test payment page instead.
@@ -97,6 +101,29 @@ type MessageConfig struct {
 	// AgencyEmail receives agency case files (AGENCY_EMAIL); empty: they
 	// are kept in the outbox.
 	AgencyEmail string
+}
+
+// PortalConfig is the customer portal's settings.
+type PortalConfig struct {
+	// Keys sign and check the portal's links (PORTAL_LINK_KEYS,
+	// "kid:secret,..."; the first signs, all verify).
+	Keys []portallink.Key
+	// BaseURL is the portal's public address (PORTAL_BASE_URL), required
+	// with Keys: messages link to BaseURL/<token>.
+	BaseURL string
+	// LinkTTL is how long a link lasts (PORTAL_LINK_TTL;
+	// portallink.DefaultTTL when zero).
+	LinkTTL time.Duration
+	// PromiseHorizon is how far out a customer may promise to pay from the
+	// portal (PORTAL_PROMISE_MAX_DAYS; collect.DefaultPromiseHorizon when
+	// zero).
+	PromiseHorizon time.Duration
+	// TestPayments offers the clearly marked test payment page when no
+	// Checkout (Config.Checkout) is configured: dev only.
+	TestPayments bool
+	// RateLimit is the requests a second one link may make (0: the
+	// portal's default).
+	RateLimit float64
 }
 
 // DefaultShutdownTimeout is how long a stopping process waits for running

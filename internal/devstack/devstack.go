@@ -23,6 +23,7 @@ import (
 	"github.com/collections-engine/collections/db"
 	"github.com/collections-engine/collections/internal/app"
 	"github.com/collections-engine/collections/internal/devserver"
+	"github.com/collections-engine/collections/internal/portallink"
 	"github.com/collections-engine/collections/workflows"
 )
 
@@ -120,7 +121,11 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if o.UIAddr != "" {
 		s.UIURL = "http://" + o.UIAddr
 	}
-	s.app, err = app.Build(ctx, o.config())
+	cfg := o.config()
+	if cfg.Portal, err = devPortal(cfg.Portal, cfg.Checkout != nil, o.DataDir, browserURL(o.HTTPAddr)); err != nil {
+		return nil, err
+	}
+	s.app, err = app.Build(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -228,6 +233,35 @@ func (s *Stack) Stop() {
 		s.server.Stop()
 		s.server = nil
 	}
+}
+
+// devPortal fills in the customer portal's settings for dev: the link key
+// given, else the one kept in dataDir/portal-link-key (created on first
+// start, so links in the outbox survive a restart); the API's own address
+// as the portal's base URL; and, without a checkout, the test payment page.
+func devPortal(pc app.PortalConfig, checkout bool, dataDir, apiURL string) (app.PortalConfig, error) {
+	if pc.BaseURL == "" {
+		pc.BaseURL = apiURL + "/portal"
+	}
+	pc.TestPayments = !checkout
+	if len(pc.Keys) > 0 {
+		return pc, nil
+	}
+	path := filepath.Join(dataDir, "portal-link-key")
+	if raw, err := os.ReadFile(path); err == nil {
+		keys, err := portallink.ParseKeys(strings.TrimSpace(string(raw)))
+		if err != nil {
+			return pc, fmt.Errorf("%s: %w", path, err)
+		}
+		pc.Keys = keys
+		return pc, nil
+	}
+	k, err := portallink.NewKey("dev")
+	if err != nil {
+		return pc, err
+	}
+	pc.Keys = []portallink.Key{k}
+	return pc, os.WriteFile(path, []byte(k.String()+"\n"), 0o600)
 }
 
 // devKey makes sure the dev stack has an admin API key and returns it: the

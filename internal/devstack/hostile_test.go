@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"path/filepath"
 	"sort"
@@ -18,6 +19,7 @@ import (
 	"github.com/collections-engine/collections/db"
 	"github.com/collections-engine/collections/internal/devstack"
 	"github.com/collections-engine/collections/internal/fakeprovider"
+	"github.com/collections-engine/collections/internal/portallink"
 )
 
 type syncBuffer struct {
@@ -55,10 +57,12 @@ func TestHostileInputAndSecretsNeverInLogs(t *testing.T) {
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	const adminKey = "ck_admin_secret_for_the_log_test_0123456789"
 	const stripeSecret = "whsec_log_test_stripe_secret"
+	const portalSecret = "portal_link_secret_for_the_log_test_0123456789"
 	s := startStack(t, t.TempDir(), "", false, func(o *devstack.Options) {
 		o.NoWorker, o.RateLimit, o.Log, o.APIKey = true, 100000, logger, adminKey
 		o.Webhooks = api.WebhookConfig{PaymentsSecret: paymentsSecret, StripeSecret: stripeSecret, TwilioAuthToken: fakeTwilioToken,
 			PublicBaseURL: "https://ar.example.com"}
+		o.Portal.Keys = []portallink.Key{{ID: "log", Secret: []byte(portalSecret)}}
 	})
 	defer s.Stop()
 	fake := fakeprovider.Start()
@@ -171,6 +175,18 @@ func TestHostileInputAndSecretsNeverInLogs(t *testing.T) {
 		t.Fatalf("api keys after the injection attempts: %d %v", len(keys), err)
 	}
 
+	// The customer portal: its links are credentials, kept out of the
+	// request log (and traces) like keys.
+	link := c.must("POST", "/v1/portal/links", map[string]string{"customer_id": "acme"}, 201)["url"].(string)
+	token := link[strings.LastIndex(link, "/")+1:]
+	for _, path := range []string{"/portal/" + token, "/portal/" + token + "/statement?before=x", "/portal/" + token + "/invoices/" + id} {
+		res, err := http.Get(s.APIURL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+	}
+
 	// Messages through the providers, errors included, and a payment.
 	eventually(t, 30*time.Second, "messages through the providers", func() bool {
 		accepted, _ := fake.Total()
@@ -191,12 +207,13 @@ func TestHostileInputAndSecretsNeverInLogs(t *testing.T) {
 		"admin API key": adminKey, "read-only API key": roSecret, "revoked API key": revSecret, "wrong API key": wrongKey,
 		"payments webhook secret": paymentsSecret, "Stripe webhook secret": stripeSecret,
 		"SendGrid API key": fakeSendGridKey, "Twilio auth token": fakeTwilioToken,
+		"portal link key": portalSecret, "portal link": token,
 	} {
 		if strings.Contains(out, secret) {
 			i := strings.Index(out, secret)
 			t.Errorf("the %s is in the log: …%s…", name, out[max(0, i-200):min(len(out), i+len(secret)+50)])
 		}
 	}
-	t.Logf("%d routes × 3 bad keys (+ read-only writes), %d injected filters; %d bytes of JSON log searched for 8 secrets",
+	t.Logf("%d routes × 3 bad keys (+ read-only writes), %d injected filters; %d bytes of JSON log searched for 10 secrets",
 		routes, filters, len(out))
 }

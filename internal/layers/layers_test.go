@@ -35,7 +35,7 @@ var tiers = []struct {
 	{"domain services", []string{"desk/...", "reports/...", "credit", "outbound/...", "documents/..."}},
 	{"policy lookup", []string{"internal/policies/..."}},
 	{"infrastructure", []string{"db/...", "channels/...", "webhooks/...", "codec/...", "metrics/...",
-		"internal/logging/...", "internal/tracing/...", "internal/devserver/...", "internal/fakeprovider/...", "internal/keys/...", "checkout/..."}},
+		"internal/logging/...", "internal/tracing/...", "internal/devserver/...", "internal/fakeprovider/...", "internal/keys/...", "internal/portallink/...", "checkout/..."}},
 	{"domain", []string{"policy/...", "money/...", "templates/...", "credit/application/..."}},
 	{"vocabulary", []string{"invoice/..."}},
 }

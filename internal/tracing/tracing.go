@@ -105,7 +105,7 @@ func Echo(tp trace.TracerProvider) echo.MiddlewareFunc {
 			req := c.Request()
 			ctx := Propagator.Extract(req.Context(), propagation.HeaderCarrier(req.Header))
 			ctx, span := tracer.Start(ctx, req.Method, trace.WithSpanKind(trace.SpanKindServer),
-				trace.WithAttributes(attribute.String("http.request.method", req.Method), attribute.String("url.path", redactPath(req.URL.Path))))
+				trace.WithAttributes(attribute.String("http.request.method", req.Method), attribute.String("url.path", redactPath(redactPortal(req.URL.Path)))))
 			defer span.End()
 			c.SetRequest(req.WithContext(ctx))
 			if err := next(c); err != nil {
@@ -133,4 +133,23 @@ func redactPath(p string) string {
 		return inbound + "[REDACTED]"
 	}
 	return p
+}
+
+// redactPortal hides the link in a customer portal path ("/portal/<token>/…"):
+// a link is a credential and must not reach a trace backend. (The same rule
+// as portal.RedactPath, which this tier may not import.)
+func redactPortal(path string) string {
+	rest, ok := strings.CutPrefix(path, "/portal/")
+	if !ok || rest == "" {
+		return path
+	}
+	head := ""
+	if r, ok := strings.CutPrefix(rest, "apply/"); ok {
+		head, rest = "apply/", r
+	}
+	_, tail, _ := strings.Cut(rest, "/")
+	if tail != "" {
+		tail = "/" + tail
+	}
+	return "/portal/" + head + "…" + tail
 }
