@@ -21,6 +21,7 @@ import (
 	"github.com/collections-engine/collections/credit"
 	"github.com/collections-engine/collections/db"
 	"github.com/collections-engine/collections/deskpage"
+	"github.com/collections-engine/collections/hooks"
 	"github.com/collections-engine/collections/internal/tracing"
 	"github.com/collections-engine/collections/metrics"
 	"github.com/collections-engine/collections/portal"
@@ -123,7 +124,11 @@ func (s *Server) Handler() *echo.Echo {
 	}
 	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, MaxBodyBytes)
+			limit := int64(MaxBodyBytes)
+			if hooks.LargeBody(c.Request().URL.Path) {
+				limit = hooks.MaxInboundBytes // inbound email with its attachments
+			}
+			c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, limit)
 			return next(c)
 		}
 	})
@@ -154,6 +159,7 @@ func (s *Server) Handler() *echo.Echo {
 	v1.GET("/payment-events", s.listPaymentEvents)
 	v1.PATCH("/customers/:id", s.updateCustomer)
 	v1.GET("/tasks", s.listTasks)
+	v1.GET("/inbound-emails", s.listInboundEmails)
 	v1.POST("/policies", s.createPolicy)
 	v1.GET("/policies", s.listPolicies)
 	v1.GET("/policies/:name", s.getPolicy)
@@ -211,7 +217,7 @@ func (s *Server) requestLog() echo.MiddlewareFunc {
 				level = slog.LevelError
 			}
 			s.log().LogAttrs(c.Request().Context(), level, "http", append([]slog.Attr{
-				slog.String("method", v.Method), slog.String("uri", portal.RedactPath(v.URI)),
+				slog.String("method", v.Method), slog.String("uri", hooks.RedactURI(portal.RedactPath(v.URI))),
 				slog.Int("status", v.Status), slog.Duration("latency", v.Latency)}, invoiceAttrs(c)...)...)
 			return nil
 		},

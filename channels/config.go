@@ -26,6 +26,8 @@ type Config struct {
 //
 //	SENDGRID_API_KEY, SENDGRID_FROM_EMAIL, SENDGRID_FROM_NAME, SENDGRID_REPLY_TO,
 //	SENDGRID_SANDBOX ("true"/"1"; "false"/"0"/empty: off),
+//	INBOUND_EMAIL_DOMAIN, INBOUND_EMAIL_SECRET (reply-to addresses that route
+//	replies back, see ReplyAddress),
 //	TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER,
 //	TWILIO_MESSAGING_SERVICE_SID, TWILIO_STATUS_CALLBACK_URL,
 //	SENDGRID_BASE_URL, TWILIO_BASE_URL (the API hosts; for a regional
@@ -39,7 +41,10 @@ func ConfigFromEnv(getenv func(string) string) Config {
 		FromEmail: get("SENDGRID_FROM_EMAIL"),
 		FromName:  get("SENDGRID_FROM_NAME"),
 		ReplyTo:   get("SENDGRID_REPLY_TO"),
-		BaseURL:   get("SENDGRID_BASE_URL"),
+		// Replies come back through SendGrid Inbound Parse (hooks).
+		InboundDomain: get("INBOUND_EMAIL_DOMAIN"),
+		InboundSecret: get("INBOUND_EMAIL_SECRET"),
+		BaseURL:       get("SENDGRID_BASE_URL"),
 	}
 	if v := get("SENDGRID_SANDBOX"); v != "" {
 		b, err := strconv.ParseBool(v)

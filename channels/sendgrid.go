@@ -36,14 +36,21 @@ type SendGridConfig struct {
 	FromName  string // SENDGRID_FROM_NAME
 	ReplyTo   string // optional; SENDGRID_REPLY_TO
 	Sandbox   bool   // SendGrid validates but does not deliver; SENDGRID_SANDBOX
-	BaseURL   string // default DefaultSendGridBaseURL; tests point it at a fake
-	Timeout   time.Duration
+	// InboundDomain, when set, gives every email a reply-to address on it
+	// that names the message (ReplyAddress) and a Message-ID on it, so that
+	// replies come back through SendGrid Inbound Parse to the invoice;
+	// INBOUND_EMAIL_DOMAIN. It overrides ReplyTo.
+	InboundDomain string
+	// InboundSecret keys the reply-to address's tag; INBOUND_EMAIL_SECRET.
+	InboundSecret string
+	BaseURL       string // default DefaultSendGridBaseURL; tests point it at a fake
+	Timeout       time.Duration
 }
 
 // String describes the config without the API key.
 func (c SendGridConfig) String() string {
-	return fmt.Sprintf("SendGridConfig{APIKey:%s FromEmail:%q FromName:%q ReplyTo:%q Sandbox:%t BaseURL:%q Timeout:%s}",
-		redacted(c.APIKey), c.FromEmail, c.FromName, c.ReplyTo, c.Sandbox, c.BaseURL, c.Timeout)
+	return fmt.Sprintf("SendGridConfig{APIKey:%s FromEmail:%q FromName:%q ReplyTo:%q Sandbox:%t InboundDomain:%q InboundSecret:%s BaseURL:%q Timeout:%s}",
+		redacted(c.APIKey), c.FromEmail, c.FromName, c.ReplyTo, c.Sandbox, c.InboundDomain, redacted(c.InboundSecret), c.BaseURL, c.Timeout)
 }
 
 // GoString keeps %#v from printing the API key.
@@ -63,6 +70,8 @@ type SendGrid struct {
 	key      string
 	from     *mail.Email
 	replyTo  *mail.Email
+	inbound  string // the inbound domain, or ""
+	secret   string // keys reply-to tags
 	sandbox  bool
 	host     string
 	timeout  time.Duration
@@ -91,6 +100,15 @@ func NewSendGrid(cfg SendGridConfig) (*SendGrid, error) {
 			return nil, fmt.Errorf("sendgrid: ReplyTo (SENDGRID_REPLY_TO) %q: %v", cfg.ReplyTo, err)
 		}
 	}
+	inbound := strings.ToLower(strings.TrimSpace(cfg.InboundDomain))
+	if inbound != "" {
+		if _, err := mail.ParseEmail("x@" + inbound); err != nil || strings.ContainsAny(inbound, "@<> ") {
+			return nil, fmt.Errorf("sendgrid: InboundDomain (INBOUND_EMAIL_DOMAIN) %q is not a domain", cfg.InboundDomain)
+		}
+		if len(cfg.InboundSecret) < 16 {
+			return nil, errors.New("sendgrid: InboundSecret (INBOUND_EMAIL_SECRET) of at least 16 characters is required with INBOUND_EMAIL_DOMAIN")
+		}
+	}
 	host, err := baseURL(cfg.BaseURL, DefaultSendGridBaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("sendgrid: BaseURL: %v", err)
@@ -100,7 +118,7 @@ func NewSendGrid(cfg SendGridConfig) (*SendGrid, error) {
 		timeout = DefaultTimeout
 	}
 	s := &SendGrid{
-		key: cfg.APIKey, from: from, replyTo: replyTo, sandbox: cfg.Sandbox, host: host, timeout: timeout,
+		key: cfg.APIKey, from: from, replyTo: replyTo, inbound: inbound, secret: cfg.InboundSecret, sandbox: cfg.Sandbox, host: host, timeout: timeout,
 		client: &rest.Client{HTTPClient: &http.Client{
 			Timeout: timeout,
 			// A redirect from the mail API is a misconfiguration; surface it
@@ -145,7 +163,12 @@ func (s *SendGrid) Send(ctx context.Context, m Message) (string, error) {
 
 	// NewSingleEmail adds text/plain before text/html, the order SendGrid requires.
 	email := mail.NewSingleEmail(s.from, m.Subject, to, text, htmlBody)
-	if s.replyTo != nil {
+	switch {
+	case s.inbound != "" && m.ID != "":
+		// Derived from the message id alone: a retried send is identical.
+		email.SetReplyTo(mail.NewEmail(s.from.Name, ReplyAddress(s.secret, s.inbound, m.ID)))
+		email.SetHeader("Message-ID", MessageIDHeader(s.inbound, m.ID))
+	case s.replyTo != nil:
 		email.SetReplyTo(s.replyTo)
 	}
 	for _, arg := range [...]struct{ k, v string }{{"message_id", m.ID}, {"invoice_id", m.InvoiceID}, {"step", m.Step}} {

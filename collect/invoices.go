@@ -46,6 +46,9 @@ type invoiceStore interface {
 	InsertMessage(ctx context.Context, m *db.Message) error
 	OptOut(ctx context.Context, o *db.OptOut) error
 	OptIn(ctx context.Context, channel, address string) error
+
+	StoreInboundEmail(ctx context.Context, in db.InboundReply) (first bool, err error)
+	LatestOutboundTo(ctx context.Context, invoiceID, address string) (*db.Message, error)
 }
 
 // CreateInvoice stores an invoice and starts its workflow. Fields are as a

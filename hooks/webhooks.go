@@ -31,6 +31,11 @@ type Config struct {
 	PaymentsSecret string
 	// StripeSecret is the signing secret of the Stripe endpoint (STRIPE_WEBHOOK_SECRET).
 	StripeSecret string
+	// Inbound email (inbound.go): the domain replies come to
+	// (INBOUND_EMAIL_DOMAIN), the key of its reply-to tags
+	// (INBOUND_EMAIL_SECRET), and the secret SendGrid Inbound Parse posts
+	// with (INBOUND_PARSE_SECRET).
+	InboundDomain, InboundSecret, InboundParseSecret string
 }
 
 // Hooks serves the provider webhooks: payment processors (our signed
@@ -53,6 +58,8 @@ func (h *Hooks) Routes(e *echo.Echo) {
 	e.POST("/webhooks/twilio/inbound", h.twilioInbound)
 	e.POST("/webhooks/payments", h.paymentsWebhook)
 	e.POST("/webhooks/stripe", h.stripeWebhook)
+	e.POST(InboundPath, h.sendgridInbound)
+	e.POST(InboundPath+"/:secret", h.sendgridInbound)
 }
 
 func (h *Hooks) now() time.Time {

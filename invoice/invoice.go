@@ -71,6 +71,7 @@ const (
 	EventContinuedAsNew    = "continued_as_new"
 	EventCustomerChanged   = "customer_changed" // the customer's time zone or account manager changed
 	EventNote              = "note"             // a person kept a note (outcome: its kind, e.g. call)
+	EventReplied           = "replied"          // the customer replied by email (outcome: triage flags; until: the hold)
 	EventPolicyRefused     = "policy_refused"   // the policy exceeds the engine's bounds: nothing is scheduled
 )
 

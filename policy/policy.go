@@ -121,6 +121,12 @@ type Policy struct {
 	// ContactCap limits how often a customer is contacted across all of
 	// their invoices; a step due while the cap is reached waits, on the record.
 	ContactCap *ContactCap `json:"contact_cap,omitempty"`
+	// PauseOnReply: a customer's reply holds the chase (see replies.go);
+	// absent means on.
+	PauseOnReply *bool `json:"pause_on_reply,omitempty"`
+	// ReplyHoldDays is how many business days a reply holds the chase at
+	// most (0: DefaultReplyHoldDays).
+	ReplyHoldDays int `json:"reply_hold,omitempty"`
 	// PaymentPlans bounds the payment plans agreed without approval
 	// (absent: DefaultPaymentPlans).
 	PaymentPlans *PaymentPlans `json:"payment_plans,omitempty"`
@@ -316,6 +322,9 @@ func (p Policy) Validate() error {
 	}
 	if p.DisputeDeadline.Std() < 0 || p.PromiseGrace.Std() < 0 {
 		return errors.New("dispute_deadline, promise_grace: must not be negative")
+	}
+	if err := p.validateReplyHold(); err != nil {
+		return err
 	}
 	if c := p.ContactCap; c != nil && (c.Max < 1 || c.Per.Std() <= 0) {
 		return errors.New("contact_cap: max must be at least 1 and per positive")

@@ -190,3 +190,8 @@ func (c *Client) RefundReceived(ctx context.Context, workflowID string, r Refund
 	_, err = c.Temporal.SignalWithStartWorkflow(ctx, workflowID, SignalRefund, r, opts, InvoiceWorkflowName, in)
 	return err
 }
+
+// Replied reports a customer's emailed reply to the invoice's workflow.
+func (c *Client) Replied(ctx context.Context, workflowID string, r Replied) error {
+	return c.Temporal.SignalWorkflow(ctx, workflowID, "", SignalReplied, r)
+}

@@ -57,6 +57,7 @@ func (w *run) notClosed() error {
 }
 
 func (w *run) answer() CommandResponse {
+	w.replyActed()
 	return CommandResponse{Stage: w.s.Stage, BalanceMinor: w.s.BalanceMinor}
 }
 
@@ -100,6 +101,7 @@ func (w *run) recordPayment(ctx workflow.Context, req PaymentRequest) (PaymentRe
 	if err := w.applyPayment(ctx, req.Reference, req.AmountMinor, req.ReceivedAt, ""); err != nil {
 		return PaymentResponse{}, err
 	}
+	w.replyActed()
 	return PaymentResponse{BalanceMinor: w.s.BalanceMinor, Stage: w.s.Stage}, nil
 }
 
@@ -418,6 +420,7 @@ func (w *run) listenForSignals(ctx workflow.Context) {
 	refunds := workflow.GetSignalChannel(ctx, SignalRefund)
 	customer := workflow.GetSignalChannel(ctx, SignalCustomerChanged)
 	notes := workflow.GetSignalChannel(ctx, SignalNoted)
+	replies := workflow.GetSignalChannel(ctx, SignalReplied)
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
 			sel := workflow.NewSelector(ctx)
@@ -428,6 +431,7 @@ func (w *run) listenForSignals(ctx workflow.Context) {
 				var t TaskCompleted
 				c.Receive(ctx, &t)
 				w.event(ctx, invoice.Event{Kind: invoice.EventTaskCompleted, Step: t.Kind, Reference: t.TaskID, Outcome: t.Outcome, Detail: t.Note, Actor: t.Actor})
+				w.replyTaskCompleted(t)
 				w.publish(ctx)
 			})
 			sel.AddReceive(delivery, func(c workflow.ReceiveChannel, _ bool) {
@@ -454,10 +458,15 @@ func (w *run) listenForSignals(ctx workflow.Context) {
 				c.Receive(ctx, &n)
 				w.noted(ctx, n)
 			})
+			sel.AddReceive(replies, func(c workflow.ReceiveChannel, _ bool) {
+				var r Replied
+				c.Receive(ctx, &r)
+				w.replied(ctx, r)
+			})
 			sel.Select(ctx)
 		}
 	})
-	w.signals = []workflow.ReceiveChannel{agency, tasks, delivery, payments, refunds, customer, notes}
+	w.signals = []workflow.ReceiveChannel{agency, tasks, delivery, payments, refunds, customer, notes, replies}
 }
 
 // changeCustomerFollows is the workflow.GetVersion change id of runs that
@@ -512,6 +521,7 @@ func (w *run) noted(ctx workflow.Context, n Noted) {
 		return
 	}
 	w.event(ctx, invoice.Event{Kind: invoice.EventNote, Outcome: n.Kind, Reference: n.NoteID, Detail: n.Summary, Actor: n.Actor})
+	w.replyActed()
 	w.publish(ctx)
 }
 

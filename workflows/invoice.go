@@ -73,6 +73,8 @@ type State struct {
 	// BeforeClose is the stage the invoice was in when it closed: where a
 	// refund that reopens it takes it back to.
 	BeforeClose invoice.Stage
+	// ReplyHold holds the chase after a customer's reply (replies.go).
+	ReplyHold *ReplyHold `json:",omitempty"`
 	// Plan is the invoice's current (or last) payment plan.
 	Plan *invoice.Plan `json:",omitempty"`
 }
@@ -233,6 +235,8 @@ func (w *run) chase(ctx workflow.Context) error {
 			err = w.waitOnPlan(ctx)
 		case w.awaitingDecision():
 			err = w.waitForDecision(ctx)
+		case w.s.ReplyHold != nil:
+			err = w.waitOnReply(ctx)
 		default:
 			err = w.nextStep(ctx)
 		}

@@ -111,11 +111,14 @@ func loadConfig(cmd *cli.Command, p process, log *slog.Logger) (app.Config, erro
 	// What only the API uses.
 	cfg.CodecCORSOrigins = corsOrigins(cmd)
 	cfg.Webhooks = api.WebhookConfig{
-		SendGridPublicKey: os.Getenv("SENDGRID_WEBHOOK_PUBLIC_KEY"),
-		TwilioAuthToken:   os.Getenv("TWILIO_AUTH_TOKEN"),
-		PublicBaseURL:     os.Getenv("PUBLIC_BASE_URL"),
-		PaymentsSecret:    os.Getenv("PAYMENTS_WEBHOOK_SECRET"),
-		StripeSecret:      os.Getenv("STRIPE_WEBHOOK_SECRET"),
+		SendGridPublicKey:  os.Getenv("SENDGRID_WEBHOOK_PUBLIC_KEY"),
+		TwilioAuthToken:    os.Getenv("TWILIO_AUTH_TOKEN"),
+		PublicBaseURL:      os.Getenv("PUBLIC_BASE_URL"),
+		PaymentsSecret:     os.Getenv("PAYMENTS_WEBHOOK_SECRET"),
+		StripeSecret:       os.Getenv("STRIPE_WEBHOOK_SECRET"),
+		InboundDomain:      os.Getenv("INBOUND_EMAIL_DOMAIN"),
+		InboundSecret:      os.Getenv("INBOUND_EMAIL_SECRET"),
+		InboundParseSecret: os.Getenv("INBOUND_PARSE_SECRET"),
 	}
 	cfg.Checkout = checkout.New(os.Getenv("STRIPE_SECRET_KEY"), os.Getenv("STRIPE_API_URL"))
 	bounds, err := credit.BoundsFromEnv(os.Getenv)

@@ -97,7 +97,7 @@ func waitClosedIn(t *testing.T, tc sdkclient.Client, id string) {
 // test's fixtures in workflows/testdata).
 func TestLifecycleThroughTheAPI(t *testing.T) {
 	s := startStack(t, t.TempDir(), "", false, func(o *devstack.Options) {
-		o.Webhooks = api.WebhookConfig{PaymentsSecret: paymentsSecret}
+		o.Webhooks = api.WebhookConfig{PaymentsSecret: paymentsSecret, InboundParseSecret: inboundParseSecret}
 	})
 	defer s.Stop()
 	c := client{t: t, base: s.APIURL, key: s.APIKey}
@@ -311,6 +311,50 @@ func TestLifecycleThroughTheAPI(t *testing.T) {
 			return false
 		})
 		c.must("POST", base+"/payments", map[string]string{"amount": "1000.00", "currency": "EUR", "reference": "p-mover"}, 201)
+		waitClosed(t, s, id)
+	})
+
+	t.Run("replied, held, answered and paid", func(t *testing.T) {
+		c := client{t: t, base: s.APIURL, key: s.APIKey}
+		id := newInvoice(c, "FAST-7")
+		paths["replied_answered"] = id
+		base := "/v1/invoices/" + id
+		eventually(t, 30*time.Second, "the invoice to go out", func() bool { return slices.Contains(sentSteps(c, id), "notify/email") })
+		postInboundReply(t, s.APIURL, "ap@acme.test", "Re: Invoice FAST-7", "Could you send the delivery note first?")
+		var task map[string]any
+		eventually(t, 30*time.Second, "the reply to hold the chase", func() bool {
+			got := c.must("GET", base, nil, 200)
+			next, _ := got["next_action"].(map[string]any)
+			for _, e := range got["timeline"].([]any) {
+				if e := e.(map[string]any); e["kind"] == "replied" && next != nil && next["step"] == "reply-hold" {
+					return true
+				}
+			}
+			return false
+		})
+		for _, tk := range c.must("GET", "/v1/tasks?invoice_id="+id, nil, 200)["tasks"].([]any) {
+			if tk := tk.(map[string]any); tk["kind"] == "reply" {
+				task = tk
+			}
+		}
+		if task == nil || task["assignee"] != "mia@ar.test" {
+			t.Fatalf("no reply task for the account manager: %v", task)
+		}
+		held := len(sentSteps(c, id))
+		time.Sleep(2 * time.Second) // steps fall due every second: none goes out while held
+		if now := len(sentSteps(c, id)); now != held {
+			t.Fatalf("%d messages went out during the hold", now-held)
+		}
+		c.must("POST", "/v1/tasks/"+task["id"].(string)+"/complete", map[string]string{"outcome": "answered"}, 200)
+		eventually(t, 30*time.Second, "the chase to resume", func() bool {
+			for _, e := range c.must("GET", base, nil, 200)["timeline"].([]any) {
+				if e := e.(map[string]any); e["kind"] == "resumed" && e["detail"] == "reply hold ended: answered" {
+					return true
+				}
+			}
+			return false
+		})
+		c.must("POST", base+"/payments", map[string]string{"amount": "1000.00", "currency": "EUR", "reference": "p-replied"}, 201)
 		waitClosed(t, s, id)
 	})
 

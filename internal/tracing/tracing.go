@@ -105,7 +105,7 @@ func Echo(tp trace.TracerProvider) echo.MiddlewareFunc {
 			req := c.Request()
 			ctx := Propagator.Extract(req.Context(), propagation.HeaderCarrier(req.Header))
 			ctx, span := tracer.Start(ctx, req.Method, trace.WithSpanKind(trace.SpanKindServer),
-				trace.WithAttributes(attribute.String("http.request.method", req.Method), attribute.String("url.path", redactPortal(req.URL.Path))))
+				trace.WithAttributes(attribute.String("http.request.method", req.Method), attribute.String("url.path", redactPath(redactPortal(req.URL.Path)))))
 			defer span.End()
 			c.SetRequest(req.WithContext(ctx))
 			if err := next(c); err != nil {
@@ -123,6 +123,16 @@ func Echo(tp trace.TracerProvider) echo.MiddlewareFunc {
 			return nil
 		}
 	}
+}
+
+// redactPath hides the secret in the path of the inbound email webhook
+// (hooks.InboundPath + "/<secret>").
+func redactPath(p string) string {
+	const inbound = "/webhooks/sendgrid/inbound/"
+	if strings.HasPrefix(p, inbound) {
+		return inbound + "[REDACTED]"
+	}
+	return p
 }
 
 // redactPortal hides the link in a customer portal path ("/portal/<token>/…"):

@@ -1,0 +1,3 @@
+DROP TABLE inbound_emails;
+--bun:split
+DROP TABLE message_attachments;
