@@ -115,6 +115,7 @@ func run() error {
 	flag.IntVar(&cfg.desk.pageSize, "desk-page", 50, "desk: worklist rows a page")
 	flag.IntVar(&cfg.desk.deepPages, "desk-deep", 100, "desk: next_cursor links followed to reach the deep page (or its offset in pages)")
 	flag.Uint64Var(&cfg.desk.seed, "desk-seed", 1, "desk: seed of the generated book")
+	flag.BoolVar(&cfg.desk.reuse, "desk-reuse", false, "desk: measure the PostgreSQL book an earlier run with the same flags filled, without filling it again")
 	cfg.tuning.flags(flag.CommandLine)
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the scenarios to this file (go tool pprof)")
 	flag.Parse()
