@@ -193,10 +193,11 @@ const deskHowTo = "Targets, on PostgreSQL on this machine: the worklist's first 
 	"invoices; the API process's resident memory growing by less than 50 MiB\n" +
 	"across the scenario. SQLite's figures stand beside them.\n\n" +
 	"Reproduce (PostgreSQL on 127.0.0.1:5432 with trust auth). The full size\n" +
-	"fills 1.1 million invoices into each store: at the 850 to 900 invoices a\n" +
-	"second the fill made in runs of 12,000 and 30,000 on this machine (shared\n" +
-	"with others at the time), some 20 to 25 minutes a store, then the requests\n" +
-	"(100 of each page, 20 of each report):\n\n" +
+	"fills 1.1 million invoices into each store: the full PostgreSQL fill ran\n" +
+	"at about 450 invoices a second on this machine (shared with other jobs),\n" +
+	"some 40 minutes, and SQLite's at about 540 a second; then the requests\n" +
+	"(100 of each page, 20 of each report). -desk-reuse measures a PostgreSQL\n" +
+	"book an earlier run filled, without filling it again:\n\n" +
 	"```\n" +
 	"go run ./bench -scenarios desk                                        # 100,000 open, 1,000,000 closed, SQLite and PostgreSQL\n" +
 	"go run ./bench -scenarios desk -desk-open 2000 -desk-closed 10000     # a quick check of the scenario\n" +
