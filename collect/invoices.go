@@ -53,6 +53,7 @@ type invoiceStore interface {
 	GetInboundEmail(ctx context.Context, id string) (*db.InboundEmail, error)
 	AttachInboundEmail(ctx context.Context, a db.AttachedReply) error
 	DismissInboundEmail(ctx context.Context, id, outcome, note string, now time.Time) error
+	GetAttachment(ctx context.Context, id string) (*db.Attachment, error)
 }
 
 // CreateInvoice stores an invoice and starts its workflow. Fields are as a
