@@ -12,10 +12,15 @@ import (
 
 // TaskView is a task as the API shows it.
 type TaskView struct {
-	ID          string     `json:"id"`
-	InvoiceID   string     `json:"invoice_id"`
-	CustomerID  string     `json:"customer_id"`
-	Kind        string     `json:"kind"` // call, management_contact, dispute_review, dispute_overdue
+	ID string `json:"id"`
+	// InvoiceID is null only for a team task (kind unmatched_reply): a
+	// reply that matched no invoice; CustomerID too when its sender is no
+	// customer's address.
+	InvoiceID  *string `json:"invoice_id"`
+	CustomerID *string `json:"customer_id"`
+	// Kind: call, management_contact, dispute_review, dispute_overdue,
+	// reply, unmatched_reply ...
+	Kind        string     `json:"kind"`
 	Assignee    string     `json:"assignee"`
 	Title       string     `json:"title"`
 	Detail      string     `json:"detail,omitempty"`
@@ -28,7 +33,7 @@ type TaskView struct {
 }
 
 func taskView(t *db.Task) TaskView {
-	return TaskView{ID: t.ID, InvoiceID: t.InvoiceID, CustomerID: t.CustomerID, Kind: t.Kind, Assignee: t.Assignee,
+	return TaskView{ID: t.ID, InvoiceID: orNull(t.InvoiceID), CustomerID: orNull(t.CustomerID), Kind: t.Kind, Assignee: t.Assignee,
 		Title: t.Title, Detail: t.Detail, Status: t.Status, Outcome: t.Outcome, Note: t.Note, DueAt: t.DueAt,
 		CreatedAt: t.CreatedAt, CompletedAt: t.CompletedAt}
 }
@@ -75,4 +80,11 @@ func (s *Server) completeTask(c echo.Context) error {
 		return fromCase(err)
 	}
 	return c.JSON(http.StatusOK, taskView(t))
+}
+
+func orNull(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }

@@ -49,6 +49,11 @@ type invoiceStore interface {
 
 	StoreInboundEmail(ctx context.Context, in db.InboundReply) (first bool, err error)
 	LatestOutboundTo(ctx context.Context, invoiceID, address string) (*db.Message, error)
+	CustomersByEmail(ctx context.Context, email string, n int) ([]db.Customer, error)
+	GetInboundEmail(ctx context.Context, id string) (*db.InboundEmail, error)
+	AttachInboundEmail(ctx context.Context, a db.AttachedReply) error
+	DismissInboundEmail(ctx context.Context, id, outcome, note string, now time.Time) error
+	GetAttachment(ctx context.Context, id string) (*db.Attachment, error)
 }
 
 // CreateInvoice stores an invoice and starts its workflow. Fields are as a

@@ -93,8 +93,9 @@ var stripPolicy = bluemonday.StrictPolicy()
 // attachments (within limits), on the invoice's timeline, and as a
 // "customer replied" task for the account manager; the workflow holds the
 // chase per its policy. An automatic reply (TriageReply) is logged only.
-// An unmatched reply is kept for the team (GET /v1/inbound), never an
-// error. A repeat of the same email (its Message-ID) is a Duplicate.
+// An unmatched reply is kept for the team (GET /v1/inbound-emails) with
+// its attachments and a task of kind unmatched_reply (teamTask), never an
+// error; AttachReply puts it on an invoice later. A repeat of the same email (its Message-ID) is a Duplicate.
 func (s *Service) TakeEmailReply(ctx context.Context, r EmailReply) (ReplyResult, error) {
 	from := strings.ToLower(strings.TrimSpace(r.From))
 	if from == "" {
@@ -122,20 +123,32 @@ func (s *Service) TakeEmailReply(ctx context.Context, r EmailReply) (ReplyResult
 	email := &db.InboundEmail{ID: uuid.Must(uuid.NewV7()).String(), ReceivedAt: now, Sender: truncateRunes(from, 320), Recipient: truncateRunes(r.To, 1000),
 		Subject: truncateRunes(r.Subject, 500), Body: text, Flags: strings.Join(tr.Flags, ","), Attachments: len(r.Attachments)}
 
+	atts, refused := keepAttachments(r.Attachments, now)
+	res.Refused = refused
+	email.HTML, email.NotKept = safeHTML, truncateRunes(strings.Join(refused, "; "), 1000)
+
 	orig, inv, matchedBy, err := s.matchReply(ctx, r, from)
 	if err != nil {
 		return ReplyResult{}, err
 	}
 	if inv == nil {
+		// The team's: a task with no invoice, the account manager's when
+		// the sender is one customer's address (an auto-reply has none).
 		email.Status = db.InboundUnmatched
+		var task *db.Task
 		if tr.AutoReply {
 			email.Status = db.InboundAutoReply
+		} else if task, err = s.teamTask(ctx, email, own); err != nil {
+			return ReplyResult{}, err
 		}
-		if first, err := s.Store.StoreInboundEmail(ctx, db.InboundReply{Provider: provider, EventID: eventID, Email: email}); err != nil || !first {
+		if first, err := s.Store.StoreInboundEmail(ctx, db.InboundReply{Provider: provider, EventID: eventID, Email: email, Attachments: atts, Task: task}); err != nil || !first {
 			return ReplyResult{Outcome: Duplicate}, err
 		}
 		s.log().Warn("email reply matched no invoice", "inbound_id", email.ID, "auto_reply", tr.AutoReply)
 		res.Outcome = Unmatched
+		if task != nil {
+			res.TaskID = task.ID
+		}
 		return res, nil
 	}
 	res.MatchedBy, res.InvoiceID = matchedBy, inv.ID
@@ -144,39 +157,20 @@ func (s *Service) TakeEmailReply(ctx context.Context, r EmailReply) (ReplyResult
 	if tr.AutoReply {
 		email.Status = db.InboundAutoReply
 	}
-	msg := &db.Message{ID: uuid.Must(uuid.NewV7()).String(), InvoiceID: inv.ID, CustomerID: inv.CustomerID, Step: "reply:" + email.ID,
-		Channel: "email", Direction: db.Inbound, Recipient: truncateRunes(from, 320), Subject: truncateRunes(r.Subject, 500), Body: text, HTML: safeHTML,
-		Status: "received", Provider: r.Actor.Name, ProviderMessageID: truncateRunes(key, 200), ScheduledAt: now, CreatedAt: now, SentAt: &now}
-	var details []string
+	f := replyFacts{EmailID: email.ID, From: from, Subject: r.Subject, Text: text, HTML: safeHTML, Own: own, Flags: tr.Flags,
+		Provider: r.Actor.Name, ProviderMessageID: key, NotKept: refused}
 	if tr.AutoReply {
-		details = append(details, "automatic reply ("+tr.Why+")")
-	}
-	if len(tr.Flags) > 0 {
-		details = append(details, "flags: "+strings.Join(tr.Flags, ", "))
+		f.AutoWhy = "automatic reply (" + tr.Why + ")"
 	}
 	if orig != nil {
-		details = append(details, "in reply to "+orig.ID)
+		f.InReplyTo = orig.ID
+	}
+	msg, task, err := s.replyOnInvoice(ctx, inv, f, now)
+	if err != nil {
+		return ReplyResult{}, err
 	}
 	res.MessageID, email.MessageID = msg.ID, &msg.ID
-	atts, refused := keepAttachments(msg.ID, r.Attachments, now)
-	res.Refused = refused
-	if len(refused) > 0 {
-		details = append(details, "not kept: "+strings.Join(refused, "; "))
-	}
-	msg.Detail = truncateRunes(strings.Join(details, "; "), 500)
-	var task *db.Task
-	if !tr.AutoReply {
-		cust, err := s.Store.GetCustomer(ctx, inv.CustomerID)
-		if err != nil {
-			return ReplyResult{}, err
-		}
-		title := "Customer replied about invoice " + inv.Number
-		if len(tr.Flags) > 0 {
-			title += " (" + strings.ReplaceAll(strings.Join(tr.Flags, ", "), "_", " ") + ")"
-		}
-		task = &db.Task{ID: uuid.Must(uuid.NewV7()).String(), InvoiceID: inv.ID, CustomerID: inv.CustomerID, Key: "reply:" + msg.ID,
-			Kind: "reply", Assignee: cust.AccountManager, Title: title, Detail: truncateRunes(cmpOr(own, text), 10000),
-			Status: db.TaskOpen, DueAt: now.Add(replyTaskDue), CreatedAt: now}
+	if task != nil {
 		res.TaskID = task.ID
 	}
 	first, err := s.Store.StoreInboundEmail(ctx, db.InboundReply{Provider: provider, EventID: eventID, Email: email, Message: msg, Attachments: atts, Task: task})
@@ -184,15 +178,88 @@ func (s *Service) TakeEmailReply(ctx context.Context, r EmailReply) (ReplyResult
 		return ReplyResult{Outcome: Duplicate}, err
 	}
 	s.log().Info("email reply taken", "invoice_id", inv.ID, "message_id", msg.ID, "matched_by", matchedBy, "auto_reply", tr.AutoReply, "flags", tr.Flags)
-	if task != nil && inv.ClosedAt == nil {
-		// Stored already: a workflow that cannot be told is logged, and
-		// the reply and its task stand.
-		if err := s.Workflows.Replied(ctx, inv.WorkflowID, workflows.Replied{MessageID: msg.ID, TaskID: task.ID, From: from,
-			Summary: truncateRunes(cmpOr(own, text), replySummaryLen), Flags: tr.Flags}); err != nil {
-			s.log().Warn("reply not signalled", "invoice_id", inv.ID, "workflow_id", inv.WorkflowID, "error", err)
-		}
-	}
+	s.signalReply(ctx, inv, msg, task, f)
 	return res, nil
+}
+
+// replyFacts are what a reply brings to the invoice it is on.
+type replyFacts struct {
+	EmailID, From, Subject, Text, HTML, Own string
+	Flags                                   []string
+	AutoWhy                                 string // non-empty: an automatic reply, and why
+	InReplyTo                               string // our message it answers, if known
+	Provider, ProviderMessageID             string
+	NotKept                                 []string // attachments refused, and why
+}
+
+// replyOnInvoice builds what a reply puts on its invoice: its message in
+// the communication log and, unless it is automatic, the account manager's
+// "customer replied" task. Matched on arrival (TakeEmailReply) or attached
+// by someone later (AttachReply), a reply lands the same way.
+func (s *Service) replyOnInvoice(ctx context.Context, inv *db.Invoice, f replyFacts, now time.Time) (*db.Message, *db.Task, error) {
+	msg := &db.Message{ID: uuid.Must(uuid.NewV7()).String(), InvoiceID: inv.ID, CustomerID: inv.CustomerID, Step: "reply:" + f.EmailID,
+		Channel: "email", Direction: db.Inbound, Recipient: truncateRunes(f.From, 320), Subject: truncateRunes(f.Subject, 500), Body: f.Text, HTML: f.HTML,
+		Status: "received", Provider: f.Provider, ProviderMessageID: truncateRunes(f.ProviderMessageID, 200), ScheduledAt: now, CreatedAt: now, SentAt: &now}
+	var details []string
+	if f.AutoWhy != "" {
+		details = append(details, f.AutoWhy)
+	}
+	if len(f.Flags) > 0 {
+		details = append(details, "flags: "+strings.Join(f.Flags, ", "))
+	}
+	if f.InReplyTo != "" {
+		details = append(details, "in reply to "+f.InReplyTo)
+	}
+	if len(f.NotKept) > 0 {
+		details = append(details, "not kept: "+strings.Join(f.NotKept, "; "))
+	}
+	msg.Detail = truncateRunes(strings.Join(details, "; "), 500)
+	if f.AutoWhy != "" {
+		return msg, nil, nil
+	}
+	cust, err := s.Store.GetCustomer(ctx, inv.CustomerID)
+	if err != nil {
+		return nil, nil, err
+	}
+	title := "Customer replied about invoice " + inv.Number
+	if len(f.Flags) > 0 {
+		title += " (" + strings.ReplaceAll(strings.Join(f.Flags, ", "), "_", " ") + ")"
+	}
+	task := &db.Task{ID: uuid.Must(uuid.NewV7()).String(), InvoiceID: inv.ID, CustomerID: inv.CustomerID, Key: "reply:" + msg.ID,
+		Kind: "reply", Assignee: cust.AccountManager, Title: truncateRunes(title, 500), Detail: truncateRunes(cmpOr(f.Own, f.Text), 10000),
+		Status: db.TaskOpen, DueAt: now.Add(replyTaskDue), CreatedAt: now}
+	return msg, task, nil
+}
+
+// signalReply tells an open invoice's workflow about a stored reply with a
+// task: its timeline takes it in and the policy may hold the chase. The
+// reply is stored already: a workflow that cannot be told is logged, and
+// the reply and its task stand.
+func (s *Service) signalReply(ctx context.Context, inv *db.Invoice, msg *db.Message, task *db.Task, f replyFacts) {
+	if task == nil || inv.ClosedAt != nil {
+		return
+	}
+	if err := s.Workflows.Replied(ctx, inv.WorkflowID, workflows.Replied{MessageID: msg.ID, TaskID: task.ID, From: f.From,
+		Summary: truncateRunes(cmpOr(f.Own, f.Text), replySummaryLen), Flags: f.Flags}); err != nil {
+		s.log().Warn("reply not signalled", "invoice_id", inv.ID, "workflow_id", inv.WorkflowID, "error", err)
+	}
+}
+
+// teamTask is the task for a reply that matched no invoice: the account
+// manager's when the sender's address is exactly one customer's (on that
+// customer's account), else unassigned, the whole team's.
+func (s *Service) teamTask(ctx context.Context, email *db.InboundEmail, own string) (*db.Task, error) {
+	t := &db.Task{ID: uuid.Must(uuid.NewV7()).String(), Key: "inbound:" + email.ID, Kind: db.TaskUnmatchedReply,
+		Title:  truncateRunes("Reply from "+email.Sender+" matched no invoice: "+cmpOr(email.Subject, "(no subject)"), 500),
+		Detail: truncateRunes(cmpOr(own, email.Body), 10000), Status: db.TaskOpen, DueAt: email.ReceivedAt.Add(replyTaskDue), CreatedAt: email.ReceivedAt}
+	custs, err := s.Store.CustomersByEmail(ctx, email.Sender, 2)
+	if err != nil {
+		return nil, err
+	}
+	if len(custs) == 1 {
+		t.CustomerID, t.Assignee = custs[0].ID, custs[0].AccountManager
+	}
+	return t, nil
 }
 
 // matchReply finds the message, and so the invoice, a reply answers.
@@ -265,7 +332,7 @@ func first(ids []string, n int) []string {
 
 // keepAttachments keeps the attachments within the limits on type, size
 // and number, and says why it left out the others.
-func keepAttachments(messageID string, in []ReplyAttachment, now time.Time) (kept []db.Attachment, refused []string) {
+func keepAttachments(in []ReplyAttachment, now time.Time) (kept []db.Attachment, refused []string) {
 	var total int
 	for _, a := range in {
 		name := truncateRunes(strings.TrimSpace(a.Filename), 255)
@@ -285,7 +352,7 @@ func keepAttachments(messageID string, in []ReplyAttachment, now time.Time) (kep
 			refused = append(refused, name+": the reply's files exceed "+itoa(MaxAttachmentsBytes>>20)+" MiB")
 		default:
 			total += len(a.Content)
-			kept = append(kept, db.Attachment{ID: uuid.Must(uuid.NewV7()).String(), MessageID: messageID, Filename: name,
+			kept = append(kept, db.Attachment{ID: uuid.Must(uuid.NewV7()).String(), Filename: name,
 				ContentType: ct, SizeBytes: int64(len(a.Content)), Content: base64.StdEncoding.EncodeToString(a.Content), CreatedAt: now})
 		}
 	}

@@ -24,7 +24,8 @@ type CompleteTask struct {
 }
 
 // CompleteTask marks a task done and tells its invoice's workflow, which
-// records it in the timeline. Completing it again changes nothing. The
+// records it in the timeline; a team task (an unmatched reply's) has no
+// invoice, and completing it takes its reply out of the team's queue. Completing it again changes nothing. The
 // task is done once stored: a workflow that cannot be told is logged, not
 // an error.
 func (s *Service) CompleteTask(ctx context.Context, cmd CompleteTask) (*db.Task, error) {
@@ -43,6 +44,9 @@ func (s *Service) CompleteTask(ctx context.Context, cmd CompleteTask) (*db.Task,
 		return t, nil
 	}
 	s.log().Info("task completed", "task_id", t.ID, "invoice_id", t.InvoiceID, "outcome", outcome, "actor", cmd.Actor.String())
+	if t.InvoiceID == "" {
+		return t, nil // a team task: no workflow to tell
+	}
 	inv, err := s.Store.GetInvoice(ctx, t.InvoiceID)
 	if err == nil && inv.ClosedAt == nil {
 		if err := s.Workflows.TaskCompleted(ctx, inv.WorkflowID, workflows.TaskCompleted{

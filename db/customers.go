@@ -65,3 +65,11 @@ func (r *Customers) CustomerByPhone(ctx context.Context, phone string) (*Custome
 	}
 	return c, nil
 }
+
+// CustomersByEmail finds up to n customers whose address is email, compared
+// without case (customers_email_idx).
+func (r *Customers) CustomersByEmail(ctx context.Context, email string, n int) ([]Customer, error) {
+	var out []Customer
+	err := r.db.NewSelect().Model(&out).Where("LOWER(email) = LOWER(?)", email).Order("id").Limit(int64(n)).Scan(ctx)
+	return out, err
+}

@@ -131,9 +131,12 @@ const (
 type Task struct {
 	bun.BaseModel `bun:"table:tasks"`
 
-	ID          string     `bun:"id,pk"`
-	InvoiceID   string     `bun:"invoice_id,notnull"`
-	CustomerID  string     `bun:"customer_id,notnull"`
+	ID string `bun:"id,pk"`
+	// InvoiceID and CustomerID are empty (NULL) only for a team task (kind
+	// TaskUnmatchedReply): a reply that matched no invoice, and no customer
+	// when its sender is none of theirs.
+	InvoiceID   string     `bun:"invoice_id,nullzero"`
+	CustomerID  string     `bun:"customer_id,nullzero"`
 	Key         string     `bun:"task_key,notnull"`
 	Kind        string     `bun:"kind,notnull"`
 	Assignee    string     `bun:"assignee,notnull"`

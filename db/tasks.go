@@ -71,16 +71,32 @@ func (r *Tasks) ListTasks(ctx context.Context, f TaskFilter) ([]Task, error) {
 
 // CompleteTask marks an open task done; completed is false when it was
 // already done (the stored task is returned either way).
+// Completing a team task (an unmatched reply's) resolves its inbound
+// email in the same transaction: the reply leaves the team's queue.
 func (r *Tasks) CompleteTask(ctx context.Context, id, outcome, note string, now time.Time) (t *Task, completed bool, err error) {
-	res, err := r.db.NewUpdate().Model((*Task)(nil)).
-		Set("status = ?", TaskDone).Set("outcome = ?", outcome).Set("note = ?", note).Set("completed_at = ?", now).
-		Where("id = ? AND status = ?", id, TaskOpen).Exec(ctx)
+	err = r.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		res, err := tx.NewUpdate().Model((*Task)(nil)).
+			Set("status = ?", TaskDone).Set("outcome = ?", outcome).Set("note = ?", note).Set("completed_at = ?", now).
+			Where("id = ? AND status = ?", id, TaskOpen).Exec(ctx)
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		completed = n == 1
+		t = new(Task)
+		if err := tx.NewSelect().Model(t).Where("id = ?", id).Scan(ctx); err != nil {
+			return notFound(err, "task", id)
+		}
+		if completed && t.Kind == TaskUnmatchedReply {
+			_, err = tx.NewUpdate().Model((*InboundEmail)(nil)).Set("resolved_at = ?", now).
+				Where("task_id = ? AND resolved_at IS NULL", id).Exec(ctx)
+		}
+		return err
+	})
 	if err != nil {
 		return nil, false, err
 	}
-	n, _ := res.RowsAffected()
-	t, err = r.GetTask(ctx, id)
-	return t, n == 1, err
+	return t, completed, nil
 }
 
 // ErrTaskDone is returned when a finished task would be changed.
@@ -108,7 +124,8 @@ func (r *Tasks) ReassignTask(ctx context.Context, id, assignee string, note *Not
 		if n, _ := res.RowsAffected(); n == 0 {
 			return notFound(sql.ErrNoRows, "open task", id)
 		}
-		if note != nil {
+		// A team task with no customer has no account to keep the note on.
+		if note != nil && t.CustomerID != "" {
 			note.CustomerID, note.InvoiceID = t.CustomerID, t.InvoiceID
 			if _, err := tx.NewInsert().Model(note).Exec(ctx); err != nil {
 				return err

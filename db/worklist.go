@@ -279,7 +279,7 @@ func worklistSQL(f WorklistFilter, rule WorklistRule, now time.Time) (string, []
 	// Open tasks per invoice: how many, the earliest due, their points.
 	b.WriteString(`WITH tk AS (SELECT invoice_id, COUNT(*) AS n, MIN(due_at) AS next_due,
   SUM(CASE WHEN due_at < ? THEN ? WHEN due_at < ? THEN ? ELSE 0 END) AS pts
-  FROM tasks WHERE status = 'open'`)
+  FROM tasks WHERE status = 'open' AND invoice_id IS NOT NULL`)
 	args = append(args, now, rule.TaskOverdue, now.Add(rule.TaskDueWithin), rule.TaskDue)
 	if f.Manager != "" {
 		b.WriteString(" AND assignee = ?")

@@ -193,9 +193,12 @@ type Account struct {
 	Behaviour Behaviour
 	OpenTasks []db.Task    // a page, soonest due first
 	Messages  []db.Message // a page, newest first
-	Notes     []db.Note    // a page, newest first
-	Counts    db.AccountCounts
-	Next      AccountNext
+	// Attachments are the files of the page's inbound messages (customers'
+	// replies), without their content, by message id.
+	Attachments map[string][]db.Attachment
+	Notes       []db.Note // a page, newest first
+	Counts      db.AccountCounts
+	Next        AccountNext
 }
 
 // PaymentRecord is a payment or refund on one of the customer's invoices.
@@ -300,6 +303,20 @@ func LoadAccountPage(ctx context.Context, s *db.Store, cust *db.Customer, q Acco
 		return Account{}, err
 	}
 	a.Next.Messages = enc(next)
+	var replies []string
+	for _, m := range a.Messages {
+		if m.Direction == db.Inbound {
+			replies = append(replies, m.ID)
+		}
+	}
+	atts, err := s.ListAttachments(ctx, replies)
+	if err != nil {
+		return Account{}, err
+	}
+	a.Attachments = map[string][]db.Attachment{}
+	for _, at := range atts {
+		a.Attachments[at.MessageID] = append(a.Attachments[at.MessageID], at)
+	}
 	if a.Notes, next, err = s.AccountNotes(ctx, cust.ID, keys[3], lim); err != nil {
 		return Account{}, err
 	}

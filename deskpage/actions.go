@@ -66,6 +66,8 @@ func (pg *Page) actionRoutes(in *echo.Group) {
 	in.POST("/tasks/:id/reassign", pg.act(rw, "reassign", pg.reassignTask))
 	in.POST("/invoices/:id/escalation/decision", pg.act(mgr, "decision", pg.decide))
 	in.POST("/invoices/:id/agency-outcome", pg.act(rw, "agency", pg.agencyOutcome))
+	in.POST("/replies/:id/attach", pg.act(rw, "attach", pg.attachReply)) // replies.go
+	in.POST("/replies/:id/dismiss", pg.act(rw, "dismiss", pg.dismissReply))
 }
 
 // roleAtLeast reports whether a key's role reaches need (db.Roles, lowest
@@ -136,6 +138,9 @@ type done struct {
 	customerID string
 	what       string // a key of flashes
 	invoiceID  string
+	// to is a page of the desk to go to instead of the customer's
+	// (the replies, after a dismissal or a team task with no customer).
+	to string
 }
 
 // act wraps an action: the role, the anti-forgery token and clean values
@@ -175,6 +180,9 @@ func (pg *Page) act(need, name string, h func(form) (done, error)) echo.HandlerF
 				return pg.refused(f, ce)
 			}
 			return pg.failure(c, err)
+		}
+		if d.to != "" || d.customerID == "" {
+			return c.Redirect(http.StatusSeeOther, cmp.Or(d.to, repliesPath)+"?"+url.Values{"done": {d.what}}.Encode())
 		}
 		q := url.Values{"done": {d.what}}
 		if d.invoiceID != "" {
@@ -258,6 +266,17 @@ func (pg *Page) refused(f form, ce *collect.Error) error {
 			return pg.failure(c, err)
 		}
 		fv.Task, back = t, Prefix+"/customers/"+url.PathEscape(t.CustomerID)
+		if t.CustomerID == "" {
+			back = repliesPath
+		}
+	case "attach", "dismiss":
+		e, err := pg.store.GetInboundEmail(ctx, c.Param("id"))
+		if errors.Is(err, db.ErrNotFound) {
+			return pg.render(c, http.StatusNotFound, "error", errorPage{Title: "Not found", Message: ce.Message})
+		} else if err != nil {
+			return pg.failure(c, err)
+		}
+		fv.Reply, back = e, repliesPath
 	default:
 		inv, err := pg.store.GetInvoice(ctx, c.Param("id"))
 		if errors.Is(err, db.ErrNotFound) {
@@ -294,13 +313,15 @@ var formFields = map[string][]string{
 	"reassign":      {"assignee", "note"},
 	"decision":      {"decision", "until", "note"},
 	"agency":        {"outcome", "amount", "reference"},
+	"attach":        {"invoice"},
+	"dismiss":       {"note"},
 }
 
 var formTitles = map[string]string{
 	"call": "Log a call", "note": "Add a note", "customer-note": "Add a note on the customer", "payment": "Record a payment",
 	"dispute": "Open a dispute", "resolve": "Resolve the dispute", "pause": "Pause chasing", "resume": "Resume chasing",
 	"complete": "Complete the task", "reassign": "Reassign the task", "decision": "Decide on the escalation",
-	"agency": "Record the agency's outcome",
+	"agency": "Record the agency's outcome", "attach": "Attach to an invoice", "dismiss": "Dismiss the reply",
 }
 
 // flashes say what a successful action did, by the ?done= it redirects with.
@@ -312,6 +333,8 @@ var flashes = map[string]string{
 	"dispute":           "Dispute opened: chasing is paused until it is resolved", "resolve": "Dispute resolved",
 	"pause": "Chasing paused", "resume": "Chasing resumed", "complete": "Task completed", "reassign": "Task reassigned",
 	"decision": "Decision recorded", "agency": "Agency outcome recorded",
+	"attach": "Reply attached", "attach_already": "That reply was attached already; nothing changed",
+	"dismiss": "Reply dismissed",
 }
 
 // formInvoice is what a form shows of its invoice.
@@ -333,7 +356,8 @@ type formView struct {
 	Inv     *formInvoice
 	Cust    *db.Customer
 	Task    *db.Task
-	V       url.Values // what was typed, for a form shown again
+	Reply   *db.InboundEmail // an unmatched reply's forms (replies.go)
+	V       url.Values       // what was typed, for a form shown again
 	Err     map[string]string
 	General string
 }
@@ -357,6 +381,8 @@ func (f formView) Action() string {
 		return Prefix + "/customers/" + url.PathEscape(f.Cust.ID) + "/notes"
 	case f.Task != nil:
 		return Prefix + "/tasks/" + url.PathEscape(f.Task.ID) + "/" + f.Name
+	case f.Reply != nil:
+		return repliesPath + "/" + url.PathEscape(f.Reply.ID) + "/" + f.Name
 	case f.Inv != nil:
 		return Prefix + "/invoices/" + url.PathEscape(f.Inv.ID) + "/" + formPaths[f.Name]
 	}

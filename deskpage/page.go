@@ -136,9 +136,10 @@ var (
 			}
 			return when(*t)
 		},
-		"css": func() template.CSS { return template.CSS(pageCSS) },
-		"inc": func(i int) int { return i + 1 },
-		"num": groupThousands,
+		"css":  func() template.CSS { return template.CSS(pageCSS) },
+		"size": humanSize,
+		"inc":  func(i int) int { return i + 1 },
+		"num":  groupThousands,
 		"trend": func(t desk.Trend) string {
 			return map[desk.Trend]string{desk.TrendImproving: "earlier than before", desk.TrendSteady: "steadily",
 				desk.TrendWorsening: "later and later", desk.TrendInsufficient: "too few paid invoices to tell"}[t]
@@ -218,6 +219,8 @@ func (pg *Page) Routes(e *echo.Echo) {
 	in := g.Group("", pg.session)
 	in.GET("/", pg.worklistPage)
 	in.GET("/customers/:id", pg.accountPage)
+	in.GET("/replies", pg.repliesPage)        // replies.go
+	in.GET("/attachments/:id", pg.attachment) // replies.go
 	if pg.cfg.Cases != nil {
 		pg.actionRoutes(in) // actions.go
 	}

@@ -264,8 +264,15 @@ func TestInboundReplyUnmatchedBecomesTheTeamsNeverAnError(t *testing.T) {
 				{fields: map[string]string{"from": "stranger@else.test", "to": "ar@acme.test", "subject": "Re: Invoice INV-1", "text": "hi"}}, // number, wrong sender
 			} {
 				a := decodeAnswer(t, env.post(t, p))
-				if a.Status != "unmatched" || a.MessageID != "" || a.TaskID != "" {
+				if a.Status != "unmatched" || a.MessageID != "" || a.TaskID == "" {
 					t.Errorf("post %d: %+v", i, a)
+					continue
+				}
+				// The team's task: no invoice; the customer's when the
+				// sender is a customer's address.
+				task, err := env.store.GetTask(context.Background(), a.TaskID)
+				if err != nil || task.Kind != db.TaskUnmatchedReply || task.InvoiceID != "" || task.Status != db.TaskOpen {
+					t.Errorf("post %d: team task %+v, %v", i, task, err)
 				}
 			}
 			ctx := context.Background()
