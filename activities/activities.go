@@ -355,6 +355,43 @@ func (a *Activities) RecordPayment(ctx context.Context, in PaymentInput) (Paymen
 	return PaymentResult{BalanceMinor: bal, Duplicate: dup}, nil
 }
 
+// PaymentWithStatus is a reported payment, and the status its invoice's
+// workflow will have once it has applied it, if the balance comes out at
+// Status.BalanceMinor.
+type PaymentWithStatus struct {
+	Payment PaymentInput
+	Status  invoice.Status
+}
+
+// PaymentSaved is the balance after the payment, and whether the status
+// was saved with it.
+type PaymentSaved struct {
+	PaymentResult
+	Saved bool
+}
+
+// RecordPaymentWithStatus records a payment and, in the same transaction,
+// saves the status it leads to (as SaveStatus does, followers included)
+// when the balance comes out as the status says: one transaction where a
+// RecordPayment and a SaveStatus took two. With another balance only the
+// payment is recorded, and Saved is false.
+func (a *Activities) RecordPaymentWithStatus(ctx context.Context, in PaymentWithStatus) (PaymentSaved, error) {
+	res, err := a.Store.RecordPaymentWithStatus(ctx, &db.Payment{
+		ID: uuid.Must(uuid.NewV7()).String(), InvoiceID: in.Payment.InvoiceID, Reference: in.Payment.Reference,
+		AmountMinor: in.Payment.AmountMinor, Currency: in.Payment.Currency, ReceivedAt: in.Payment.ReceivedAt.UTC(),
+	}, in.Status, a.now(), outbound.Events)
+	if err != nil {
+		return PaymentSaved{}, nonRetryable(err)
+	}
+	out := PaymentSaved{PaymentResult: PaymentResult{BalanceMinor: res.BalanceMinor, Duplicate: res.Duplicate}, Saved: res.Saved}
+	if res.Saved {
+		if err := a.afterSave(ctx, in.Status, res.Undispatched); err != nil {
+			return PaymentSaved{}, err
+		}
+	}
+	return out, nil
+}
+
 // SaveStatus writes the workflow's status of an invoice to the database, so
 // the API can answer for closed workflows and list invoices by stage. In the
 // same transaction it queues what subscribers should hear (outbound.Events),
@@ -364,6 +401,13 @@ func (a *Activities) SaveStatus(ctx context.Context, st invoice.Status) error {
 	if err != nil {
 		return nonRetryable(err)
 	}
+	return a.afterSave(ctx, st, queued)
+}
+
+// afterSave does what follows a saved status, each step idempotent: the
+// payment plan's row, the desk's payment-trend task, and the queued
+// webhook deliveries handed to their sender.
+func (a *Activities) afterSave(ctx context.Context, st invoice.Status, queued []db.WebhookDelivery) error {
 	if st.Plan != nil {
 		// The plan's row, for the plan-kept report (idempotent).
 		if err := a.Store.SavePaymentPlan(ctx, st, a.now()); err != nil {

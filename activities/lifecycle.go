@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/collections-engine/collections/channels"
 	"github.com/collections-engine/collections/db"
+	"github.com/collections-engine/collections/invoice"
 	"github.com/collections-engine/collections/money"
 	"github.com/collections-engine/collections/policy"
 )
@@ -46,6 +48,43 @@ func (a *Activities) CheckDelivery(ctx context.Context, in DeliveryInput) (Deliv
 		}
 	}
 	return DeliveryResult{}, nil
+}
+
+// DeliveryWithStatus asks CheckDelivery's question, with the status the
+// invoice's workflow will have if the delivery is confirmed: its last
+// timeline event is that confirmation, whose channel and detail the check
+// fills in.
+type DeliveryWithStatus struct {
+	Delivery DeliveryInput
+	Status   invoice.Status
+}
+
+// DeliverySaved answers it: whether the delivery was confirmed, and the
+// status saved.
+type DeliverySaved struct {
+	DeliveryResult
+	Saved bool
+}
+
+// CheckDeliveryWithStatus is CheckDelivery, and when the delivery is
+// confirmed, SaveStatus of the status it leads to: one local activity
+// where the workflow ran two.
+func (a *Activities) CheckDeliveryWithStatus(ctx context.Context, in DeliveryWithStatus) (DeliverySaved, error) {
+	res, err := a.CheckDelivery(ctx, in.Delivery)
+	if err != nil || !res.Delivered {
+		return DeliverySaved{DeliveryResult: res}, err
+	}
+	st := in.Status
+	if n := len(st.Timeline); n > 0 && st.Timeline[n-1].Kind == invoice.EventDeliveryConfirmed {
+		st.Timeline = slices.Clone(st.Timeline)
+		st.Timeline[n-1].Channel, st.Timeline[n-1].Detail = res.Channel, res.Detail
+	} else {
+		return DeliverySaved{DeliveryResult: res}, nil // not a status this check leads to: left to the workflow
+	}
+	if err := a.SaveStatus(ctx, st); err != nil {
+		return DeliverySaved{}, err
+	}
+	return DeliverySaved{DeliveryResult: res, Saved: true}, nil
 }
 
 // TaskInput asks a person to do something about an invoice.

@@ -24,6 +24,7 @@ type Store interface {
 
 	// Payments and refunds.
 	RecordPayment(ctx context.Context, p *db.Payment, now time.Time) (balance int64, duplicate bool, err error)
+	RecordPaymentWithStatus(ctx context.Context, p *db.Payment, st invoice.Status, now time.Time, events db.EventsFunc) (db.PaymentSaved, error)
 	RecordRefund(ctx context.Context, r invoice.Refund, now time.Time) (invoice.RefundResult, error)
 
 	// The outbox.

@@ -86,9 +86,11 @@ func CommandError(err error) error {
 // running or ended (a closed invoice's workflow is never rerun), starts
 // nothing and answers started false without an error. An error does not
 // prove that nothing started (a timeout may come after the start): calling
-// again finds out. HideAmounts is set on the input from the client.
+// again finds out. HideAmounts is set on the input from the client, and
+// the run starts on CurrentRevision.
 func (c *Client) StartInvoice(ctx context.Context, in InvoiceInput) (started bool, err error) {
 	in.HideAmounts = c.HideAmounts
+	in.Revision = CurrentRevision
 	balance, stage, due := in.AmountMinor, invoice.StageIssued, in.DueAt
 	if in.State != nil {
 		balance, stage, due = in.State.BalanceMinor, in.State.Stage, in.State.DueAt
@@ -180,6 +182,7 @@ func (c *Client) RefundReceived(ctx context.Context, workflowID string, r Refund
 	if err := res.Get(&in); err != nil {
 		return fmt.Errorf("read the closed invoice's state: %w", err)
 	}
+	in.Revision = CurrentRevision // a new run, with an empty history
 	opts := client.StartWorkflowOptions{
 		ID:                    workflowID,
 		TaskQueue:             TaskQueue,

@@ -118,6 +118,9 @@ func (w *run) applyPayment(ctx workflow.Context, ref string, amount int64, recei
 	in := activities.PaymentInput{
 		InvoiceID: w.in.InvoiceID, Reference: ref, AmountMinor: amount, Currency: w.in.Currency, ReceivedAt: received,
 	}
+	if detail != "" && w.in.Revision >= revisionOne && !w.s.Plan.Open() {
+		return w.applyReported(ctx, in, patience, detail)
+	}
 	var recorded workflow.Future
 	if detail != "" {
 		// A reported fact (a signal) is already in the history: recording
@@ -135,8 +138,46 @@ func (w *run) applyPayment(ctx workflow.Context, ref string, amount int64, recei
 	if err := recorded.Get(ctx, &res); err != nil {
 		return err
 	}
+	w.applyRecorded(ctx, ref, amount, res.BalanceMinor, detail)
+	return nil
+}
+
+// applyReported records a reported payment and saves the status it leads
+// to in one local activity and one transaction (revision 1): the status is
+// worked out beforehand on a copy of the run, for the balance the workflow
+// expects (its own less the payment: it holds every payment recorded), and
+// the activity saves it only if the database's balance agrees. Its changes
+// are dated when the payment was taken in, before the activity, so that
+// the copy and the run agree to the nanosecond. It leaves no plan's
+// instalments to allocate and no open plan to cancel (the caller checks):
+// those changes run activities of their own.
+func (w *run) applyReported(ctx workflow.Context, in activities.PaymentInput, patience time.Duration, detail string) error {
+	now := workflow.Now(ctx)
+	sim := &run{in: w.in, s: w.s, log: w.log, loc: w.loc, next: w.next, local: w.local, pinned: &now}
+	sim.s.Timeline = slices.Clone(w.s.Timeline)
+	sim.s.References = slices.Clone(w.s.References)
+	sim.applyRecorded(ctx, in.Reference, in.AmountMinor, w.s.BalanceMinor-in.AmountMinor, detail)
+	expect := sim.status()
+	var res activities.PaymentSaved
+	if err := w.bookkeepingWithin(ctx, "record payment "+in.Reference, patience, a.RecordPaymentWithStatus,
+		activities.PaymentWithStatus{Payment: in, Status: expect}).Get(ctx, &res); err != nil {
+		return err
+	}
+	w.pinned = &now
+	w.applyRecorded(ctx, in.Reference, in.AmountMinor, res.BalanceMinor, detail)
+	w.pinned = nil
+	if res.Saved {
+		// The database has it: should the run publish anything else, the
+		// publisher sees the difference and saves it.
+		w.markSaved(expect)
+	}
+	return nil
+}
+
+// applyRecorded applies a payment the database recorded, leaving balance.
+func (w *run) applyRecorded(ctx workflow.Context, ref string, amount, balance int64, detail string) {
 	w.s.References = append(w.s.References, ref)
-	w.s.BalanceMinor = res.BalanceMinor
+	w.s.BalanceMinor = balance
 	w.event(ctx, invoice.Event{Kind: invoice.EventPayment, Reference: ref, AmountMinor: amount, BalanceMinor: w.balance(), Detail: detail})
 	if w.s.Plan.Active() {
 		w.allocate(ctx)
@@ -156,7 +197,6 @@ func (w *run) applyPayment(ctx workflow.Context, ref string, amount int64, recei
 	}
 	w.changed()
 	w.publish(ctx)
-	return nil
 }
 
 // --- disputes -------------------------------------------------------------
@@ -479,7 +519,7 @@ const changeCustomerFollows = "customer-follows"
 // manager is shown in the search attributes. An unknown time zone is
 // refused on the record and the old one kept.
 func (w *run) customerChanged(ctx workflow.Context, ch CustomerChanged) {
-	if workflow.GetVersion(ctx, changeCustomerFollows, workflow.DefaultVersion, 1) < 1 {
+	if !w.since(ctx, revisionOne, changeCustomerFollows) {
 		return
 	}
 	var changes []string
@@ -517,7 +557,7 @@ const changeNotesOnTimeline = "notes-on-timeline"
 // noted puts a note on the timeline: the record of who said what, beside
 // what the workflow did.
 func (w *run) noted(ctx workflow.Context, n Noted) {
-	if workflow.GetVersion(ctx, changeNotesOnTimeline, workflow.DefaultVersion, 1) < 1 {
+	if !w.since(ctx, revisionOne, changeNotesOnTimeline) {
 		return
 	}
 	w.event(ctx, invoice.Event{Kind: invoice.EventNote, Outcome: n.Kind, Reference: n.NoteID, Detail: n.Summary, Actor: n.Actor})

@@ -46,6 +46,52 @@ type InvoiceInput struct {
 	HideAmounts bool
 	// State carries everything over a continue-as-new; nil on the first run.
 	State *State
+	// Revision is the workflow code's revision the run was started on
+	// (CurrentRevision, set by the start path and on continue-as-new): a run
+	// of a revision takes every change that revision names without asking
+	// workflow.GetVersion. Runs started before revisions existed have 0 and
+	// keep asking, as they did when they ran (see since).
+	Revision int `json:",omitempty"`
+}
+
+// Revisions of the invoice workflow, and how a change is gated.
+//
+// A change to the workflow's behaviour must not change what a running
+// invoice already did, so it is gated: a run that was already open asks
+// workflow.GetVersion (a version marker in its history, and an upsert of
+// the TemporalChangeVersion search attribute that the Go SDK writes beside
+// it, a rewrite of the run's visibility row). A run started after the
+// change needs neither: the revision in its input says which changes it
+// was started with. So:
+//
+//   - a new change gets a GetVersion change id, checked through since(ctx,
+//     revision, changeID) with the NEXT revision: runs already open (of any
+//     lower revision) ask GetVersion and take it from their next workflow
+//     task on, exactly as before;
+//   - once it is in, CurrentRevision is bumped to that revision, and runs
+//     started from then on take it without a marker or an upsert;
+//   - each revision keeps replay fixtures recorded on it (workflows/testdata),
+//     and the fixtures of older revisions stay.
+//
+// Revision 1 takes local-bookkeeping, bounded-policy, customer-follows,
+// notes-on-timeline, payment-plans and reply-hold, and the revision-1
+// bookkeeping below (a reported payment recorded with its status in one
+// local activity; the first status not saved again when the database was
+// given it at the start).
+const (
+	revisionOne = 1
+	// CurrentRevision is the revision a run starts on.
+	CurrentRevision = revisionOne
+)
+
+// since reports whether this run takes the change named changeID, made in
+// revision rev: a run started on rev or later always does, without asking;
+// an older run asks workflow.GetVersion (version 1 is the change).
+func (w *run) since(ctx workflow.Context, rev int, changeID string) bool {
+	if w.in.Revision >= rev {
+		return true
+	}
+	return workflow.GetVersion(ctx, changeID, workflow.DefaultVersion, 1) >= 1
 }
 
 // State is everything the workflow knows, carried across continue-as-new.
@@ -132,6 +178,9 @@ type run struct {
 	// bounded is set on runs started since the workflow checks its policy's
 	// bounds before scheduling from it (see changeBoundedPolicy).
 	bounded bool
+	// pinned, when set, is the time the run's changes are dated (see
+	// applyReported); otherwise workflow.Now.
+	pinned *time.Time
 }
 
 // changeLocalBookkeeping is the workflow.GetVersion change id of the runs
@@ -154,8 +203,8 @@ const changeBoundedPolicy = "bounded-policy"
 
 func (w *run) setup(ctx workflow.Context) error {
 	w.log = log.With(workflow.GetLogger(ctx), "InvoiceID", w.in.InvoiceID)
-	w.local = workflow.GetVersion(ctx, changeLocalBookkeeping, workflow.DefaultVersion, 1) >= 1
-	w.bounded = workflow.GetVersion(ctx, changeBoundedPolicy, workflow.DefaultVersion, 1) >= 1
+	w.local = w.since(ctx, revisionOne, changeLocalBookkeeping)
+	w.bounded = w.since(ctx, revisionOne, changeBoundedPolicy)
 	if w.local {
 		w.startPublisher(ctx)
 	}
@@ -295,6 +344,9 @@ func (w *run) continueAsNew(ctx workflow.Context) error {
 	in := w.in
 	st := w.s
 	in.State = &st
+	// The next run starts on the current revision, whatever this one's:
+	// its history starts empty, so it has nothing to replay the old way.
+	in.Revision = CurrentRevision
 	return workflow.NewContinueAsNewError(ctx, InvoiceWorkflowName, in)
 }
 
@@ -303,7 +355,7 @@ func (w *run) closed() bool { return w.s.ClosedAt != nil }
 // close ends the invoice in a final stage.
 func (w *run) close(ctx workflow.Context, stage invoice.Stage) {
 	w.cancelOpenPlan(ctx, "the invoice was "+string(stage))
-	now := workflow.Now(ctx)
+	now := w.now(ctx)
 	w.s.ClosedAt = &now
 	w.s.BeforeClose, w.s.Stage = w.s.Stage, stage
 	w.next = nil
@@ -312,8 +364,16 @@ func (w *run) close(ctx workflow.Context, stage invoice.Stage) {
 
 func (w *run) changed() { w.gen++ }
 
+// now is the time the run's changes are dated: workflow.Now, unless pinned.
+func (w *run) now(ctx workflow.Context) time.Time {
+	if w.pinned != nil {
+		return *w.pinned
+	}
+	return workflow.Now(ctx)
+}
+
 func (w *run) event(ctx workflow.Context, e invoice.Event) {
-	e.At = workflow.Now(ctx)
+	e.At = w.now(ctx)
 	w.s.Timeline = append(w.s.Timeline, e)
 }
 
@@ -362,12 +422,26 @@ func (w *run) status() invoice.Status {
 
 // setNext records what happens next and publishes it.
 func (w *run) setNext(ctx workflow.Context, step, what string, at time.Time, channels []policy.Channel) {
+	w.next = nextAction(step, what, at, channels)
+	w.publish(ctx)
+}
+
+func nextAction(step, what string, at time.Time, channels []policy.Channel) *invoice.NextAction {
 	names := make([]string, len(channels))
 	for i, c := range channels {
 		names[i] = string(c)
 	}
-	w.next = &invoice.NextAction{Step: step, What: what, At: at, Channels: names}
-	w.publish(ctx)
+	return &invoice.NextAction{Step: step, What: what, At: at, Channels: names}
+}
+
+// markSaved records that the database holds st already (saved with a
+// payment or a delivery check): the publisher does not save it again.
+func (w *run) markSaved(st invoice.Status) {
+	// The encoding is deterministic (see flush).
+	enc, err := json.Marshal(st) //workflowcheck:ignore
+	if err == nil {
+		w.saved = enc
+	}
 }
 
 // publish makes the current state visible: the Web UI's current details and

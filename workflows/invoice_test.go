@@ -73,7 +73,8 @@ func newHarness(t *testing.T, issued, due time.Time, amount int64) *harness {
 		t.Fatal(err)
 	}
 	in := workflows.InvoiceInput{InvoiceID: "inv-1", Number: "INV-1", CustomerID: "acme", AmountMinor: amount,
-		Currency: "EUR", IssuedAt: issued, DueAt: due, Timezone: "Europe/Berlin", AccountManager: "mia@ar.test", Policy: testPolicy()}
+		Currency: "EUR", IssuedAt: issued, DueAt: due, Timezone: "Europe/Berlin", AccountManager: "mia@ar.test", Policy: testPolicy(),
+		Revision: workflows.CurrentRevision} // as the start path gives it
 	if _, err := store.InsertInvoice(ctx, &db.Invoice{ID: in.InvoiceID, Number: in.Number, CustomerID: in.CustomerID,
 		AmountMinor: amount, BalanceMinor: amount, Currency: "EUR", IssuedAt: issued, DueAt: due,
 		Stage: invoice.StageIssued, PolicyName: "standard", PolicyVersion: 1, WorkflowID: workflows.WorkflowID(in.InvoiceID),

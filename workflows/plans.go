@@ -210,7 +210,7 @@ func (w *run) validateProposePlan(ctx workflow.Context, req ProposePlanRequest) 
 }
 
 func (w *run) proposePlan(ctx workflow.Context, req ProposePlanRequest) (PlanResponse, error) {
-	if workflow.GetVersion(ctx, changePaymentPlans, workflow.DefaultVersion, 1) < 1 {
+	if !w.since(ctx, revisionOne, changePaymentPlans) {
 		return PlanResponse{}, conflict("this invoice's workflow predates payment plans")
 	}
 	ins, err := req.expand(w.s.BalanceMinor, w.in.Currency)

@@ -46,7 +46,7 @@ const changeReplyHold = "reply-hold"
 // replied puts the reply on the timeline and, if the policy says so, holds
 // the chase.
 func (w *run) replied(ctx workflow.Context, r Replied) {
-	if workflow.GetVersion(ctx, changeReplyHold, workflow.DefaultVersion, 1) < 1 || w.closed() {
+	if !w.since(ctx, revisionOne, changeReplyHold) || w.closed() {
 		return
 	}
 	e := invoice.Event{Kind: invoice.EventReplied, Reference: r.MessageID, Detail: r.Summary, Actor: r.From}
