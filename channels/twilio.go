@@ -2,6 +2,7 @@ package channels
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,9 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/twilio/twilio-go"
 	"github.com/twilio/twilio-go/client"
-	openapi "github.com/twilio/twilio-go/rest/api/v2010"
 )
 
 // DefaultTwilioBaseURL is Twilio's REST API host.
@@ -60,7 +59,13 @@ func (c TwilioConfig) GoString() string { return c.String() }
 func (c TwilioConfig) LogValue() slog.Value { return slog.StringValue(c.String()) }
 
 // Twilio sends SMS through Twilio's Programmable Messaging API
-// (POST /2010-04-01/Accounts/{sid}/Messages.json) with twilio-go.
+// (POST /2010-04-01/Accounts/{sid}/Messages.json) with twilio-go's client
+// package: its Client (credentials, basic auth, User-Agent, Twilio's error
+// JSON as *client.TwilioRestError) and RequestHandler (TWILIO_EDGE and
+// TWILIO_REGION), the same layer twilio-go's generated rest/api/v2010 calls.
+// We build the form and read the answer's sid ourselves, so the ~47k lines of
+// rest/api/v2010 and the root package's ~270k lines of rest/... are not
+// linked (docs/build.md).
 //
 // Concurrency: a *Twilio is safe for concurrent use. twilio-go builds its
 // requests with context.Background() and keeps no per-request state we could
@@ -173,31 +178,43 @@ func (t *Twilio) Send(ctx context.Context, m Message) (string, error) {
 	}
 	c := &client.Client{Credentials: client.NewCredentials(t.cfg.AccountSID, t.cfg.AuthToken), HTTPClient: httpClient}
 	c.SetAccountSid(t.cfg.AccountSID)
-	rc := twilio.NewRestClientWithParams(twilio.ClientParams{Client: c})
 
-	params := &openapi.CreateMessageParams{}
-	params.SetPathAccountSid(t.cfg.AccountSID)
-	params.SetTo(m.To)
-	params.SetBody(m.Body)
-	if t.cfg.From != "" {
-		params.SetFrom(t.cfg.From)
-	} else {
-		params.SetMessagingServiceSid(t.cfg.MessagingServiceSID)
-	}
+	// The form twilio-go's rest/api/v2010 CreateMessage sends for the
+	// parameters we set, posted through the same RequestHandler.
+	form := url.Values{}
+	form.Set("To", m.To)
 	if t.cfg.StatusCallbackURL != "" {
-		params.SetStatusCallback(t.cfg.StatusCallbackURL)
+		form.Set("StatusCallback", t.cfg.StatusCallbackURL)
 	}
+	if t.cfg.From != "" {
+		form.Set("From", t.cfg.From)
+	} else {
+		form.Set("MessagingServiceSid", t.cfg.MessagingServiceSID)
+	}
+	form.Set("Body", m.Body)
+	headers := map[string]any{"Content-Type": "application/x-www-form-urlencoded"}
+	endpoint := DefaultTwilioBaseURL + "/2010-04-01/Accounts/" + t.cfg.AccountSID + "/Messages.json"
 
-	msg, err := rc.Api.CreateMessage(params)
+	resp, err := client.NewRequestHandler(c).Post(endpoint, form, headers, "")
 	if err != nil {
 		return "", t.classify(err, rt.status)
 	}
-	if msg == nil || msg.Sid == nil || *msg.Sid == "" {
+	defer resp.Body.Close()
+	var msg twilioMessage
+	if err := json.NewDecoder(resp.Body).Decode(&msg); err != nil {
+		return "", t.classify(err, rt.status)
+	}
+	if msg.Sid == "" {
 		// Twilio may have accepted the message; a retry can duplicate it,
 		// but the message log's claim on our message id guards the workflow.
 		return "", fmt.Errorf("twilio: HTTP %d response carries no message sid", rt.status)
 	}
-	return *msg.Sid, nil
+	return msg.Sid, nil
+}
+
+// twilioMessage is the part of Twilio's Message resource we use.
+type twilioMessage struct {
+	Sid string `json:"sid"`
 }
 
 // classify turns a twilio-go error into a Permanent or retryable error.

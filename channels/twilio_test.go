@@ -291,3 +291,108 @@ func TestNewTwilioValidation(t *testing.T) {
 	}
 	var _ Sender = tw
 }
+
+// roundTripFunc answers requests in-process, for tests that must see the URL
+// the sender builds for Twilio itself (no BaseURL).
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestTwilioProductionEndpoint checks the URL and headers sent to Twilio
+// itself: api.twilio.com, or the edge and region twilio-go derives from
+// TWILIO_EDGE and TWILIO_REGION, with twilio-go's User-Agent.
+func TestTwilioProductionEndpoint(t *testing.T) {
+	path := "/2010-04-01/Accounts/" + testTwilioSID + "/Messages.json"
+	cases := []struct {
+		edge, region string
+		want         string
+	}{
+		{"", "", "https://api.twilio.com" + path},
+		{"dublin", "", "https://api.dublin.us1.twilio.com" + path},
+		{"", "au1", "https://api.au1.twilio.com" + path},
+		{"sydney", "au1", "https://api.sydney.au1.twilio.com" + path},
+	}
+	for _, c := range cases {
+		t.Run(c.want, func(t *testing.T) {
+			t.Setenv("TWILIO_EDGE", c.edge)
+			t.Setenv("TWILIO_REGION", c.region)
+			tw, err := NewTwilio(TwilioConfig{AccountSID: testTwilioSID, AuthToken: testTwilioToken, From: "+15005550006"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var seen *http.Request
+			tw.transport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				seen = r
+				return &http.Response{StatusCode: http.StatusCreated, Header: http.Header{"Content-Type": {"application/json"}},
+					Body: io.NopCloser(strings.NewReader(`{"sid":"SM0123456789abcdef0123456789abcdef"}`)), Request: r}, nil
+			})
+			sid, err := tw.Send(context.Background(), smsMessage())
+			if err != nil || sid != "SM0123456789abcdef0123456789abcdef" {
+				t.Fatalf("sid %q, err %v", sid, err)
+			}
+			if seen == nil {
+				t.Fatal("no request")
+			}
+			if got := seen.URL.String(); got != c.want {
+				t.Errorf("URL = %s, want %s", got, c.want)
+			}
+			if ua := seen.Header.Get("User-Agent"); !strings.HasPrefix(ua, "twilio-go/") {
+				t.Errorf("User-Agent = %q, want twilio-go's", ua)
+			}
+			if user, pass, ok := seen.BasicAuth(); !ok || user != testTwilioSID || pass != testTwilioToken {
+				t.Errorf("basic auth = %q (%v)", user, ok)
+			}
+			if seen.Context().Done() == nil {
+				t.Error("request carries no cancellable context")
+			}
+		})
+	}
+}
+
+// TestTwilioResponses covers answers beyond the plain ones: a full Message
+// resource as Twilio returns it, a 2xx that is not JSON and a redirect (not
+// followed): the last two retryable, sent once.
+func TestTwilioResponses(t *testing.T) {
+	full := `{"account_sid":"` + testTwilioSID + `","api_version":"2010-04-01","body":"Invoice INV-1 is 15 days overdue.",
+	"date_created":"Thu, 24 Aug 2023 05:01:45 +0000","date_sent":null,"date_updated":"Thu, 24 Aug 2023 05:01:45 +0000",
+	"direction":"outbound-api","error_code":null,"error_message":null,"from":"+15005550006","messaging_service_sid":null,
+	"num_media":"0","num_segments":"1","price":null,"price_unit":"USD","sid":"SMfedcba9876543210fedcba9876543210",
+	"status":"queued","subresource_uris":{"media":"/2010-04-01/Accounts/` + testTwilioSID + `/Messages/SMfedcba9876543210fedcba9876543210/Media.json"},
+	"to":"+14155550123","uri":"/2010-04-01/Accounts/` + testTwilioSID + `/Messages/SMfedcba9876543210fedcba9876543210.json"}`
+	tw := newTestTwilio(t, TwilioConfig{}, func(w http.ResponseWriter, r *http.Request) { twilioJSON(w, http.StatusCreated, full) })
+	if sid, err := tw.Send(context.Background(), smsMessage()); err != nil || sid != "SMfedcba9876543210fedcba9876543210" {
+		t.Fatalf("full resource: sid %q, err %v", sid, err)
+	}
+
+	retryable := []struct {
+		name   string
+		status int
+		header http.Header
+		body   string
+		want   string
+	}{
+		{"2xx not json", http.StatusCreated, http.Header{"Content-Type": {"text/html"}}, `<html>ok</html>`, "twilio: send"},
+		{"redirect not followed", http.StatusFound, http.Header{"Location": {"https://elsewhere.example.com/"}}, ``, "HTTP 302"},
+	}
+	for _, c := range retryable {
+		t.Run(c.name, func(t *testing.T) {
+			var calls atomic.Int32
+			tw := newTestTwilio(t, TwilioConfig{}, func(w http.ResponseWriter, r *http.Request) {
+				calls.Add(1)
+				for k, v := range c.header {
+					w.Header()[k] = v
+				}
+				w.WriteHeader(c.status)
+				io.WriteString(w, c.body)
+			})
+			sid, err := tw.Send(context.Background(), smsMessage())
+			if err == nil || IsPermanent(err) || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("sid %q, err %v: want a retryable error mentioning %q", sid, err, c.want)
+			}
+			if calls.Load() != 1 {
+				t.Errorf("%d calls", calls.Load())
+			}
+			assertNoSecret(t, err, testTwilioToken)
+		})
+	}
+}
