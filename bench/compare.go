@@ -105,14 +105,18 @@ const reportIntro = "# Benchmarks\n\n" +
 	"go run ./bench -scenarios ingest,reaction,punctuality,capacity,cost -punctuality 1000 -capacity 5000 \\\n" +
 	"    -before docs/benchmarks/sqlite-before.json\n" +
 	"# PostgreSQL (Temporal and the application database, on 127.0.0.1:5432 with trust auth)\n" +
-	"go run ./bench -scenarios ingest,reaction,punctuality,capacity,cost -punctuality 1000 -capacity 5000 \\\n" +
+	"go run ./bench -scenarios ingest,reaction,punctuality,capacity,cost -punctuality 1000 -capacity 2000 \\\n" +
 	"    -temporal-postgres 'postgres://postgres@127.0.0.1:5432/bench_temporal?sslmode=disable' \\\n" +
 	"    -db 'postgres://postgres@127.0.0.1:5432/bench_app?sslmode=disable' \\\n" +
 	"    -before docs/benchmarks/postgres-before.json\n" +
 	"```\n\n" +
-	"The before files are the runs of the same commands on commit `add5423` (issue 18's\n" +
-	"starting point), kept as they were measured. Add `-note '…'` to say what else the\n" +
-	"machine was doing; the load average at the start and end of each run is recorded.\n\n"
+	"The before files are the runs of the same commands (without `-before`, with\n" +
+	"`-json docs/benchmarks/<store>-before.json`) on commit `add5423`, issue 18's starting\n" +
+	"point, with this bench's code on it, kept as they were measured; each section names\n" +
+	"both commands. PostgreSQL's capacity run is 2,000 workflows a side (not 5,000) so\n" +
+	"that both runs fitted in the time there was on a machine shared with other builds.\n" +
+	"Add `-note '…'` to say what else the machine was doing; the load average at the\n" +
+	"start and end of each run is recorded.\n\n"
 
 // StoreSection writes this run's section of the report: the command and
 // commits, before and after (with -before), the run's settings and its

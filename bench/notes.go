@@ -74,10 +74,10 @@ bench on the same cores.
   that row for the length of each transaction (on SQLite, writes take turns
   anyway); a book spread over many customers waits less. Then come the
   visibility records of a workflow started with search attributes, and then
-  its first task: the ` + "`local-bookkeeping`" + ` version marker with the
-  ` + "`TemporalChangeVersion`" + ` search attribute the SDK upserts beside it (another
-  visibility write), the first timer and the status saved by a local
-  activity. On SQLite a CPU profile (` + "`-cpuprofile`" + `) shows it compiling
+  its first task: two version markers (` + "`local-bookkeeping`" + ` and
+  ` + "`bounded-policy`" + `), each with the ` + "`TemporalChangeVersion`" + ` search attribute the
+  SDK upserts beside it (two more visibility writes), the first timer and the
+  status saved by a local activity. On SQLite a CPU profile (` + "`-cpuprofile`" + `) shows it compiling
   Temporal's long visibility statements anew each time as the largest single
   item. *Idea*: eager workflow start (the SDK's ` + "`EnableEagerStart`" + `, still
   experimental) hands the first task to the API's own worker when they share
@@ -117,10 +117,16 @@ bench on the same cores.
   status save after them: an update is durable only once the task that
   accepted it completes, and Temporal aborts and retries racing updates, so
   a local activity could write an outcome the workflow then never takes.
-  *Idea*: once no run from before the ` + "`local-bookkeeping`" + ` change is open,
-  the version check's marker and upsert (two events a run) can go; and a
-  reported payment could be recorded with the status save in one local
-  activity (one event).
+  On Temporal Cloud the billable actions follow the same shape: the start,
+  each timer, each activity, each signal or update, each search attribute
+  upsert but the free ` + "`TemporalChangeVersion`" + ` ones, and one action per
+  workflow task that records markers (its local activities and version
+  markers together); the workflow tasks themselves are free.
+  *Idea*: once no run from before the ` + "`local-bookkeeping`" + ` and
+  ` + "`bounded-policy`" + ` changes is open, their version markers and upserts (four
+  events a run, all in the first task) can go; and a reported payment could
+  be recorded with the status save in one local activity (one event; the
+  task's markers are one action either way).
 
 ## Tuning: what each change bought
 
