@@ -292,16 +292,10 @@ func actionsOf(c CostResult) int {
 // earlier run (before) beside this one.
 func (r *Results) BeforeAfter(w io.Writer, before *Results) {
 	fmt.Fprintf(w, "### Before and after\n\n")
-	fmt.Fprintf(w, "- **Before**: `%s` at commit %s, started %s, took %s, load average %s at the start, %s at the end.",
+	// (A run's -note is in its command.)
+	fmt.Fprintf(w, "- **Before**: `%s` at commit %s, started %s, took %s, load average %s at the start, %s at the end.\n",
 		before.Command, before.commits(), before.Started.UTC().Format(time.RFC3339), before.Took.Round(time.Second), before.LoadStart, before.LoadEnd)
-	if before.Note != "" {
-		fmt.Fprintf(w, " %s", strings.TrimSpace(before.Note))
-	}
-	fmt.Fprintf(w, "\n- **After**: this run (below), at commit %s, load average %s at the start, %s at the end.", r.commits(), r.LoadStart, r.LoadEnd)
-	if r.Note != "" {
-		fmt.Fprintf(w, " %s", strings.TrimSpace(r.Note))
-	}
-	fmt.Fprintf(w, "\n\n")
+	fmt.Fprintf(w, "- **After**: this run (below), at commit %s, load average %s at the start, %s at the end.\n\n", r.commits(), r.LoadStart, r.LoadEnd)
 	b, a := before.figures(), r.figures()
 	rows := []comparison{
 		{name: "ingest, ours/bare, median of the rounds' ratios", before: b.ingest, after: a.ingest, ok: [2]bool{b.has["ingest"], a.has["ingest"]},

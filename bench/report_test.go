@@ -318,7 +318,7 @@ func TestBeforeAndAfter(t *testing.T) {
 	for _, want := range []string{
 		"### Before and after",
 		"**Before**: `go run ./bench -scenarios cost -json docs/benchmarks/sqlite-before.json` at commit `add5423` (the engine; the checkout, with the bench's code: `aaa111 (with uncommitted changes)`)",
-		"load average 7.5 6.0 3.1 at the start, 8.0 7.0 4.0 at the end. Two other helpers were building.",
+		"load average 7.5 6.0 3.1 at the start, 8.0 7.0 4.0 at the end.\n",
 		"**After**: this run (below), at commit `abc123`",
 		"| ingest, ours/bare, median of the rounds' ratios | 0.90× | 1.00× | +0.10× (+11 %), better | ≥ 0.95×: met |",
 		"| payment reaction p99, ours/bare | 2.50× | 2.50× | none | ≤ 1.3×: **missed** |",
