@@ -65,7 +65,9 @@ bench on the same cores.
 
 ## What limits each figure, and one idea each
 
-- **Ingest** is bound by CPU: each invoice is, besides the bare start, a
+- **Ingest** is bound by CPU. As of ` + "`add5423`" + ` (the before runs; the ` + "`ingest`" + `
+  and ` + "`history`" + ` merges since change the lock and the markers below, so
+  rewrite this from their after runs) each invoice is, besides the bare start, a
   validation and its reads, then one transaction that locks the customer's
   row (an update of it), reads the customer again and checks the credit
   limit under that lock, and inserts the invoice (so that two invoices at
@@ -108,7 +110,7 @@ bench on the same cores.
   smaller sticky cache (` + "`-sticky-cache`" + `) when memory is short; on
   PostgreSQL, fewer search attribute upserts (see cost) save visibility
   bytes as well as time.
-- **Cost** is bound by the workflow's shape. Each wake-up (the start, a
+- **Cost** is bound by the workflow's shape (as of ` + "`add5423`" + `). Each wake-up (the start, a
   send's completion, a timer, a payment) is a workflow task (three events),
   each send an activity (three), each wait a timer (two), each stage change
   a search attribute upsert, and each visible change one local activity
