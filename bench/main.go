@@ -25,6 +25,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -57,6 +58,10 @@ type config struct {
 	settle          time.Duration
 	dataDir         string
 	markdown, svg   string
+	// jsonOut is where the run's figures go as JSON; before is an earlier
+	// run's JSON, shown beside this one's.
+	jsonOut, before string
+	note            string
 	tuning          tuning
 	// temporalPG and appDB are postgres:// URLs (empty: SQLite files in
 	// dataDir); fresh drops and creates their databases before the run.
@@ -101,7 +106,10 @@ func run() error {
 	flag.DurationVar(&cfg.settle, "settle", 5*time.Second, "wait after the capacity starts before measuring")
 	flag.StringVar(&cfg.dataDir, "data-dir", "", "where the stack keeps its databases (default: a temporary directory, removed)")
 	flag.StringVar(&cfg.markdown, "out", "docs/benchmarks.md", "the report to write (empty: none)")
-	flag.StringVar(&cfg.svg, "svg", "docs/benchmarks-lateness.svg", "the lateness plot to write (empty: none)")
+	flag.StringVar(&cfg.svg, "svg", "auto", "the lateness plot to write (auto: docs/benchmarks-lateness-<store>.svg; empty: none)")
+	flag.StringVar(&cfg.jsonOut, "json", "auto", "the run's figures as JSON (auto: docs/benchmarks/<store>.json, store sqlite or postgres; empty: none)")
+	flag.StringVar(&cfg.before, "before", "", "an earlier run's JSON (-json) of the same store, shown as the before of this run")
+	flag.StringVar(&cfg.note, "note", "", "a note on the run kept with its figures (e.g. what else the machine was doing)")
 	flag.StringVar(&cfg.temporalPG, "temporal-postgres", "", "run the embedded Temporal server on PostgreSQL: a postgres:// URL naming its database (visibility goes to <name>_visibility); empty: a SQLite file")
 	flag.StringVar(&cfg.appDB, "db", "", "the application database as a postgres:// URL; empty: a SQLite file")
 	flag.BoolVar(&cfg.fresh, "fresh", true, "drop and create the -temporal-postgres and -db databases before the run, so it starts empty (-fresh=false keeps them)")
@@ -175,12 +183,29 @@ func run() error {
 		return fmt.Errorf("-db: want a postgres:// URL")
 	}
 
-	res := &Results{Machine: machine(), Commit: commit(), Started: time.Now(), Command: "go run ./bench " + strings.Join(os.Args[1:], " ")}
+	res := &Results{Machine: machine(), Commit: commit(), CodeCommit: codeCommit(), Store: storeName(cfg), Started: time.Now(),
+		Command: "go run ./bench " + shellJoin(os.Args[1:]), LoadStart: loadavg(), Note: cfg.note}
 	if len(os.Args) == 1 {
 		res.Command = "go run ./bench"
 	}
+	if cfg.jsonOut == "auto" {
+		cfg.jsonOut = filepath.Join("docs", "benchmarks", res.Store+".json")
+	}
+	var before *Results
+	if cfg.before != "" {
+		var err error
+		if before, err = readResults(cfg.before); err != nil {
+			return fmt.Errorf("-before: %w", err)
+		}
+		if before.Store != res.Store {
+			return fmt.Errorf("-before: %s is a run on %s, this one is on %s", cfg.before, before.Store, res.Store)
+		}
+	}
+	if cfg.svg == "auto" {
+		cfg.svg = filepath.Join("docs", "benchmarks-lateness-"+res.Store+".svg")
+	}
 	flag.VisitAll(func(f *flag.Flag) {
-		if f.Name == "out" || f.Name == "svg" || f.Name == "data-dir" || f.Name == "cpuprofile" {
+		if f.Name == "out" || f.Name == "svg" || f.Name == "data-dir" || f.Name == "cpuprofile" || f.Name == "json" || f.Name == "before" || f.Name == "note" {
 			return
 		}
 		if strings.HasPrefix(f.Name, "desk-") && !cfg.scenarios["desk"] {
@@ -278,27 +303,50 @@ func run() error {
 		return err
 	}
 	res.Took = time.Since(res.Started)
+	res.LoadEnd = loadavg()
+	onlyDesk := len(cfg.scenarios) == 1 && cfg.scenarios["desk"]
+	if cfg.svg != "" && !onlyDesk && len(res.Punctuality) > 0 {
+		var svg bytes.Buffer
+		res.SVG(&svg)
+		if err := writeFile(cfg.svg, svg.Bytes()); err != nil {
+			return err
+		}
+		res.LatenessSVG = cfg.svg
+		if rel, err := filepath.Rel(filepath.Dir(cfg.markdown), cfg.svg); err == nil && cfg.markdown != "" {
+			res.LatenessSVG = rel
+		}
+	}
 
 	var buf bytes.Buffer
+	if before != nil {
+		res.BeforeAfter(&buf, before)
+	}
 	res.Figures(&buf)
 	if res.Desk != nil {
 		res.DeskFigures(&buf)
 	}
 	fmt.Print(buf.String())
-	onlyDesk := len(cfg.scenarios) == 1 && cfg.scenarios["desk"]
+	if cfg.jsonOut != "" && !onlyDesk {
+		raw, err := json.MarshalIndent(res, "", "\t")
+		if err != nil {
+			return err
+		}
+		if err := writeFile(cfg.jsonOut, append(raw, '\n')); err != nil {
+			return err
+		}
+	}
 	if cfg.markdown != "" {
-		// The desk's section sits between markers: a run without it keeps
-		// the one already there, and a desk-only run replaces that section
-		// alone, leaving the other figures as they were.
+		// Each store's section and the desk's sit between markers: a run
+		// rewrites its store's section and keeps the others, a run without
+		// the desk keeps the desk's, and a desk-only run replaces that
+		// section alone, leaving the other figures as they were.
 		old, err := os.ReadFile(cfg.markdown)
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
 		doc := old
 		if !onlyDesk {
-			var md bytes.Buffer
-			res.Markdown(&md, notes)
-			doc = md.Bytes()
+			doc = res.Document(old, before, notes+"\n"+actionsNote())
 		}
 		sec := deskSectionOf(old)
 		if res.Desk != nil {
@@ -307,13 +355,6 @@ func run() error {
 			sec = b.Bytes()
 		}
 		if err := writeFile(cfg.markdown, spliceDesk(doc, sec)); err != nil {
-			return err
-		}
-	}
-	if cfg.svg != "" && !onlyDesk {
-		var svg bytes.Buffer
-		res.SVG(&svg)
-		if err := writeFile(cfg.svg, svg.Bytes()); err != nil {
 			return err
 		}
 	}
@@ -412,4 +453,79 @@ func commit() string {
 		c += " (with uncommitted changes)"
 	}
 	return c
+}
+
+// codeCommit is the last commit that changed anything outside bench/ and
+// docs/: the engine the run measured, when the bench's own code was
+// changed on top of it. " (with uncommitted changes)" follows it when
+// files outside bench/ and docs/ differ from it.
+func codeCommit() string {
+	paths := []string{"--", ".", ":(exclude)bench", ":(exclude)docs"}
+	out, err := exec.Command("git", append([]string{"log", "-1", "--format=%h", "--abbrev=12"}, paths...)...).Output()
+	if err != nil {
+		return "unknown"
+	}
+	c := strings.TrimSpace(string(out))
+	if st, err := exec.Command("git", append([]string{"status", "--porcelain", "--untracked-files=no"}, paths...)...).Output(); err == nil && len(bytes.TrimSpace(st)) > 0 {
+		c += " (with uncommitted changes)"
+	}
+	return c
+}
+
+// storeName names the run's stores: sqlite (the default), postgres
+// (-temporal-postgres and -db), or which one was on PostgreSQL.
+func storeName(cfg config) string {
+	switch {
+	case cfg.temporalPG != "" && cfg.appDB != "":
+		return "postgres"
+	case cfg.temporalPG != "":
+		return "temporal-postgres"
+	case cfg.appDB != "":
+		return "app-postgres"
+	}
+	return "sqlite"
+}
+
+// loadavg is /proc/loadavg's first three fields: the load over the last
+// 1, 5 and 15 minutes.
+func loadavg() string {
+	raw, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(raw))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// shellJoin quotes the arguments that need it, so the command in the
+// report can be pasted into a shell as it is.
+func shellJoin(args []string) string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		if a != "" && strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=,./:@") == "" {
+			out[i] = a
+			continue
+		}
+		out[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	}
+	return strings.Join(out, " ")
+}
+
+// readResults reads a run's JSON (-json).
+func readResults(path string) (*Results, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r Results
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if r.Store == "" {
+		return nil, fmt.Errorf("%s: not a bench run's JSON (no store)", path)
+	}
+	return &r, nil
 }

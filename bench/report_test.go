@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"encoding/xml"
 	"io"
 	"strings"
@@ -67,7 +68,8 @@ func TestPercentilesOnKnownData(t *testing.T) {
 func sample() *Results {
 	return &Results{
 		Machine: Machine{CPU: "Test CPU <fast> & cheap", Cores: 2, MemoryGiB: 7.7, OS: "Linux test", Go: "go1.26.8"},
-		Commit:  "abc123", Started: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC), Took: 3 * time.Minute, Command: "go run ./bench",
+		Store:   "sqlite", LatenessSVG: "benchmarks-lateness-sqlite.svg",
+		Commit: "abc123", Started: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC), Took: 3 * time.Minute, Command: "go run ./bench",
 		Settings:      [][2]string{{"-concurrency", "8"}},
 		TemporalStore: "SQLite file (WAL, synchronous=normal), 1 history shard", AppStore: "SQLite file",
 		Ingest:      &IngestResult{Concurrency: 8, PerRound: 100, Bare: []float64{100, 200, 150}, Ours: []float64{90, 160, 150}},
@@ -104,14 +106,14 @@ func checkTables(t *testing.T, md string) (tables int) {
 
 func TestMarkdownReport(t *testing.T) {
 	var b bytes.Buffer
-	sample().Markdown(&b, "## Notes\n\nWhat limits each figure.\n")
+	b.Write(sample().Document(nil, nil, "## Notes\n\nWhat limits each figure.\n"))
 	md := b.String()
 	for _, want := range []string{
 		"# Benchmarks", "`go run ./bench`", "Test CPU <fast> & cheap, 2 cores, 7.7 GiB", "`abc123`", "| -concurrency | 8 |",
 		"| **median** | **150.0** | **150.0** | **0.90×**", // per-round ratios 0.9, 0.8, 1.0
 		"| ours/bare | 2.00× |",                            // reaction p50 22 / 11
 		"| 3 | 1m0s | ours | 9.0 ms | 1500.0 ms | 1500.0 ms | 1 |",
-		"![lateness distribution](benchmarks-lateness.svg)",
+		"![lateness distribution](benchmarks-lateness-sqlite.svg)",
 		"| ours | 1000 | 300.0 MiB | 120.0 MiB | 9437 B | 3146 B | 2s |",
 		"| issued → paid | 37 | 9470 |", "## Notes",
 		"| Temporal persistence | SQLite file (WAL, synchronous=normal), 1 history shard |", "| application database | SQLite file |",
@@ -134,7 +136,7 @@ func TestMarkdownReport(t *testing.T) {
 		Bare: CapacitySample{TemporalDB: 5e9, TemporalVisibility: 3e9, Took: time.Minute},
 		Ours: CapacitySample{TemporalDB: 6e9, TemporalVisibility: 4e9, AppDB: 1e8, Took: 2 * time.Minute, Retries: 2}}
 	b.Reset()
-	r.Markdown(&b, "")
+	b.Write(r.Document(nil, nil, ""))
 	md = b.String()
 	for _, want := range []string{
 		"| Temporal persistence | PostgreSQL 15.20 (fsync=on, synchronous_commit=on), databases `t` and `t_visibility`, 4 history shards |",
@@ -156,9 +158,9 @@ func TestMarkdownReport(t *testing.T) {
 	}
 
 	// A run of some scenarios only reports those.
-	r = &Results{Command: "go run ./bench -scenarios cost", Cost: sample().Cost}
+	r = &Results{Store: "sqlite", Command: "go run ./bench -scenarios cost", Cost: sample().Cost}
 	b.Reset()
-	r.Markdown(&b, "")
+	b.Write(r.Document(nil, nil, ""))
 	if strings.Contains(b.String(), "Ingest") || !strings.Contains(b.String(), "Cost per invoice") {
 		t.Errorf("partial run:\n%s", b.String())
 	}
@@ -220,9 +222,7 @@ func TestEventKindsGroupHistoryEvents(t *testing.T) {
 }
 
 func sampleMarkdown() string {
-	var b bytes.Buffer
-	sample().Markdown(&b, "")
-	return b.String()
+	return string(sample().Document(nil, nil, ""))
 }
 
 func TestRedactHidesPasswords(t *testing.T) {
@@ -234,4 +234,106 @@ func TestRedactHidesPasswords(t *testing.T) {
 	if s := "postgres://postgres@127.0.0.1:5432/bench?sslmode=disable"; redact(s) != s {
 		t.Errorf("a URL without a password changed: %s", redact(s))
 	}
+}
+
+// A run on one store rewrites its own section of the report and keeps the
+// other store's and the desk's as they were; the notes are written once.
+func TestStoreSectionsKeepEachOther(t *testing.T) {
+	desk := deskBegin + "\n## Desk at real size\n\nfigures of the desk\n" + deskEnd
+	legacy := []byte("# Benchmarks\n\nAn old report without sections.\n\n" + desk + "\n")
+
+	lite := sample()
+	doc := lite.Document(legacy, nil, "## What limits each figure\n\nNotes.\n")
+	if storeSectionOf(doc, "sqlite") == nil || !bytes.Contains(doc, []byte(desk)) || bytes.Contains(doc, []byte("An old report")) {
+		t.Fatalf("the first run's report:\n%s", doc)
+	}
+
+	pg := sample()
+	pg.Store, pg.Commit, pg.Command = "postgres", "def456", "go run ./bench -temporal-postgres 'postgres://x@h/t' -db 'postgres://x@h/a'"
+	pg.Ingest.Ours = []float64{50, 80, 75}
+	doc2 := pg.Document(doc, nil, "## What limits each figure\n\nNotes.\n")
+	if !bytes.Equal(storeSectionOf(doc2, "sqlite"), storeSectionOf(doc, "sqlite")) {
+		t.Errorf("the PostgreSQL run changed SQLite's section:\n%s", doc2)
+	}
+	pgSec := string(storeSectionOf(doc2, "postgres"))
+	if !strings.Contains(pgSec, "## PostgreSQL") || !strings.Contains(pgSec, "`def456`") || !strings.Contains(pgSec, pg.Command) {
+		t.Errorf("PostgreSQL's section:\n%s", pgSec)
+	}
+	// SQLite first, then PostgreSQL, then the notes, then the desk.
+	md := string(doc2)
+	order := []string{"# Benchmarks", "## SQLite", "## PostgreSQL", "## What limits each figure", "## Desk at real size"}
+	for i := 1; i < len(order); i++ {
+		if a, b := strings.Index(md, order[i-1]), strings.Index(md, order[i]); a < 0 || b < a {
+			t.Errorf("%q should come before %q:\n%s", order[i-1], order[i], md)
+		}
+	}
+	if strings.Count(md, "## What limits each figure") != 1 || strings.Count(md, deskBegin) != 1 {
+		t.Errorf("notes or desk twice:\n%s", md)
+	}
+
+	// SQLite again: its section changes, PostgreSQL's stays.
+	lite2 := sample()
+	lite2.Commit = "fff999"
+	doc3 := lite2.Document(doc2, nil, "## What limits each figure\n\nNotes.\n")
+	if !bytes.Equal(storeSectionOf(doc3, "postgres"), storeSectionOf(doc2, "postgres")) || !bytes.Contains(storeSectionOf(doc3, "sqlite"), []byte("`fff999`")) {
+		t.Errorf("the second SQLite run:\n%s", doc3)
+	}
+	if checkTables(t, string(doc3)) != 12 {
+		t.Errorf("%d tables, want 12 (the run and five scenarios, for each store)", checkTables(t, string(doc3)))
+	}
+}
+
+// With -before, the section shows the earlier run beside this one: its
+// command and commit, each figure before and after, the change and the
+// target.
+func TestBeforeAndAfter(t *testing.T) {
+	hist := func(n int) []HistoryEvent {
+		h := []HistoryEvent{{Type: "WorkflowExecutionStarted"}, {Type: "WorkflowExecutionSignaled"}}
+		for i := range n {
+			h = append(h, HistoryEvent{Type: "TimerStarted", Task: int64(i)})
+		}
+		return h
+	}
+	before := sample()
+	before.Commit, before.CodeCommit = "aaa111 (with uncommitted changes)", "add5423"
+	before.Command = "go run ./bench -scenarios cost -json docs/benchmarks/sqlite-before.json"
+	before.LoadStart, before.LoadEnd, before.Note = "7.5 6.0 3.1", "8.0 7.0 4.0", "Two other helpers were building."
+	before.Cost = []CostResult{{Path: "issued → reminded → paid", Events: 43, Bytes: 9730, History: hist(8)}, {Path: "gone", Events: 5}}
+	after := sample()
+	after.CodeCommit = "abc123"
+	after.Ingest.Ours = []float64{100, 200, 150} // ratio 1.00
+	after.Cost = []CostResult{{Path: "issued → reminded → paid", Events: 34, Bytes: 8000, History: hist(5)}}
+	// The before's JSON, read back, is what the report shows.
+	raw, err := json.Marshal(before)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Results
+	if err := json.Unmarshal(raw, &back); err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	after.StoreSection(&b, &back)
+	md := b.String()
+	for _, want := range []string{
+		"### Before and after",
+		"**Before**: `go run ./bench -scenarios cost -json docs/benchmarks/sqlite-before.json` at commit `add5423` (the engine; the checkout, with the bench's code: `aaa111 (with uncommitted changes)`)",
+		"load average 7.5 6.0 3.1 at the start, 8.0 7.0 4.0 at the end.\n",
+		"**After**: this run (below), at commit `abc123`",
+		"| ingest, ours/bare, median of the rounds' ratios | 0.90× | 1.00× | +0.10× (+11 %), better | ≥ 0.95×: met |",
+		"| payment reaction p99, ours/bare | 2.50× | 2.50× | none | ≤ 1.3×: **missed** |",
+		"| Temporal bytes per open invoice, ours/bare | 2.25× (9437 B / 4194 B, N = 1000) | 2.25× (9437 B / 4194 B, N = 1000) | none | ≤ 1.2×: **missed** |",
+		"| history events: issued → reminded → paid | 43 | 34 | −9 (−21 %), better | ≤ 36: met |",
+		"| billable actions: issued → reminded → paid | 10 | 7 | −3 (−30 %), better | – |",
+		"| history events: gone | 5 | – | – | – |",
+		"| issued → reminded → paid | 34 | 8000 | 7 | 70000 (≈ $3.50) |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("the section lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Contains(md, "history events: issued → paid |") {
+		t.Errorf("a path neither run has is listed:\n%s", md)
+	}
+	checkTables(t, md)
 }

@@ -540,20 +540,22 @@ func fileSizes(path string) int64 {
 	return total
 }
 
-// history counts the events and bytes of a workflow's history.
-func (b *bench) history(ctx context.Context, workflowID string) (events, size int, kinds map[string]int, err error) {
+// history counts the events and bytes of a workflow's history and keeps
+// what the billable actions are counted from.
+func (b *bench) history(ctx context.Context, workflowID string) (events, size int, kinds map[string]int, hist []HistoryEvent, err error) {
 	kinds = map[string]int{}
 	it := b.s.Client.GetWorkflowHistory(ctx, workflowID, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
 		ev, err := it.Next()
 		if err != nil {
-			return 0, 0, nil, err
+			return 0, 0, nil, nil, err
 		}
 		events++
 		size += proto.Size(ev)
 		kinds[eventKind(ev.GetEventType())]++
+		hist = append(hist, historyEvent(ev))
 	}
-	return events, size, kinds, nil
+	return events, size, kinds, hist, nil
 }
 
 // eventKind groups history event types by what they record.
@@ -595,11 +597,12 @@ func (b *bench) cost(ctx context.Context) ([]CostResult, error) {
 		if err := b.waitClosed(ctx, workflowID); err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
-		ev, size, kinds, err := b.history(ctx, workflowID)
+		ev, size, kinds, hist, err := b.history(ctx, workflowID)
 		if err != nil {
 			return err
 		}
-		out = append(out, CostResult{Path: path, Events: ev, Bytes: size, Kinds: kinds})
+		actions, _ := Actions(hist)
+		out = append(out, CostResult{Path: path, Events: ev, Bytes: size, Kinds: kinds, Actions: actions, History: hist})
 		return nil
 	}
 	bare, err := b.startBare(ctx, BareWait)
