@@ -252,16 +252,11 @@ func insertEvents(ctx context.Context, db bun.IDB, rows []InvoiceEvent) error {
 // transaction, so the rows and the status are saved together. It is
 // idempotent: an older status saved late (a retry) adds nothing, and rows
 // already written are left as they are.
-func indexTimeline(ctx context.Context, db bun.IDB, st invoice.Status) error {
+func indexTimeline(ctx context.Context, db bun.IDB, st invoice.Status, last int) error {
 	var inv timelineOwner
 	if err := db.NewSelect().Model((*Invoice)(nil)).Column("id", "currency", "policy_name", "policy_version").
 		Where("id = ?", st.InvoiceID).Scan(ctx, &inv); err != nil {
 		return notFound(err, "invoice", st.InvoiceID)
-	}
-	var last int
-	if err := db.NewSelect().Model((*InvoiceEvent)(nil)).ColumnExpr("COALESCE(MAX(seq), -1)").
-		Where("invoice_id = ?", st.InvoiceID).Scan(ctx, &last); err != nil {
-		return fmt.Errorf("invoice events: %w", err)
 	}
 	x := eventIndexer{db: db}
 	rows, err := x.rows(ctx, inv, st.Timeline, last)
@@ -269,6 +264,17 @@ func indexTimeline(ctx context.Context, db bun.IDB, st invoice.Status) error {
 		return err
 	}
 	return insertEvents(ctx, db, rows)
+}
+
+// lastIndexed is the timeline position of an invoice's last indexed event
+// (invoice_events.seq), -1 when none is.
+func lastIndexed(ctx context.Context, db bun.IDB, invoiceID string) (int, error) {
+	var last int
+	if err := db.NewSelect().Model((*InvoiceEvent)(nil)).ColumnExpr("COALESCE(MAX(seq), -1)").
+		Where("invoice_id = ?", invoiceID).Scan(ctx, &last); err != nil {
+		return 0, fmt.Errorf("invoice events: %w", err)
+	}
+	return last, nil
 }
 
 // BackfillInvoiceEvents writes the invoice_events rows of every saved

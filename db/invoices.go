@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 
 	"github.com/collections-engine/collections/invoice"
 )
@@ -158,23 +159,42 @@ func (r *Invoices) SaveStatusWithEvents(ctx context.Context, st invoice.Status, 
 	var undispatched []WebhookDelivery
 	err := r.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		var inv Invoice
-		if err := tx.NewSelect().Model(&inv).Column("id", "number", "customer_id", "stage", "events_published").
-			Where("id = ?", st.InvoiceID).Scan(ctx); err != nil {
+		q := tx.NewSelect().Model(&inv).Column("id", "number", "customer_id", "stage", "events_published").Where("id = ?", st.InvoiceID)
+		if tx.Dialect().Name() == dialect.PG {
+			// Saves of one invoice take turns, so the check below sees what
+			// the save before committed (SQLite's transactions begin with
+			// the write lock already).
+			q = q.For("UPDATE")
+		}
+		if err := q.Scan(ctx); err != nil {
 			return notFound(err, "invoice", st.InvoiceID)
 		}
-		// The rows the timeline reports aggregate (events.go).
-		if err := indexTimeline(ctx, tx, st); err != nil {
+		// A timeline only grows, over the runs of an invoice too. A status
+		// whose timeline stops before an event already indexed from a later
+		// save is a late write of an earlier status (an activity attempt
+		// that outlived its timeout while a retry went on, a local activity
+		// still running in a worker whose task timed out): it must not
+		// rewind the invoice, say from paid back to the agency.
+		last, err := lastIndexed(ctx, tx, st.InvoiceID)
+		if err != nil {
 			return err
 		}
-		q := tx.NewUpdate().Model((*Invoice)(nil)).
+		if len(st.Timeline) <= last {
+			return nil
+		}
+		// The rows the timeline reports aggregate (events.go).
+		if err := indexTimeline(ctx, tx, st, last); err != nil {
+			return err
+		}
+		u := tx.NewUpdate().Model((*Invoice)(nil)).
 			Set("stage = ?", st.Stage).
 			Set("status = ?", &st).
 			Set("closed_at = ?", st.ClosedAt).
 			Set("updated_at = ?", now).
 			Where("id = ?", st.InvoiceID)
-		q = setStatusFacts(q, &st) // the worklist's columns (worklist.go)
+		u = setStatusFacts(u, &st) // the worklist's columns (worklist.go)
 		if events == nil {
-			_, err := q.Exec(ctx)
+			_, err := u.Exec(ctx)
 			if err != nil {
 				return fmt.Errorf("save status: %w", err)
 			}
@@ -183,7 +203,7 @@ func (r *Invoices) SaveStatusWithEvents(ctx context.Context, st invoice.Status, 
 		// A status older than what was published (a late retry) must not
 		// rewind the count.
 		published := max(inv.EventsPublished, len(st.Timeline))
-		if _, err := q.Set("events_published = ?", published).Exec(ctx); err != nil {
+		if _, err := u.Set("events_published = ?", published).Exec(ctx); err != nil {
 			return fmt.Errorf("save status: %w", err)
 		}
 		if err := queueDeliveries(ctx, tx, &inv, events(&inv, st), now); err != nil {
