@@ -65,34 +65,40 @@ bench on the same cores.
 
 ## What limits each figure, and one idea each
 
-- **Ingest** is bound by CPU. As of ` + "`add5423`" + ` (the before runs; the ` + "`ingest`" + `
-  and ` + "`history`" + ` merges since change the lock and the markers below, so
-  rewrite this from their after runs) each invoice is, besides the bare start, a
-  validation and its reads, then one transaction that locks the customer's
-  row (an update of it), reads the customer again and checks the credit
-  limit under that lock, and inserts the invoice (so that two invoices at
-  once cannot both fit under a limit only one fits). The bench posts every
-  invoice for one customer, so on PostgreSQL its concurrent requests queue on
-  that row for the length of each transaction (on SQLite, writes take turns
-  anyway); a book spread over many customers waits less. Then come the
-  visibility records of a workflow started with search attributes, and then
-  its first task: two version markers (` + "`local-bookkeeping`" + ` and
-  ` + "`bounded-policy`" + `), each with the ` + "`TemporalChangeVersion`" + ` search attribute the
-  SDK upserts beside it (two more visibility writes), the first timer and the
-  status saved by a local activity. On SQLite a CPU profile (` + "`-cpuprofile`" + `) shows it compiling
+- **Ingest** is bound by CPU. Each invoice is, besides the bare start, a
+  validation, the key, customer and policy reads, and one insert of the
+  invoice (` + "`INSERT … ON CONFLICT (number) DO NOTHING`" + `: a repeated number is
+  found by the insert, not by a read before it). A customer with a credit
+  limit takes, instead of the plain insert, one transaction that locks the
+  customer's row, reads it again and checks the limit under that lock, so
+  that two invoices at once cannot both fit under a limit only one fits; a
+  customer without one has no rule to race for and takes no lock (the
+  bench's customer has none). Then come the visibility records of a
+  workflow started with all its search attributes, and then its first task:
+  the first timer and the status saved by a local activity. A run started
+  today is revision 1 (` + "`InvoiceInput.Revision`" + `): it calls no
+  ` + "`workflow.GetVersion`" + `, so its first task writes no version marker and no
+  ` + "`TemporalChangeVersion`" + ` upsert (each was a rewrite of the visibility
+  row). On SQLite a CPU profile (` + "`-cpuprofile`" + `) shows it compiling
   Temporal's long visibility statements anew each time as the largest single
-  item. *Idea*: eager workflow start (the SDK's ` + "`EnableEagerStart`" + `, still
-  experimental) hands the first task to the API's own worker when they share
-  a process, as in ` + "`dev`" + `, saving a trip through matching per invoice.
+  item. Eager workflow start (the SDK's ` + "`EnableEagerStart`" + `, the first task run by
+  the API's own worker in ` + "`dev`" + `) was measured slower (two SQLite pairs: 10.1
+  and 9.8 invoices/s with it, 16.6 and 16.9 without) and is not used. *Idea*:
+  let the API store the status the first task would save (worked out by the
+  same function), so the first task saves nothing; a separate read pool
+  for the SQLite application database.
 - **Payment reaction** is one workflow task, as the bare one: the webhook
-  is a signal, and the task records the payment and saves the status by two
-  local activities, each a transaction on the application database, before
-  it closes the workflow. What is left over the bare signal is the webhook's
-  own work (signature, the deduplicating insert) and those two
-  transactions. *Idea*: record the payment and save the status in one
-  transaction (one local activity). Payments made through
+  is a signal (after two statements: the invoice's lookup and the
+  deduplicating insert), and the task records the payment and saves the
+  resulting status in one local activity and one transaction (revision 1;
+  the workflow works out the status it expects, and the activity saves it
+  only if the database's balance agrees, else the workflow saves its own),
+  then closes the workflow. What is left over the bare signal is the
+  webhook's own work and that transaction. Payments made through
   ` + "`POST /v1/invoices/{id}/payments`" + ` are updates and keep scheduled activities
-  (see cost): two more round trips.
+  (see cost): two more round trips. *Idea*: the p99 is a handful of slow
+  payments out of 50; a longer run (` + "`-reaction 500`" + `) would tell a tail
+  from noise.
 - **Punctuality** is bound by the timer queue and the send path (two
   activities: claim and send, then save the status), and on a busy machine by
   CPU. *Idea*: for large windows, more history shards spread the timer queue
@@ -110,11 +116,15 @@ bench on the same cores.
   smaller sticky cache (` + "`-sticky-cache`" + `) when memory is short; on
   PostgreSQL, fewer search attribute upserts (see cost) save visibility
   bytes as well as time.
-- **Cost** is bound by the workflow's shape (as of ` + "`add5423`" + `). Each wake-up (the start, a
+- **Cost** is bound by the workflow's shape. Each wake-up (the start, a
   send's completion, a timer, a payment) is a workflow task (three events),
   each send an activity (three), each wait a timer (two), each stage change
   a search attribute upsert, and each visible change one local activity
-  marker, saved once per burst of changes. Updates (a person's payment,
+  marker, saved once per burst of changes; a delivery check and a reported
+  payment are saved with their status in the same local activity (one
+  marker). Runs started today call no ` + "`workflow.GetVersion`" + ` (revision 1), so
+  they carry no version markers and no ` + "`TemporalChangeVersion`" + ` upserts; runs
+  started before replay as they ran. Updates (a person's payment,
   dispute, promise…) keep scheduled activities for their own writes and the
   status save after them: an update is durable only once the task that
   accepted it completes, and Temporal aborts and retries racing updates, so
@@ -123,12 +133,15 @@ bench on the same cores.
   each timer, each activity, each signal or update, each search attribute
   upsert but the free ` + "`TemporalChangeVersion`" + ` ones, and one action per
   workflow task that records markers (its local activities and version
-  markers together); the workflow tasks themselves are free.
-  *Idea*: once no run from before the ` + "`local-bookkeeping`" + ` and
-  ` + "`bounded-policy`" + ` changes is open, their version markers and upserts (four
-  events a run, all in the first task) can go; and a reported payment could
-  be recorded with the status save in one local activity (one event; the
-  task's markers are one action either way).
+  markers together); the workflow tasks themselves are free. Not in the
+  history, and so not counted here: each ` + "`GET /v1/invoices/{id}`" + ` of an open
+  invoice queries its workflow, one action a look.
+  *Idea*: what is left of issued → reminded → paid is structure: six
+  workflow tasks, two sends as scheduled activities, three timers. The next
+  events to go are the first task's status save (see ingest) and the status
+  save after each send (saved by the send's own transaction, as the payment
+  is now); sending by local activity would cut a task and an activity per
+  send but puts a provider call inside the workflow task.
 
 ## Tuning: what each change bought
 
