@@ -1,7 +1,7 @@
 // Command bench measures the collections engine beside bare Temporal
 // workflows on the same embedded server, in one run: ingest rate, payment
 // reaction, reminder punctuality, capacity and history cost. It prints the
-// figures and writes docs/benchmarks.md and docs/benchmarks-lateness.svg.
+// figures and writes docs/benchmarks.md and docs/benchmarks-lateness-<store>.svg (and docs/benchmarks/<store>.json).
 //
 //	go run ./bench                      # the defaults: a few minutes on 2 cores
 //	go run ./bench -punctuality 1000,10000 -capacity 10000
