@@ -54,24 +54,7 @@ func TestCollectorsPageActionsInChromium(t *testing.T) {
 	}
 	eventually(t, 60*time.Second, "the invoice's saved timeline", func() bool { return slices.Contains(savedKinds(), "message") })
 
-	actx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	actx, cancelAlloc := chromedp.NewExecAllocator(actx, chromedp.ExecPath(chrome),
-		chromedp.Flag("headless", true), chromedp.Flag("no-sandbox", true), chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true))
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
-	defer cancelBrowser()
-	b := browser{t: t, ctx: bctx}
-	dir := artifactDir(t)
-	screenshot := func(name string) {
-		t.Helper()
-		png := run(b, "screenshot "+name, chromedp.FullScreenshot(100))
-		if err := os.WriteFile(dir+"/"+name, png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("screenshot: %s/%s (%d bytes)", dir, name, len(png))
-	}
+	b := openBrowser(t, chrome)
 	account := s.APIURL + "/desk/customers/acme"
 	inv := `details.timeline[data-invoice="` + id + `"]`
 	form := func(name string) string { return inv + ` details.act[data-form="` + name + `"]` }
@@ -124,7 +107,7 @@ func TestCollectorsPageActionsInChromium(t *testing.T) {
 	b.do("fill in the call", chromedp.SetValue(chromedp.CSS(p+"-outcome"), "reached"),
 		chromedp.SendKeys(chromedp.CSS(p+"-note"), "Spoke to Anna in AP: <b>cheque</b> in the post"),
 		chromedp.SendKeys(chromedp.CSS(p+"-promise_amount"), "300.00"), chromedp.SetValue(chromedp.CSS(p+"-promise_date"), promised))
-	screenshot("desk-action-call.png")
+	b.screenshot("desk-action-call.png")
 	submit("call", "Call logged with a promise to pay on invoice INV-5001.")
 	if ev := timeline("promise"); !strings.Contains(ev, "300.00") || !strings.Contains(ev, "On a call by dev admin: Spoke to Anna in AP: <b>cheque</b> in the post") {
 		t.Errorf("the promise on the timeline: %q", ev)
@@ -144,9 +127,9 @@ func TestCollectorsPageActionsInChromium(t *testing.T) {
 	if v := run(b, "the reference kept", chromedp.Evaluate[string](`document.querySelector("#f-payment-reference").value`)); v != "CHQ-1001" {
 		t.Errorf("the reference typed was lost: %q", v)
 	}
-	screenshot("desk-action-refused.png")
+	b.screenshot("desk-action-refused.png")
 	b.do("a phone's width", chromedp.EmulateViewport(390, 844))
-	screenshot("desk-action-refused-phone.png")
+	b.screenshot("desk-action-refused-phone.png")
 	b.do("back to a wide window", chromedp.EmulateViewport(1280, 900))
 
 	// 3. Corrected there, the cheque is recorded: the promise is kept.
@@ -169,15 +152,15 @@ func TestCollectorsPageActionsInChromium(t *testing.T) {
 	open("resolve")
 	b.do("fill in the resolution", chromedp.SetValue(chromedp.CSS("#resolve-"+id+"-resolution"), "rejected"),
 		chromedp.SendKeys(chromedp.CSS("#resolve-"+id+"-note"), "the discount was for orders over 5,000"))
-	screenshot("desk-action-resolve.png")
+	b.screenshot("desk-action-resolve.png")
 	b.do("a phone's width", chromedp.EmulateViewport(390, 844))
-	screenshot("desk-action-resolve-phone.png")
+	b.screenshot("desk-action-resolve-phone.png")
 	b.do("back to a wide window", chromedp.EmulateViewport(1280, 900))
 	submit("resolve", "Dispute resolved on invoice INV-5001.")
 	if ev := timeline("dispute_resolved"); !strings.Contains(ev, "rejected") || !strings.Contains(ev, "by dev admin") {
 		t.Errorf("the resolution on the timeline: %q", ev)
 	}
-	screenshot("desk-actions-done.png")
+	b.screenshot("desk-actions-done.png")
 
 	// The workflow's own status, live from Temporal.
 	st := c.must("GET", "/v1/invoices/"+id, nil, 200)

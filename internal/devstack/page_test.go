@@ -136,27 +136,7 @@ func TestCollectorsPageInChromium(t *testing.T) {
 		return slices.Equal(got, wantOrder)
 	})
 
-	// Chromium with exactly the flags (chromedp adds only a
-	// temporary profile directory and the DevTools pipe it talks over).
-	actx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	actx, cancelAlloc := chromedp.NewExecAllocator(actx, chromedp.ExecPath(chrome),
-		chromedp.Flag("headless", true), chromedp.Flag("no-sandbox", true), chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true))
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
-	defer cancelBrowser()
-	b := browser{t: t, ctx: bctx}
-	dir := artifactDir(t)
-	screenshot := func(name string) {
-		t.Helper()
-		png := run(b, "screenshot "+name, chromedp.FullScreenshot(100))
-		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("screenshot: %s (%d bytes)", path, len(png))
-	}
+	b := openBrowser(t, chrome)
 
 	// Not signed in: the page sends the browser to the sign-in form.
 	b.do("open the worklist", chromedp.EmulateViewport(1280, 900), chromedp.Navigate(s.APIURL+"/desk/"),
@@ -195,9 +175,9 @@ func TestCollectorsPageInChromium(t *testing.T) {
 		"61–90 days": "10,000.00", "over 90 days": "0.00"}) {
 		t.Errorf("the book's aging: %v", book)
 	}
-	screenshot("desk-worklist.png")
+	b.screenshot("desk-worklist.png")
 	b.do("a phone's width", chromedp.EmulateViewport(390, 844))
-	screenshot("desk-worklist-phone.png")
+	b.screenshot("desk-worklist-phone.png")
 	b.do("back to a wide window", chromedp.EmulateViewport(1280, 900))
 
 	// Filter by manager: leo's customers only.
@@ -242,9 +222,9 @@ func TestCollectorsPageInChromium(t *testing.T) {
 	if want := s.UIURL + "/namespaces/default/workflows/" + url.PathEscape("invoice:"+ids["INV-1001"]); href != want {
 		t.Errorf("Temporal UI link: %q, want %q", href, want)
 	}
-	screenshot("desk-account.png")
+	b.screenshot("desk-account.png")
 	b.do("a phone's width", chromedp.EmulateViewport(390, 844))
-	screenshot("desk-account-phone.png")
+	b.screenshot("desk-account-phone.png")
 	b.do("back to a wide window", chromedp.EmulateViewport(1280, 900))
 
 	// The Web UI opens that workflow.
@@ -256,9 +236,9 @@ func TestCollectorsPageInChromium(t *testing.T) {
 			t.Fatalf("the Web UI at %s does not show the running workflow; it shows:\n%s", href, uiText)
 		}
 		time.Sleep(250 * time.Millisecond)
-		uiText, _ = chromedp.Run(bctx, chromedp.Text(chromedp.CSS("body")))
+		uiText, _ = chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS("body")))
 	}
-	screenshot("temporal-ui-workflow.png")
+	b.screenshot("temporal-ui-workflow.png")
 
 	// The Web UI's list filtered by the invoice's number finds it too.
 	b.do("back to the account", chromedp.Navigate(s.APIURL+"/desk/customers/acme"), chromedp.WaitVisible(chromedp.CSS("#open-invoices")))
@@ -273,12 +253,12 @@ func TestCollectorsPageInChromium(t *testing.T) {
 			t.Fatalf("the Web UI's list at %s does not show the invoice's workflow; it shows:\n%s", search, uiText)
 		}
 		time.Sleep(250 * time.Millisecond)
-		uiText, _ = chromedp.Run(bctx, chromedp.Text(chromedp.CSS("body")))
+		uiText, _ = chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS("body")))
 	}
 	if strings.Contains(uiText, "invoice:"+ids["INV-1002"]) {
 		t.Errorf("the Web UI's list for INV-1001 shows INV-1002's workflow too:\n%s", uiText)
 	}
-	screenshot("temporal-ui-search.png")
+	b.screenshot("temporal-ui-search.png")
 
 	// Signing out ends the session in the browser.
 	b.do("sign out", chromedp.Navigate(s.APIURL+"/desk/"), chromedp.WaitVisible(chromedp.CSS("#worklist")),
@@ -293,6 +273,35 @@ func TestCollectorsPageInChromium(t *testing.T) {
 type browser struct {
 	t   *testing.T
 	ctx context.Context
+	dir string // where screenshots go (artifactDir)
+}
+
+// openBrowser starts headless Chromium at chrome with exactly the issue's
+// flags (chromedp adds only a temporary profile directory and the DevTools
+// pipe it talks over), for at most three minutes; it is closed when the
+// test ends.
+func openBrowser(t *testing.T, chrome string) browser {
+	t.Helper()
+	actx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	actx, cancelAlloc := chromedp.NewExecAllocator(actx, chromedp.ExecPath(chrome),
+		chromedp.Flag("headless", true), chromedp.Flag("no-sandbox", true), chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-background-networking", true))
+	t.Cleanup(cancelAlloc)
+	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
+	t.Cleanup(cancelBrowser)
+	return browser{t: t, ctx: bctx, dir: artifactDir(t)}
+}
+
+// screenshot saves the whole page as name in the test's artifacts.
+func (b browser) screenshot(name string) {
+	b.t.Helper()
+	png := run(b, "screenshot "+name, chromedp.FullScreenshot(100))
+	path := filepath.Join(b.dir, name)
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+	b.t.Logf("screenshot: %s (%d bytes)", path, len(png))
 }
 
 func (b browser) do(what string, steps ...chromedp.Action[chromedp.Void]) {

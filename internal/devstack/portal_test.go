@@ -78,30 +78,13 @@ func TestPortalInChromium(t *testing.T) {
 		t.Fatalf("the message links to %s, not the dev portal", acmeLink)
 	}
 
-	actx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	actx, cancelAlloc := chromedp.NewExecAllocator(actx, chromedp.ExecPath(chrome),
-		chromedp.Flag("headless", true), chromedp.Flag("no-sandbox", true), chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true))
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
-	defer cancelBrowser()
-	b := browser{t: t, ctx: bctx}
-	dir := artifactDir(t)
-	screenshot := func(name string) {
-		t.Helper()
-		png := run(b, "screenshot "+name, chromedp.FullScreenshot(100))
-		if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("screenshot: %s (%d bytes)", filepath.Join(dir, name), len(png))
-	}
+	b := openBrowser(t, chrome)
 	wide := func(name string) {
 		t.Helper()
 		b.do("wide", chromedp.EmulateViewport(1280, 900))
-		screenshot(name + ".png")
+		b.screenshot(name + ".png")
 		b.do("phone", chromedp.EmulateViewport(390, 844))
-		screenshot(name + "-phone.png")
+		b.screenshot(name + "-phone.png")
 		b.do("wide again", chromedp.EmulateViewport(1280, 900))
 	}
 
@@ -125,7 +108,7 @@ func TestPortalInChromium(t *testing.T) {
 	if done, state := b.text(".done"), b.text("#state"); !strings.Contains(done, "payment has been received") || state != "Paid" {
 		t.Fatalf("after paying: %q, state %q", done, state)
 	}
-	screenshot("portal-paid.png")
+	b.screenshot("portal-paid.png")
 	inv := c.must("GET", "/v1/invoices/"+acme1, nil, 200)
 	if inv["balance"] != "0.00" {
 		t.Fatalf("the invoice after paying on the portal: %v", inv)
@@ -177,7 +160,7 @@ func TestPortalInChromium(t *testing.T) {
 	if state := b.text("#state"); !strings.Contains(state, "Disputed") {
 		t.Errorf("after the dispute the invoice shows %q", state)
 	}
-	screenshot("portal-disputed.png")
+	b.screenshot("portal-disputed.png")
 	if st := c.must("GET", "/v1/invoices/"+beta1, nil, 200)["stage"]; st != "disputed" {
 		t.Errorf("beta's disputed invoice is at %v", st)
 	}
@@ -196,7 +179,7 @@ func TestPortalInChromium(t *testing.T) {
 	if state := b.text("#state"); !strings.Contains(state, "Promised for") {
 		t.Errorf("after the promise the invoice shows %q", state)
 	}
-	screenshot("portal-promised.png")
+	b.screenshot("portal-promised.png")
 	if st := c.must("GET", "/v1/invoices/"+beta2, nil, 200)["stage"]; st != "promised" {
 		t.Errorf("beta's promised invoice is at %v", st)
 	}
@@ -210,7 +193,7 @@ func TestPortalInChromium(t *testing.T) {
 	if state := b.text("#state"); !strings.Contains(state, "instalment 1 of 3") {
 		t.Errorf("after the plan the invoice shows %q", state)
 	}
-	screenshot("portal-plan.png")
+	b.screenshot("portal-plan.png")
 	got := c.must("GET", "/v1/invoices/"+beta3, nil, 200)
 	if plan, _ := got["payment_plan"].(map[string]any); got["stage"] != "on_plan" || plan == nil || plan["state"] != "active" ||
 		len(plan["instalments"].([]any)) != 3 {
@@ -224,7 +207,7 @@ func TestPortalInChromium(t *testing.T) {
 	if !strings.Contains(friendly, "This link does not work") {
 		t.Fatalf("tampered link: %q", friendly)
 	}
-	screenshot("portal-bad-link.png")
+	b.screenshot("portal-bad-link.png")
 	c.must("POST", "/v1/portal/revocations", map[string]string{"customer_id": "beta", "reason": "test"}, 201)
 	b.do("a revoked link", chromedp.Navigate(betaLink), chromedp.WaitVisible(chromedp.CSS(`[role="alert"]`)))
 	if got := b.text(`[role="alert"]`); got != friendly {

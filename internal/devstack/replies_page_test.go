@@ -99,24 +99,7 @@ func TestUnmatchedReplyAttachedInChromium(t *testing.T) {
 	postUnmatchedReply(t, s.APIURL, "AP@acme.test", "About our account", "Hello,\n\nwe paid <b>all</b> of it last week, remittance advice attached.\n\nAnna",
 		"remittance-advice.pdf", pdf)
 
-	actx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	actx, cancelAlloc := chromedp.NewExecAllocator(actx, chromedp.ExecPath(chrome),
-		chromedp.Flag("headless", true), chromedp.Flag("no-sandbox", true), chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true))
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
-	defer cancelBrowser()
-	b := browser{t: t, ctx: bctx}
-	dir := artifactDir(t)
-	screenshot := func(name string) {
-		t.Helper()
-		png := run(b, "screenshot "+name, chromedp.FullScreenshot(100))
-		if err := os.WriteFile(dir+"/"+name, png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("screenshot: %s/%s (%d bytes)", dir, name, len(png))
-	}
+	b := openBrowser(t, chrome)
 
 	replies := s.APIURL + "/desk/replies"
 	b.do("sign in", chromedp.EmulateViewport(1280, 900), chromedp.Navigate(replies), chromedp.WaitVisible(chromedp.CSS("#key")),
@@ -146,7 +129,7 @@ func TestUnmatchedReplyAttachedInChromium(t *testing.T) {
 	if href := run(b, "the nav link", chromedp.Evaluate[string](`document.querySelector("header a#nav-replies").getAttribute("href")`)); href != "/desk/replies" {
 		t.Errorf("nav link: %q", href)
 	}
-	screenshot("desk-replies.png")
+	b.screenshot("desk-replies.png")
 
 	// Open the attach form from the keyboard: focus its summary, Enter.
 	form := `article.reply details.act[data-form="attach"]`
@@ -154,7 +137,7 @@ func TestUnmatchedReplyAttachedInChromium(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(form+" form")))
 	b.do("a phone's width", chromedp.EmulateViewport(390, 844))
 	b.do("type the invoice number", chromedp.SendKeys(chromedp.CSS(form+` input[name="invoice"]`), "INV-7001"))
-	screenshot("desk-replies-phone.png")
+	b.screenshot("desk-replies-phone.png")
 	if w := run(b, "page width", chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > 390 {
 		t.Errorf("the page is %dpx wide on a 390px phone", w)
 	}
@@ -187,13 +170,13 @@ func TestUnmatchedReplyAttachedInChromium(t *testing.T) {
 	if tasks := b.text("#tasks"); !strings.Contains(tasks, "Customer replied about invoice INV-7001") || !strings.Contains(tasks, "mia@ar.test") {
 		t.Errorf("the account manager's task: %q", tasks)
 	}
-	screenshot("desk-reply-attached.png")
+	b.screenshot("desk-reply-attached.png")
 
 	// The file downloads from the desk, as a download, with the browser's
 	// session (the page's CSP lets no script fetch it, so Go does, with the
 	// browser's cookie).
 	href := run(b, "the file's link", chromedp.Evaluate[string](`document.querySelector("#communications a.file").getAttribute("href")`))
-	cookies, err := chromedp.Call(bctx, network.GetCookies, network.GetCookiesParams{URLs: []string{account}})
+	cookies, err := chromedp.Call(b.ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{account}})
 	if err != nil {
 		t.Fatal(err)
 	}
